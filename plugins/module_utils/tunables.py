@@ -1,0 +1,299 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+"""The one table of tunables this collection manages, and the interval parser.
+
+Every fact about a knob (its unit, its accepted range, its default and where it
+really lives) is written here once.  Modules validate with it (so the roles,
+which call the modules, do too) and ``docs/tunables.md`` is generated from it
+(``python -m`` this file, see ``make docs``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+ONE_HOUR_MS = 3600 * 1000
+
+# Where a tunable lives.
+KIND_COLUMN = "column"  # a column of every row of a table
+KIND_MAP_KEY = "map_key"  # a key of a string map column of the one row of a table
+KIND_UNIXCTL = "unixctl"  # set through an ovsdb-server unixctl command
+KIND_K8S_ENV = "k8s_env"  # environment variable of the kube-ovn ovn-central Deployment
+KIND_CLIENT = "client"  # a setting of this collection's own OVSDB client
+
+
+class Tunable(object):
+    """One knob: what it is called, its unit and range, and where it lives."""
+
+    def __init__(self, name, unit, minimum, maximum, default, kind, location,
+                 databases=(), table=None, column=None, key=None,
+                 zero_disables=False, description="", notes=""):
+        self.name = name
+        self.unit = unit  # "ms", "s" or "count"
+        self.minimum = minimum
+        self.maximum = maximum
+        self.default = default
+        self.kind = kind
+        self.location = location
+        self.databases = tuple(databases)
+        self.table = table
+        self.column = column
+        self.key = key
+        self.zero_disables = zero_disables
+        self.description = description
+        self.notes = notes
+
+    def range_text(self):
+        text = "%s-%s %s" % (self.minimum, self.maximum, self.unit)
+        if self.zero_disables:
+            text = "0 (disabled) or " + text
+        return text
+
+    def as_dict(self):
+        return {
+            "name": self.name, "unit": self.unit, "minimum": self.minimum,
+            "maximum": self.maximum, "default": self.default, "kind": self.kind,
+            "location": self.location, "databases": list(self.databases),
+            "table": self.table, "column": self.column, "key": self.key,
+            "zero_disables": self.zero_disables, "description": self.description,
+            "notes": self.notes,
+        }
+
+
+TUNABLES = (
+    Tunable(
+        "inactivity_probe", "ms", 1000, ONE_HOUR_MS, 5000, KIND_COLUMN,
+        "Connection.inactivity_probe (rows referenced from NB_Global/SB_Global.connections,"
+        " or Local_Config Config.connections in kube-ovn clustered mode)",
+        databases=("OVN_Northbound", "OVN_Southbound", "Local_Config"),
+        table="Connection", column="inactivity_probe", zero_disables=True,
+        description="How long ovsdb-server waits on a silent client of this listener before it"
+                    " sends an echo and then drops the connection.",
+        notes="Unset means 5000 upstream (60000 in kube-ovn's patched build); ovsdb-server raises"
+              " 1-999 to 1000. A listener given on the command line (--remote=ptcp:...) has no row"
+              " and cannot be tuned at run time."),
+    Tunable(
+        "max_backoff", "ms", 1000, ONE_HOUR_MS, 8000, KIND_COLUMN,
+        "Connection.max_backoff",
+        databases=("OVN_Northbound", "OVN_Southbound", "Local_Config"),
+        table="Connection", column="max_backoff",
+        description="Longest pause between attempts of an active (tcp:/ssl:) connection of the server."),
+    Tunable(
+        "northd_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
+        "NB_Global.options:northd_probe_interval",
+        databases=("OVN_Northbound",), table="NB_Global", column="options",
+        key="northd_probe_interval", zero_disables=True,
+        description="Probe interval of ovn-northd's connections to the NB and SB databases.",
+        notes="kube-ovn's OVN_NORTHD_PROBE_INTERVAL only sets it when a cluster is bootstrapped."),
+    Tunable(
+        "nbctl_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
+        "NB_Global.options:nbctl_probe_interval",
+        databases=("OVN_Northbound",), table="NB_Global", column="options",
+        key="nbctl_probe_interval", zero_disables=True,
+        description="Probe interval of ovn-nbctl (daemon mode) connections."),
+    Tunable(
+        "ic_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
+        "NB_Global.options:ic_probe_interval",
+        databases=("OVN_Northbound",), table="NB_Global", column="options",
+        key="ic_probe_interval", zero_disables=True,
+        description="Probe interval of ovn-ic's connections."),
+    Tunable(
+        "sbctl_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
+        "SB_Global.options:sbctl_probe_interval",
+        databases=("OVN_Southbound",), table="SB_Global", column="options",
+        key="sbctl_probe_interval", zero_disables=True,
+        description="Probe interval of ovn-sbctl (daemon mode) connections."),
+    Tunable(
+        "ovn-remote-probe-interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
+        "Open_vSwitch.external_ids:ovn-remote-probe-interval (each chassis' local OVS database)",
+        databases=("Open_vSwitch",), table="Open_vSwitch", column="external_ids",
+        key="ovn-remote-probe-interval", zero_disables=True,
+        description="Probe interval of ovn-controller's connection to the SB database."),
+    Tunable(
+        "ovn-bridge-remote-probe-interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
+        "Open_vSwitch.external_ids:ovn-bridge-remote-probe-interval",
+        databases=("Open_vSwitch",), table="Open_vSwitch", column="external_ids",
+        key="ovn-bridge-remote-probe-interval", zero_disables=True,
+        description="Probe interval of ovn-controller's OpenFlow connection to the integration bridge.",
+        notes="Read by OVN 24.09 and later."),
+    Tunable(
+        "ovn-openflow-probe-interval", "s", 1, 3600, 0, KIND_MAP_KEY,
+        "Open_vSwitch.external_ids:ovn-openflow-probe-interval",
+        databases=("Open_vSwitch",), table="Open_vSwitch", column="external_ids",
+        key="ovn-openflow-probe-interval", zero_disables=True,
+        description="Probe interval, in seconds, of ovn-controller's OpenFlow connection.",
+        notes="Ignored since OVN 24.03."),
+    Tunable(
+        "election_timer", "ms", 100, 600000, 1000, KIND_UNIXCTL,
+        "ovs-appctl -t <ctl> cluster/change-election-timer <DB> <ms> (leader only)",
+        databases=("OVN_Northbound", "OVN_Southbound"),
+        description="RAFT election timer of a clustered database; RAFT peers probe each other at"
+                    " the timer + 1000 ms.",
+        notes="An increase may at most double the timer per step; one change at a time; persists"
+              " once committed."),
+    Tunable(
+        "OVN_LEADER_PROBE_INTERVAL", "s", 1, 3600, 5, KIND_K8S_ENV,
+        "kube-ovn ovn-central Deployment env OVN_LEADER_PROBE_INTERVAL",
+        description="Period, in seconds, of kube-ovn's leader-checker loop in each ovn-central pod.",
+        notes="Seconds, not milliseconds. Changing the pod template restarts the DB pods."),
+    Tunable(
+        "OVN_NORTHD_PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 5000, KIND_K8S_ENV,
+        "kube-ovn ovn-central Deployment env OVN_NORTHD_PROBE_INTERVAL",
+        zero_disables=True,
+        description="northd probe interval kube-ovn writes to NB_Global.options:northd_probe_interval.",
+        notes="In clustered mode applied only when the cluster is first bootstrapped: pair it with"
+              " ovn_global_options for the running cluster."),
+    Tunable(
+        "PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 5000, KIND_K8S_ENV,
+        "kube-ovn ovn-central Deployment env PROBE_INTERVAL",
+        zero_disables=True,
+        description="Listener inactivity probe kube-ovn sets on the NB/SB connections.",
+        notes="Used on the single-node path only; clustered mode reads Local_Config Connection rows."),
+    Tunable(
+        "OVN_NORTHD_N_THREADS", "count", 1, 256, 1, KIND_K8S_ENV,
+        "kube-ovn ovn-central Deployment env OVN_NORTHD_N_THREADS",
+        description="Number of ovn-northd worker threads."),
+    Tunable(
+        "client_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_CLIENT,
+        "the client_probe_interval option of every module of this collection",
+        zero_disables=True,
+        description="Echo interval of the modules' own OVSDB connections: a silent server is"
+                    " detected instead of waited on.",
+        notes="0 disables it; a stopped server is then only caught by the module timeout."),
+)
+
+BY_NAME = dict((t.name, t) for t in TUNABLES)
+
+
+def get(name):
+    return BY_NAME[name]
+
+
+def by_kind(kind):
+    return [t for t in TUNABLES if t.kind == kind]
+
+
+def map_keys(table):
+    """The tunable keys kept in the map column of ``table`` (e.g. NB_Global)."""
+    return dict((t.key, t) for t in TUNABLES if t.kind == KIND_MAP_KEY and t.table == table)
+
+
+class IntervalError(ValueError):
+    """A value that is not an acceptable interval; the message names the parameter."""
+
+
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
+_INTERVAL_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def _describe(tunable):
+    return "an integer number of %s or a string with a unit ('60s', '5m', '60000ms'): %s" % (
+        {"ms": "milliseconds", "s": "seconds"}.get(tunable.unit, tunable.unit),
+        tunable.range_text())
+
+
+def parse_interval(value, tunable, param):
+    """Return ``value`` converted to ``tunable.unit`` (an int), or raise IntervalError.
+
+    ``value`` is an int (already in the tunable's unit) or a string with an
+    optional unit suffix (ms, s, m, h).  ``param`` is the option name the
+    operator wrote, used in every error sentence.
+    """
+    if isinstance(tunable, str):
+        tunable = BY_NAME[tunable]
+    if tunable.unit == "count":
+        return parse_count(value, tunable, param)
+    if isinstance(value, bool) or value is None:
+        raise IntervalError("%s: got %r; expected %s" % (param, value, _describe(tunable)))
+    if isinstance(value, int):
+        number, suffix = value, None
+    elif isinstance(value, float) and value == int(value):
+        number, suffix = int(value), None
+    else:
+        match = _INTERVAL_RE.match(str(value))
+        if not match:
+            raise IntervalError("%s: cannot read %r as an interval; expected %s"
+                                % (param, value, _describe(tunable)))
+        number, suffix = float(match.group(1)), match.group(2)
+    if number < 0:
+        raise IntervalError("%s: %r is negative; expected %s" % (param, value, _describe(tunable)))
+    if suffix is None:
+        converted = number
+    else:
+        total_ms = number * _UNIT_MS[suffix]
+        per_unit = _UNIT_MS[tunable.unit]
+        if total_ms % per_unit:
+            raise IntervalError("%s: %r is not a whole number of %s; expected %s"
+                                % (param, value, tunable.unit, _describe(tunable)))
+        converted = total_ms // per_unit
+    converted = int(converted)
+    if converted == 0:
+        if tunable.zero_disables:
+            return 0
+        raise IntervalError("%s: 0 is not allowed here; expected %s" % (param, _describe(tunable)))
+    if converted < tunable.minimum:
+        hint = ""
+        if tunable.unit == "ms" and tunable.minimum == 1000:
+            hint = " (ovsdb-server would silently raise it to 1000 ms)"
+        raise IntervalError("%s: %r is below the minimum of %s %s%s; expected %s"
+                            % (param, value, tunable.minimum, tunable.unit, hint, _describe(tunable)))
+    if converted > tunable.maximum:
+        hint = ""
+        if tunable.unit == "s" and suffix is None:
+            hint = " (it looks like milliseconds; this value is in seconds)"
+        elif tunable.maximum == ONE_HOUR_MS:
+            hint = " (over one hour is almost always a seconds/milliseconds mistake)"
+        raise IntervalError("%s: %r is above the maximum of %s %s%s; expected %s"
+                            % (param, value, tunable.maximum, tunable.unit, hint, _describe(tunable)))
+    return converted
+
+
+def parse_count(value, tunable, param):
+    if isinstance(value, bool):
+        value = None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise IntervalError("%s: %r is not a whole number; expected %s"
+                            % (param, value, tunable.range_text()))
+    if number < tunable.minimum or number > tunable.maximum:
+        raise IntervalError("%s: %r is out of range; expected %s" % (param, value, tunable.range_text()))
+    return number
+
+
+def markdown_table():
+    """The reference table of docs/tunables.md."""
+    lines = [
+        "| tunable | unit | accepted | default | where it lives | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in TUNABLES:
+        notes = " ".join(x for x in (t.description, t.notes) if x)
+        lines.append("| `%s` | %s | %s | %s | %s | %s |" % (
+            t.name, t.unit, t.range_text(), t.default, t.location, notes))
+    return "\n".join(lines) + "\n"
+
+
+DOC_HEADER = """# Tunables
+
+Every knob kubedc.ovn_tuning manages: its unit, the values the modules accept, the default the
+software uses when the knob is unset, and where the value really lives. This page is generated from
+`plugins/module_utils/tunables.py` (`make docs`); the test suite fails when the two disagree.
+
+Intervals are given to the modules as an integer in the knob's unit or as a string with a unit
+(`"60s"`, `"5m"`, `"60000ms"`). Negative values, 1-999 ms (ovsdb-server silently raises them to
+1000 ms) and values over one hour (almost always a seconds/milliseconds mistake) are refused; `0`
+means "disabled" where OVS allows it.
+
+"""
+
+
+def markdown_page():
+    return DOC_HEADER + markdown_table()
+
+
+if __name__ == "__main__":
+    print(markdown_page(), end="")

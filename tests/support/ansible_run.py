@@ -1,0 +1,119 @@
+"""Run modules and playbooks of the collection through ansible-playbook, and read their results.
+
+Every call is a real ansible-playbook process against localhost with the interpreter of this
+virtualenv; results come back through the test-only ``result_log`` callback as dicts.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS_DIR = os.path.join(REPO_ROOT, ".build", "collections")
+CALLBACK_DIR = os.path.join(REPO_ROOT, "tests", "support", "callback_plugins")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+
+class PlaybookRun(object):
+    """The outcome of one ansible-playbook run."""
+
+    def __init__(self, returncode, stdout, stderr, records):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.records = records
+
+    def results(self, action=None, task=None):
+        return [r["result"] for r in self.records
+                if (action is None or r["action"].endswith(action))
+                and (task is None or r["task"] == task)]
+
+    def result(self, action=None, task=None):
+        found = self.results(action, task)
+        assert found, "no result for action=%r task=%r in:\n%s\n%s" % (
+            action, task, self.stdout[-4000:], self.stderr[-2000:])
+        return found[-1]
+
+    def failed_tasks(self):
+        return [r for r in self.records if r["status"] == "failed"
+                and not r["result"].get("_ansible_ignore_errors")]
+
+
+def ansible_env(extra_env=None):
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_DIR,
+        "ANSIBLE_CALLBACK_PLUGINS": CALLBACK_DIR,
+        "ANSIBLE_CALLBACKS_ENABLED": "result_log",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_ROLES_PATH": os.path.join(REPO_ROOT, "roles"),
+    })
+    if extra_env:
+        env.update(extra_env)
+    return env
+
+
+def run_playbook(playbook, check=False, diff=False, extra_vars=None, inventory=None,
+                 extra_env=None, extra_args=(), timeout=600):
+    """Run a playbook file (path) and return a PlaybookRun."""
+    with tempfile.TemporaryDirectory(prefix="kubedc-run-") as workdir:
+        log_path = os.path.join(workdir, "results.jsonl")
+        env = ansible_env(extra_env)
+        env["KUBEDC_RESULT_LOG"] = log_path
+        command = [ANSIBLE_PLAYBOOK, playbook]
+        if inventory is None:
+            inventory = "localhost,"
+            command += ["-c", "local"]
+        command += ["-i", inventory]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        if extra_vars:
+            vars_file = os.path.join(workdir, "extra_vars.json")
+            with open(vars_file, "w") as handle:
+                json.dump(extra_vars, handle)
+            command += ["-e", "@" + vars_file]
+        command += list(extra_args)
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
+                              cwd=REPO_ROOT)
+        records = []
+        if os.path.exists(log_path):
+            with open(log_path) as handle:
+                records = [json.loads(line) for line in handle if line.strip()]
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, records)
+
+
+def run_tasks(tasks, check=False, diff=False, extra_vars=None, extra_env=None, timeout=600):
+    """Run a list of task dicts in a one-play playbook on localhost."""
+    play = [{"name": "kubedc test play", "hosts": "localhost", "gather_facts": False,
+             "tasks": tasks}]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="kubedc-play-", delete=False) as handle:
+        yaml.safe_dump(play, handle, sort_keys=False)
+        path = handle.name
+    try:
+        return run_playbook(path, check=check, diff=diff, extra_vars=extra_vars,
+                            extra_env=extra_env, timeout=timeout)
+    finally:
+        os.unlink(path)
+
+
+def run_module(module, args, check=False, diff=False, extra_env=None, timeout=300):
+    """Run one module of the collection once through ansible-playbook; return its result dict.
+
+    The task has ``ignore_errors`` so that a failure is returned (``failed: true`` and
+    ``msg``) for the test to assert on, not raised.
+    """
+    name = module if "." in module else "kubedc.ovn_tuning." + module
+    task = {"name": "module under test", name: args, "ignore_errors": True}
+    run = run_tasks([task], check=check, diff=diff, extra_env=extra_env, timeout=timeout)
+    return run.result(task="module under test")

@@ -1,0 +1,173 @@
+"""Unit tests of the OVSDB client's pure parts: backoff schedule, remote parsing, cluster/status parsing."""
+
+import random
+import statistics
+
+import pytest
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client as client
+
+
+class TestBackoff:
+    def test_bases_double_up_to_the_cap(self):
+        backoff = client.Backoff(initial=1.0, multiplier=2.0, maximum=30.0)
+        assert [backoff.base(n) for n in range(7)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+    def test_every_delay_stays_within_half_and_full_base(self):
+        backoff = client.Backoff(rng=random.Random(7))
+        for attempt in range(12):
+            base = backoff.base(attempt)
+            for _ in range(200):
+                delay = backoff.delay(attempt)
+                assert base / 2 <= delay <= base
+
+    def test_jitter_spreads_clients_that_fail_together(self):
+        # 1000 clients drawing their first pause: no 100 ms bucket may hold them all.
+        rng = random.Random(11)
+        delays = [client.Backoff(rng=rng).delay(0) for _ in range(1000)]
+        buckets = {}
+        for delay in delays:
+            buckets[int(delay * 10)] = buckets.get(int(delay * 10), 0) + 1
+        assert len(buckets) >= 5
+        assert max(buckets.values()) < 0.25 * len(delays)
+        assert statistics.pstdev(delays) > 0.1
+
+    def test_huge_attempt_numbers_do_not_overflow(self):
+        assert client.Backoff().base(10_000) == 30.0
+
+    @pytest.mark.parametrize("initial,maximum", [(0, 30), (-1, 30), (5, 1)])
+    def test_bad_settings_are_refused(self, initial, maximum):
+        with pytest.raises(client.OvsdbConfigError, match="backoff"):
+            client.Backoff(initial=initial, maximum=maximum)
+
+    def test_sleep_until_never_passes_the_deadline(self):
+        deadline = client.Deadline(0.05)
+        assert client.sleep_until(deadline, 10.0) is False
+        assert deadline.expired()
+
+
+class TestRemotes:
+    @pytest.mark.parametrize("text,expected", [
+        ("tcp:127.0.0.1:6641", ["tcp:127.0.0.1:6641"]),
+        ("tcp:127.0.0.1:6641,tcp:127.0.0.2:6641, tcp:127.0.0.3:6641",
+         ["tcp:127.0.0.1:6641", "tcp:127.0.0.2:6641", "tcp:127.0.0.3:6641"]),
+        ("ssl:[::1]:6642", ["ssl:[::1]:6642"]),
+        ("unix:/var/run/ovn/ovnnb_db.sock", ["unix:/var/run/ovn/ovnnb_db.sock"]),
+        ("ssl:ovn-central.kube-system:6641", ["ssl:ovn-central.kube-system:6641"]),
+    ])
+    def test_accepted(self, text, expected):
+        assert client.parse_remotes(text) == expected
+
+    @pytest.mark.parametrize("text,fragment", [
+        ("", "no remote"),
+        ("127.0.0.1:6641", "cannot read '127.0.0.1:6641'"),
+        ("tcp:127.0.0.1", "cannot read"),
+        ("ptcp:6641", "cannot read"),
+        ("tcp:127.0.0.1:70000", "out of range"),
+        ("unix:", "no socket path"),
+    ])
+    def test_refused_with_the_parameter_named(self, text, fragment):
+        with pytest.raises(client.OvsdbConfigError) as caught:
+            client.parse_remotes(text, param="remote")
+        assert str(caught.value).startswith("remote:")
+        assert fragment in str(caught.value)
+
+    def test_ssl_files_are_checked_before_use(self, tmp_path):
+        key = tmp_path / "key.pem"
+        key.write_text("x")
+        tls = client.TlsFiles(str(key), str(tmp_path / "missing-cert.pem"), str(key))
+        with pytest.raises(client.OvsdbConfigError, match="ssl_certificate: .*missing-cert.pem does not exist"):
+            tls.check()
+        with pytest.raises(client.OvsdbConfigError, match="ssl_ca_cert: required"):
+            client.TlsFiles(str(key), str(key), None).check()
+
+
+LEADER_STATUS = """\
+acb0
+Name: OVN_Northbound
+Cluster ID: 971a (971aefc8-da7b-4b30-93d2-13ea568a2406)
+Server ID: acb0 (acb08cce-f905-46a8-8d85-1e9c2ef43fd4)
+Address: tcp:127.9.9.1:6643
+Status: cluster member
+Role: leader
+Term: 3
+Leader: self
+Vote: self
+
+Last Election started 2023 ms ago, reason: timeout
+Last Election won: 2023 ms ago
+Election timer: 2000 (changing to 4000)
+Log: [2, 41]
+Entries not yet committed: 1
+Entries not yet applied: 0
+Connections: ->2ae6 <-2ae6 (->5f1c) <-5f1c
+Disconnections: 17
+Servers:
+    acb0 (acb0 at tcp:127.9.9.1:6643) (self) next_index=2 match_index=40
+    2ae6 (2ae6 at tcp:127.9.9.2:6643) next_index=41 match_index=40 last msg 333 ms ago
+    5f1c (5f1c at tcp:127.9.9.3:6643) next_index=41 match_index=39 last msg 87 ms ago
+"""
+
+FOLLOWER_STATUS = """\
+2ae6
+Name: OVN_Northbound
+Cluster ID: 971a (971aefc8-da7b-4b30-93d2-13ea568a2406)
+Server ID: 2ae6 (2ae6e57e-6b17-48d8-a7e3-97c0df6c4b85)
+Address: tcp:127.9.9.2:6643
+Status: cluster member
+Role: follower
+Term: 3
+Leader: acb0
+Vote: unknown
+
+Election timer: 1000
+Log: [2, 5]
+Entries not yet committed: 0
+Entries not yet applied: 0
+Connections: ->0000 <-acb0
+Disconnections: 0
+Servers:
+    acb0 (acb0 at tcp:127.9.9.1:6643)
+    2ae6 (2ae6 at tcp:127.9.9.2:6643) (self)
+"""
+
+
+class TestClusterStatus:
+    def test_leader_fields_are_typed(self):
+        status = client.parse_cluster_status(LEADER_STATUS)
+        assert status["name"] == "OVN_Northbound"
+        assert status["cluster_id"] == "971aefc8-da7b-4b30-93d2-13ea568a2406"
+        assert status["cluster_id_short"] == "971a"
+        assert status["server_id_short"] == "acb0"
+        assert status["status"] == "cluster member"
+        assert status["role"] == "leader"
+        assert status["term"] == 3
+        assert status["leader"] == "self"
+        assert status["election_timer"] == 2000
+        assert status["election_timer_pending"] == 4000
+        assert status["log"] == [2, 41]
+        assert status["entries_not_yet_committed"] == 1
+        assert status["entries_not_yet_applied"] == 0
+        assert status["disconnections"] == 17
+        assert status["last_election_started_ms_ago"] == 2023
+        assert status["last_election_reason"] == "timeout"
+        assert status["last_election_won_ms_ago"] == 2023
+        assert {"direction": "out", "server": "5f1c", "pending": True} in status["connections"]
+        assert len(status["connections"]) == 4
+
+    def test_servers_list_with_indexes(self):
+        servers = client.parse_cluster_status(LEADER_STATUS)["servers"]
+        assert [s["sid"] for s in servers] == ["acb0", "2ae6", "5f1c"]
+        assert servers[0]["self"] is True and servers[1]["self"] is False
+        assert servers[1] == {"sid": "2ae6", "name": "2ae6", "address": "tcp:127.9.9.2:6643",
+                              "self": False, "next_index": 41, "match_index": 40, "last_msg_ms_ago": 333}
+
+    def test_follower_without_pending_change(self):
+        status = client.parse_cluster_status(FOLLOWER_STATUS)
+        assert status["role"] == "follower"
+        assert status["leader"] == "acb0"
+        assert status["vote"] is None
+        assert status["election_timer"] == 1000
+        assert status["election_timer_pending"] is None
+        assert "last_election_started_ms_ago" not in status
+        assert status["servers"][1]["self"] is True

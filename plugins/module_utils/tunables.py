@@ -47,6 +47,8 @@ class Tunable(object):
         self.notes = notes
 
     def range_text(self):
+        if self.unit == "count":
+            return "%s-%s" % (self.minimum, self.maximum)
         text = "%s-%s %s" % (self.minimum, self.maximum, self.unit)
         if self.zero_disables:
             text = "0 (disabled) or " + text
@@ -147,15 +149,18 @@ TUNABLES = (
         notes="In clustered mode applied only when the cluster is first bootstrapped: pair it with"
               " ovn_global_options for the running cluster."),
     Tunable(
-        "PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 5000, KIND_K8S_ENV,
+        "PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 180000, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env PROBE_INTERVAL",
         zero_disables=True,
         description="Listener inactivity probe kube-ovn sets on the NB/SB connections.",
-        notes="Used on the single-node path only; clustered mode reads Local_Config Connection rows."),
+        notes="Used on the single-node path only (written to the NB/SB Connection rows at every pod"
+              " start); clustered mode listens through Local_Config Connection rows, which kube-ovn"
+              " recreates without a probe. Unset means 180000 in kube-ovn's start-db.sh."),
     Tunable(
         "OVN_NORTHD_N_THREADS", "count", 1, 256, 1, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env OVN_NORTHD_N_THREADS",
-        description="Number of ovn-northd worker threads."),
+        description="Number of ovn-northd worker threads.",
+        notes="Passed to ovn-northd at every pod start."),
     Tunable(
         "client_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_CLIENT,
         "the client_probe_interval option of every module of this collection",
@@ -236,14 +241,23 @@ def parse_interval(value, tunable, param):
         raise IntervalError("%s: 0 is not allowed here; expected %s" % (param, _describe(tunable)))
     if converted < tunable.minimum:
         hint = ""
+        if (tunable.unit == "ms" and suffix is None and converted == number
+                and tunable.minimum <= converted * 1000 <= tunable.maximum):
+            hint = " (it looks like seconds; this value is in milliseconds: %d s is %d or '%ds')" % (
+                converted, converted * 1000, converted)
         if tunable.unit == "ms" and tunable.minimum == 1000:
-            hint = " (ovsdb-server would silently raise it to 1000 ms)"
+            hint = hint[:-1] + "; " if hint else " ("
+            hint += "%s would silently raise it to 1000 ms)" % (
+                "ovsdb-server" if tunable.kind == KIND_COLUMN else "the OVS library")
         raise IntervalError("%s: %r is below the minimum of %s %s%s; expected %s"
                             % (param, value, tunable.minimum, tunable.unit, hint, _describe(tunable)))
     if converted > tunable.maximum:
         hint = ""
         if tunable.unit == "s" and suffix is None:
-            hint = " (it looks like milliseconds; this value is in seconds)"
+            hint = " (it looks like milliseconds; this value is in seconds"
+            if converted % 1000 == 0 and tunable.minimum <= converted // 1000 <= tunable.maximum:
+                hint += ": %d ms is %d or '%ds'" % (converted, converted // 1000, converted // 1000)
+            hint += ")"
         elif tunable.maximum == ONE_HOUR_MS:
             hint = " (over one hour is almost always a seconds/milliseconds mistake)"
         raise IntervalError("%s: %r is above the maximum of %s %s%s; expected %s"
@@ -257,10 +271,11 @@ def parse_count(value, tunable, param):
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise IntervalError("%s: %r is not a whole number; expected %s"
+        raise IntervalError("%s: %r is not a whole number; expected a whole number %s"
                             % (param, value, tunable.range_text()))
     if number < tunable.minimum or number > tunable.maximum:
-        raise IntervalError("%s: %r is out of range; expected %s" % (param, value, tunable.range_text()))
+        raise IntervalError("%s: %r is out of range; expected a whole number %s"
+                            % (param, value, tunable.range_text()))
     return number
 
 

@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+"""Keys of ``NB_Global.options`` / ``SB_Global.options``: validate, plan, apply.
+
+Only the named keys ever change: :func:`apply` mutates them one by one
+(``Row.setkey``/``Row.delkey``), so keys other clients write meanwhile (ovn-northd,
+an operator's ovn-nbctl) are kept.  :func:`plan` is pure, so a snapshot restore
+can reuse it with the keys it recorded.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+    OvsdbConfigError, OvsdbError)
+
+OPTIONS_COLUMN = "options"
+
+GLOBAL_TABLES = {
+    "OVN_Northbound": "NB_Global",
+    "OVN_Southbound": "SB_Global",
+}
+
+
+def global_table(database):
+    try:
+        return GLOBAL_TABLES[database]
+    except KeyError:
+        raise OvsdbConfigError("database: %r is not one of %s"
+                               % (database, ", ".join(sorted(GLOBAL_TABLES))))
+
+
+def known_keys():
+    """``{key: Tunable}`` of every options key of NB_Global and SB_Global in the tunables table."""
+    keys = {}
+    for table in GLOBAL_TABLES.values():
+        keys.update(tunables.map_keys(table))
+    return keys
+
+
+def _database_of(table):
+    for database, name in GLOBAL_TABLES.items():
+        if name == table:
+            return database
+    return table
+
+
+def _string_value(key, value, param):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise OvsdbConfigError("%s.%s: expected a string, a number, true/false, or null to remove the key;"
+                           " got %r" % (param, key, value))
+
+
+def desired_options(database, options, state="present", param="options"):
+    """Validate the operator's ``options`` and return ``{key: string value or None (remove)}``.
+
+    ``state=present``: ``options`` is a dict; a null value removes its key.
+    ``state=absent``: ``options`` is a list of key names or a dict (its values are ignored).
+    Known probe keys are parsed as intervals and written as integer milliseconds;
+    a known key given for the wrong database is refused, naming the right one.
+    """
+    table = global_table(database)
+    if state not in ("present", "absent"):
+        raise OvsdbConfigError("state: expected present or absent, got %r" % (state,))
+    if state == "absent" and isinstance(options, (list, tuple)):
+        names = list(options)
+    elif isinstance(options, dict):
+        names = list(options)
+    else:
+        accepted = ("a list of key names or a dictionary" if state == "absent"
+                    else "a dictionary of key: value (null removes the key)")
+        raise OvsdbConfigError("%s: expected %s, got %r" % (param, accepted, options))
+    if not names:
+        raise OvsdbConfigError("%s: name at least one key" % param)
+    known = known_keys()
+    desired = {}
+    for key in names:
+        if not isinstance(key, str) or not key.strip() or key != key.strip():
+            raise OvsdbConfigError("%s: keys must be non-empty strings without surrounding spaces,"
+                                   " got %r" % (param, key))
+        tunable = known.get(key)
+        if tunable is not None and tunable.table != table:
+            raise OvsdbConfigError(
+                "%s.%s: this key lives in %s.options of %s, not in %s.options; use database: %s"
+                % (param, key, tunable.table, _database_of(tunable.table), table,
+                   _database_of(tunable.table)))
+        value = None if state == "absent" else options[key]
+        if value is None:
+            desired[key] = None
+        elif tunable is not None:
+            desired[key] = str(tunables.parse_interval(value, tunable, "%s.%s" % (param, key)))
+        else:
+            desired[key] = _string_value(key, value, param)
+    return desired
+
+
+def plan(current_options, desired):
+    """Compare the current map with the desired keys (pure).
+
+    Returns ``{"set": {key: value}, "delete": [keys], "before": {key: value or None},
+    "after": {key: value or None}, "options_after": full predicted map, "changed"}``;
+    ``before``/``after`` cover the named keys only.
+    """
+    changes = {"set": {}, "delete": [], "before": {}, "after": {}}
+    options_after = dict(current_options)
+    for key in sorted(desired):
+        value = desired[key]
+        current = current_options.get(key)
+        changes["before"][key] = current
+        changes["after"][key] = value
+        if value is None:
+            if key in current_options:
+                changes["delete"].append(key)
+                options_after.pop(key)
+        elif current != value:
+            changes["set"][key] = value
+            options_after[key] = value
+    changes["options_after"] = options_after
+    changes["changed"] = bool(changes["set"] or changes["delete"])
+    return changes
+
+
+def read_options(client, database):
+    """``(global_row, options)``: the IDL global row (or None) and its options as a dict."""
+    table = global_table(database)
+    rows = client.rows(table)
+    if len(rows) > 1:
+        raise OvsdbError("%s has %d rows; expected one" % (table, len(rows)))
+    if not rows:
+        return None, {}
+    return rows[0], dict((str(k), str(v)) for k, v in getattr(rows[0], OPTIONS_COLUMN).items())
+
+
+def apply(txn, client, changes, database):
+    """Write ``changes`` (from :func:`plan`) into ``txn`` as per-key mutations.
+
+    Verifies ``options`` so that a concurrent change between read and commit makes
+    the caller re-read and re-plan (what it reports stays true); the write itself
+    touches only the named keys.  A missing global row is created, as ovn-nbctl does.
+    """
+    if not changes["changed"]:
+        return False
+    table = global_table(database)
+    rows = client.rows(table)
+    if not rows:
+        row = txn.insert(client.idl.tables[table])
+        setattr(row, OPTIONS_COLUMN, dict(changes["set"]))
+        return True
+    row = rows[0]
+    row.verify(OPTIONS_COLUMN)
+    for key in changes["delete"]:
+        row.delkey(OPTIONS_COLUMN, key)
+    for key, value in sorted(changes["set"].items()):
+        row.setkey(OPTIONS_COLUMN, key, value)
+    return True

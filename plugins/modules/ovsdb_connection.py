@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ovsdb_connection
+short_description: Manage the Connection rows (listeners and their inactivity probe) of an OVN database
+version_added: "0.1.0"
+description:
+  - Creates, updates or removes one C(Connection) row of an OVSDB database - the listeners and outgoing
+    connections that ovsdb-server takes from the database (C(--remote=db:OVN_Northbound,NB_Global,connections)
+    and the like), with their C(inactivity_probe), C(max_backoff), C(read_only), C(role) and C(other_config).
+  - The row is identified by its O(target). A new row is attached to, and a removed row detached from, the
+    C(connections) column of the database's global row (C(NB_Global), C(SB_Global), or C(Config) of
+    C(Local_Config)) in the same transaction, so no row is ever left unreferenced. A missing global row is
+    created, as C(ovn-nbctl) does.
+  - Declarative and partial - options left out keep their current value. Unlike
+    C(ovn-nbctl set-connection), the probe of an existing row is not reset and other rows are kept unless
+    O(exclusive=true).
+  - Reads, compares and writes in one transaction that verifies what it read (a concurrent writer makes it
+    re-read and re-plan), then reads the rows back.
+  - Bad input (target syntax, intervals, a column the database's schema lacks) fails before the database is
+    contacted, with a message naming the option and the accepted values.
+author:
+  - kubedc.ovn_tuning contributors
+extends_documentation_fragment:
+  - kubedc.ovn_tuning.ovsdb
+attributes:
+  check_mode:
+    description: Reads the rows and reports what would change, including the predicted row, without writing.
+    support: full
+  diff_mode:
+    description: Returns the database's Connection rows (by target) before and after the change.
+    support: full
+options:
+  database:
+    description:
+      - The database whose listeners to manage.
+      - V(Local_Config) is kube-ovn's per-server database in clustered mode (the servers then run with
+        C(--remote=db:Local_Config,Config,connections) and ignore the C(Connection) rows of NB and SB).
+        Each server has its own C(Local_Config), so O(remote) must name one server, not a list. kube-ovn
+        recreates C(Local_Config) with only C(target) set when a pod starts, so a change there lasts until
+        the next restart of that pod.
+    type: str
+    required: true
+    choices: [OVN_Northbound, OVN_Southbound, Local_Config]
+  target:
+    description:
+      - The C(target) column that identifies the row, in ovsdb-server's syntax - C(ptcp:PORT[:IP]),
+        C(pssl:PORT[:IP]), C(punix:PATH) (listeners), C(tcp:IP:PORT), C(ssl:IP:PORT), C(unix:PATH)
+        (connections the server makes). IPv6 addresses go in brackets (C(ptcp:6641:[::1])).
+      - Targets are compared as written - C(ptcp:6641) and C(ptcp:6641:0.0.0.0) are different rows.
+    type: str
+    required: true
+  inactivity_probe:
+    description:
+      - Milliseconds a client of this listener may stay silent before ovsdb-server probes it and then drops
+        it, as an integer in ms or a string with a unit (V(60s), V(5m), V(60000ms)).
+      - V(0) disables the probe. 1-999 ms (ovsdb-server would raise them to 1000 ms), negative values and
+        values over one hour are refused. Left out, the current value is kept.
+    type: raw
+  max_backoff:
+    description:
+      - Longest pause, in ms (or a string with a unit), between attempts of an active (C(tcp:)/C(ssl:))
+        connection of the server. 1000 ms to one hour. Left out, the current value is kept.
+    type: raw
+  read_only:
+    description:
+      - Whether clients of this connection may only read. Exists in the OVN_Southbound and Local_Config
+        schemas only; refused for OVN_Northbound. Left out, the current value is kept.
+    type: bool
+  role:
+    description:
+      - RBAC role of clients of this connection (for example V(ovn-controller)); V("") for none.
+        Exists in the OVN_Southbound and Local_Config schemas only; refused for OVN_Northbound.
+        Left out, the current value is kept.
+    type: str
+  other_config:
+    description:
+      - "The whole C(other_config) map of the row (for example V({dscp: '46'})); keys not given are removed."
+      - Values must be strings (integers are converted). Left out, the map is kept.
+    type: dict
+  exclusive:
+    description:
+      - With V(true), every other Connection row of the database is removed in the same transaction, so that
+        O(target) is the only listener taken from the database (what C(ovn-nbctl set-connection) does).
+      - Removing a row closes that listener at once, unless the server's command line also has it.
+        In a cluster whose members each listen through their own row, this takes the other members'
+        listeners away.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) creates or updates the row; V(absent) removes it (the options of the row must then be
+        left out).
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - A listener given on ovsdb-server's command line (C(--remote=ptcp:...), C(ovn-ctl --db-nb-create-insecure-remote=yes))
+    has no row; its probe cannot be changed at run time, and a row with the same target only adds a listener
+    that fails to bind. This module cannot see the command line; C(ovsdb-server/list-remotes) on the server's
+    control socket shows it (see the kubedc.ovn_tuning.ovsdb_cluster_info module).
+  - A C(Connection) row's C(inactivity_probe) applies to the connections of that listener only; the probes
+    of clients (ovn-northd, ovn-controller) are set elsewhere (kubedc.ovn_tuning.ovn_global_options,
+    kubedc.ovn_tuning.ovn_chassis_probe).
+seealso:
+  - module: kubedc.ovn_tuning.ovn_global_options
+  - name: ovsdb-server(1), Connection table of ovn-nb(5) / ovn-sb(5)
+    description: The columns of the Connection table and the target syntax.
+    link: https://docs.ovn.org/en/latest/ref/ovn-nb.5.html#connection-table
+"""
+
+EXAMPLES = r"""
+- name: Raise the NB listener's inactivity probe to 60 s, keeping every other listener
+  kubedc.ovn_tuning.ovsdb_connection:
+    remote: tcp:10.0.0.11:6641,tcp:10.0.0.12:6641,tcp:10.0.0.13:6641
+    database: OVN_Northbound
+    target: ptcp:6641:0.0.0.0
+    inactivity_probe: 60s
+
+- name: One SB listener for ovn-controller with RBAC, replacing all others (like ovn-sbctl set-connection)
+  kubedc.ovn_tuning.ovsdb_connection:
+    remote: "{{ ovn_sb_db }}"
+    database: OVN_Southbound
+    target: pssl:6642
+    role: ovn-controller
+    inactivity_probe: 180000
+    exclusive: true
+    ssl_private_key: /etc/ovn/key.pem
+    ssl_certificate: /etc/ovn/cert.pem
+    ssl_ca_cert: /etc/ovn/cacert.pem
+
+- name: kube-ovn clustered mode - tune one member's Local_Config listener
+  kubedc.ovn_tuning.ovsdb_connection:
+    remote: unix:/var/run/ovn/ovnnb_db.sock
+    database: Local_Config
+    target: ptcp:6641:[fd00::11]
+    inactivity_probe: 2m
+
+- name: Remove a listener
+  kubedc.ovn_tuning.ovsdb_connection:
+    remote: "{{ ovn_nb_db }}"
+    database: OVN_Northbound
+    target: ptcp:6645
+    state: absent
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a row was (or, in check mode, would be) created, changed or removed.
+  returned: always
+  type: bool
+connection:
+  description:
+    - The row of O(target) after the run, as read back from the database; in check mode, the predicted row
+      (C(_uuid) is null for a row not yet created). Null when the row does not exist (O(state=absent)).
+    - Holds C(_uuid) and the Connection columns the schema has (C(target), C(inactivity_probe),
+      C(max_backoff), C(other_config), C(external_ids), and C(read_only), C(role) in OVN_Southbound and
+      Local_Config). An unset C(inactivity_probe)/C(max_backoff) is null (ovsdb-server then uses its default).
+  returned: always
+  type: dict
+  sample:
+    _uuid: 3f6e3b7c-6f8e-4e39-9a49-3a8b0d7b1d21
+    target: ptcp:6641:0.0.0.0
+    inactivity_probe: 60000
+    max_backoff: null
+    other_config: {}
+    external_ids: {}
+before:
+  description: The row of O(target) before the run (same keys as RV(connection)), or null if there was none.
+  returned: always
+  type: dict
+removed:
+  description: Targets of the rows removed (or, in check mode, to be removed) by O(state=absent) or O(exclusive).
+  returned: always
+  type: list
+  elements: str
+  sample: [ptcp:6641:127.0.0.2, ptcp:6641:127.0.0.3]
+diff:
+  description: Every Connection row of the database by target (without C(_uuid)), before and after.
+  returned: when Ansible runs with C(--diff)
+  type: dict
+  contains:
+    before:
+      description: "C({connections: {TARGET: ROW}}) before."
+      type: dict
+    after:
+      description: "C({connections: {TARGET: ROW}}) after (predicted in check mode)."
+      type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+    OvsdbConfigError, parse_remotes)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
+    client_from_params, connection_spec, diff_result, run_module, validate_connection_params)
+
+SETTING_OPTIONS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config")
+
+
+def desired_from_params(params):
+    """Validate the module options; everything here runs before the database is contacted."""
+    database = params["database"]
+    settings = dict((name, params[name]) for name in SETTING_OPTIONS if params[name] is not None)
+    desired = connection_rows.desired_row(database, params["target"], params["state"], settings)
+    if params["exclusive"] and params["state"] == "absent":
+        raise OvsdbConfigError("exclusive: only used with state=present (it removes every row but target's)")
+    remote = validate_connection_params(params, database)
+    if database == "Local_Config" and len(parse_remotes(remote)) > 1:
+        raise OvsdbConfigError("remote: Local_Config is each server's own database; give the remote of one"
+                               " server, not a list (%s)" % remote)
+    return desired
+
+
+def manage_connection(module):
+    params = module.params
+    database = params["database"]
+    target = params["target"]
+    desired = [desired_from_params(params)]
+    tables = {connection_rows.CONNECTION_TABLE: list(connection_rows.CONNECTION_COLUMNS),
+              connection_rows.global_table(database): ["connections"]}
+    with client_from_params(params, database, tables) as client:
+        columns = client.monitored()[connection_rows.CONNECTION_TABLE]
+        connection_rows.check_schema(database, columns, desired)
+        columns = [c for c in connection_rows.CONNECTION_COLUMNS if c in columns]
+        _global_row, current = connection_rows.read_connections(client, database)
+        changes = connection_rows.plan(current, desired, params["exclusive"], columns)
+        rows_after = changes["rows_after"]
+        if changes["changed"] and not module.check_mode:
+            committed = {}
+
+            def build(txn, ovsdb):
+                # Re-read and re-plan on every attempt: a retry follows a concurrent change.
+                _row, rows = connection_rows.read_connections(ovsdb, database)
+                committed["changes"] = connection_rows.plan(rows, desired, params["exclusive"], columns)
+                return connection_rows.apply(txn, ovsdb, committed["changes"], database)
+
+            client.transact(build, comment="kubedc.ovn_tuning.ovsdb_connection %s" % target)
+            changes = committed["changes"]
+            client.refresh()
+            _global_row, rows_after = connection_rows.read_connections(client, database)
+    removed = [d["target"] for d in changes["delete"]]
+    if removed:
+        module.warn("%s Connection row(s) %s of %s: ovsdb-server stops listening on them unless its command"
+                    " line also has them" % ("would remove" if module.check_mode else "removed",
+                                              ", ".join(removed), database))
+    result = {
+        "changed": changes["changed"],
+        "connection": _find(rows_after, target),
+        "before": _find(changes["rows_before"], target),
+        "removed": removed,
+    }
+    result.update(diff_result(
+        module, {"connections": connection_rows.by_target(changes["rows_before"])},
+        {"connections": connection_rows.by_target(rows_after)}))
+    return result
+
+
+def _find(rows, target):
+    for row in rows:
+        if row["target"] == target:
+            return row
+    return None
+
+
+def main():
+    argument_spec = dict(
+        database=dict(type="str", required=True, choices=sorted(connection_rows.GLOBAL_TABLES)),
+        target=dict(type="str", required=True),
+        inactivity_probe=dict(type="raw"),
+        max_backoff=dict(type="raw"),
+        read_only=dict(type="bool"),
+        role=dict(type="str"),
+        other_config=dict(type="dict"),
+        exclusive=dict(type="bool", default=False),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+    )
+    argument_spec.update(connection_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, lambda: manage_connection(module))
+
+
+if __name__ == "__main__":
+    main()

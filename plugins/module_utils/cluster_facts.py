@@ -1,0 +1,501 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+"""Facts about one OVSDB database and its cluster members, gathered within one deadline.
+
+Shared by ``ovsdb_cluster_info`` (which returns them) and ``ovn_health`` (which judges
+them).  Every member is probed on its own - over OVSDB (echo, ``_Server.Database``) and,
+when its control socket is given, over unixctl (``cluster/status``,
+``ovsdb-server/list-remotes``) - all members at once, each in its own thread, so that a
+stopped member costs its share of the deadline and no more.  What one member does not
+answer is recorded as data in that member's entry; only bad input raises.
+
+The document built here (``cluster``) is a stable, documented structure: health gates,
+JMESPath assertions and the Prometheus metrics all read it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import threading
+import time
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+    Backoff, Deadline, OvsdbClient, OvsdbConfigError, OvsdbError, RpcChannel, parse_cluster_status,
+    parse_remotes, row_to_dict, unixctl)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
+    tls_from_params, validate_connection_params)
+
+# Options shared by the modules that gather facts (connection options come on top).
+FACTS_SPEC = dict(
+    database=dict(type="str", required=True),
+    ctl_socket=dict(type="list", elements="path"),
+    probe_settings=dict(type="bool", default=True),
+)
+
+# Share of ``timeout`` the members get (all at once) when the probe settings are read
+# afterwards; the rest is left for that read.
+MEMBER_SHARE = 0.6
+
+# Where each database keeps its listener rows and its probe options: the one row of
+# ``table`` references the listener rows through ``connections`` and keeps probe keys
+# (those of tunables.map_keys(table)) in ``options``.
+PROBE_LOCATIONS = {
+    "OVN_Northbound": {"table": "NB_Global", "connections": "connections",
+                       "connection_table": "Connection", "options": "options"},
+    "OVN_Southbound": {"table": "SB_Global", "connections": "connections",
+                       "connection_table": "Connection", "options": "options"},
+    "Local_Config": {"table": "Config", "connections": "connections",
+                     "connection_table": "Connection", "options": None},
+    "Open_vSwitch": {"table": "Open_vSwitch", "connections": "manager_options",
+                     "connection_table": "Manager", "options": "external_ids"},
+}
+
+# Columns of a listener row worth reporting; the ones a schema lacks are skipped.
+CONNECTION_COLUMNS = ("target", "inactivity_probe", "max_backoff", "read_only", "role")
+
+# The cluster/status Status of a healthy member.
+MEMBER_OK_STATUS = "cluster member"
+
+_DATABASE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DB_REMOTE_RE = re.compile(r"^db:(?P<database>[^,]+),(?P<table>[^,]+),(?P<column>[^,]+)$")
+
+
+class FactsRequest(object):
+    """Validated options of one facts read."""
+
+    def __init__(self, database, remotes, ctl_sockets, timeout, probe_settings, params):
+        self.database = database
+        self.remotes = remotes
+        self.ctl_sockets = ctl_sockets
+        self.timeout = timeout
+        self.probe_settings = probe_settings
+        self.params = params
+
+
+def validate_facts_params(params):
+    """Check the options of a facts read before anything is contacted; returns a FactsRequest.
+
+    Raises OvsdbError (a sentence naming the option) on bad input.
+    """
+    database = params.get("database")
+    if not database or not _DATABASE_NAME_RE.match(str(database)):
+        raise OvsdbConfigError(
+            "database: %r is not a database name; expected OVN_Northbound, OVN_Southbound or another"
+            " OVSDB database name such as Local_Config or Open_vSwitch" % (database,))
+    remote = validate_connection_params(params, database)
+    remotes = parse_remotes(remote)
+    ctl_sockets = [None] * len(remotes)
+    given = params.get("ctl_socket")
+    if given:
+        if len(given) != len(remotes):
+            raise OvsdbConfigError(
+                "ctl_socket: give one control socket per remote, in the same order as remote"
+                " (an empty string for a member without one); got %d socket(s) for %d remote(s)"
+                % (len(given), len(remotes)))
+        ctl_sockets = [str(path) if path else None for path in given]
+    return FactsRequest(database, remotes, ctl_sockets, float(params["timeout"]),
+                        bool(params.get("probe_settings", True)), params)
+
+
+# --------------------------------------------------------------------------- members
+
+def _probe_ovsdb(request, remote, deadline, out):
+    """Echo and _Server.Database row of one member; fills ``out``."""
+    channel = None
+    try:
+        channel = RpcChannel(remote, deadline, tls_from_params(request.params))
+        out["echo_rtt_ms"] = round(channel.echo(deadline), 3)
+        out["reachable"] = True
+        row = channel.server_database(request.database, deadline)
+        if row is None:
+            out["error"] = "%s: this server does not serve a database named %s" % (
+                remote, request.database)
+        else:
+            out["server"] = dict((key, row.get(key)) for key in
+                                 ("model", "connected", "leader", "index", "cid", "sid"))
+    except OvsdbError as exc:
+        out["error"] = str(exc)
+    finally:
+        if channel is not None:
+            channel.close()
+
+
+def _probe_ctl(request, ctl_socket, deadline, out):
+    """cluster/status and list-remotes of one member; fills ``out``."""
+    try:
+        text = unixctl(ctl_socket, "cluster/status", [request.database], timeout=deadline.remaining())
+        out["cluster_status"] = parse_cluster_status(text)
+    except OvsdbError as exc:
+        out["cluster_status_error"] = str(exc)
+    try:
+        text = unixctl(ctl_socket, "ovsdb-server/list-remotes", timeout=deadline.remaining())
+        out["listeners"] = [describe_listener(line.strip()) for line in text.splitlines()
+                            if line.strip()]
+    except OvsdbError as exc:
+        out["listeners_error"] = str(exc)
+
+
+def describe_listener(remote):
+    """One ``ovsdb-server/list-remotes`` line, marked with where it comes from."""
+    match = _DB_REMOTE_RE.match(remote)
+    if match:
+        return {"remote": remote, "source": "database", "database": match.group("database"),
+                "table": match.group("table"), "column": match.group("column")}
+    return {"remote": remote, "source": "command_line", "database": None, "table": None,
+            "column": None}
+
+
+def _run_bounded(tasks, deadline):
+    """Run ``(function, args, out)`` tasks in daemon threads; wait no longer than ``deadline``.
+
+    Returns the set of indexes of tasks that had not finished; their ``out`` must not be
+    read (their threads are left to hit their own deadline and die with the process).
+    """
+    threads = []
+    for function, args, out in tasks:
+        thread = threading.Thread(target=function, args=args + (out,))
+        thread.daemon = True
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        # A small grace over the deadline: the tasks check it themselves and return just after.
+        thread.join(max(0.0, deadline.remaining()) + 0.2)
+    return set(index for index, thread in enumerate(threads) if thread.is_alive())
+
+
+def _member_entry(index, remote, ctl_socket):
+    return {
+        "index": index, "remote": remote, "ctl_socket": ctl_socket,
+        "reachable": False, "error": None, "echo_rtt_ms": None, "server": None,
+        "connected": False, "is_leader": False, "role": None, "leader_reported": None,
+        "cluster_status": None, "cluster_status_error": None,
+        "listeners": None, "listeners_error": None,
+    }
+
+
+def _gather_members(request, deadline):
+    members = [_member_entry(i, r, c) for i, (r, c) in
+               enumerate(zip(request.remotes, request.ctl_sockets))]
+    tasks = []
+    owners = []
+    for member in members:
+        tasks.append((_probe_ovsdb, (request, member["remote"], deadline), {}))
+        owners.append((member, "ovsdb"))
+        if member["ctl_socket"]:
+            tasks.append((_probe_ctl, (request, member["ctl_socket"], deadline), {}))
+            owners.append((member, "ctl"))
+    unfinished = _run_bounded(tasks, deadline)
+    late = "no answer within the member deadline of %.1f s" % deadline.seconds
+    for index, ((member, kind), (_function, _args, out)) in enumerate(zip(owners, tasks)):
+        if index in unfinished:
+            if kind == "ovsdb":
+                member["error"] = "%s: %s" % (member["remote"], late)
+            else:
+                member["cluster_status_error"] = member["cluster_status_error"] or "%s: %s" % (
+                    member["ctl_socket"], late)
+                member["listeners_error"] = member["listeners_error"] or "%s: %s" % (
+                    member["ctl_socket"], late)
+            continue
+        member.update(out)
+    return members
+
+
+# --------------------------------------------------------------------------- summary
+
+def _resolve_sid(sid, known):
+    """A full server id for ``sid`` (full, or the 4-hex-digit short form cluster/status prints)."""
+    if not sid:
+        return None
+    matches = sorted(full for full in known if full.startswith(sid))
+    return matches[0] if len(matches) == 1 else sid
+
+
+def _annotate_members(members, database):
+    known_sids = set()
+    for member in members:
+        if member["server"] and member["server"].get("sid"):
+            known_sids.add(member["server"]["sid"])
+        status = member["cluster_status"]
+        if status and status.get("server_id"):
+            known_sids.add(status["server_id"])
+    for member in members:
+        server = member["server"] or {}
+        status = member["cluster_status"]
+        member["connected"] = bool(member["reachable"] and server.get("connected"))
+        member["is_leader"] = bool(member["connected"] and server.get("leader"))
+        own_sid = server.get("sid") or (status or {}).get("server_id")
+        reported = None
+        if status is not None:
+            member["role"] = status.get("role")
+            leader = status.get("leader")
+            if leader == "self":
+                reported = own_sid
+            elif leader:
+                reported = _resolve_sid(leader, known_sids)
+        elif member["is_leader"]:
+            reported = own_sid
+        if member["is_leader"] and server.get("model") != "clustered":
+            reported = None  # a standalone server is its own "leader"; there is nothing to agree on
+        member["leader_reported"] = reported
+        member["sid"] = own_sid
+        member["address"] = (status or {}).get("address")
+    return known_sids
+
+
+def _max_or_none(values):
+    values = [v for v in values if isinstance(v, int)]
+    return max(values) if values else None
+
+
+def summarize(members):
+    """The ``summary`` of a ``cluster`` document from its annotated members."""
+    models = sorted(set(m["server"]["model"] for m in members if m["server"] and m["server"].get("model")))
+    model = models[0] if len(models) == 1 else (None if not models else "mixed")
+    status_read = [m for m in members if m["cluster_status"] is not None]
+    leader_member = next((m for m in members if m["is_leader"]), None)
+
+    server_lists = [len(m["cluster_status"].get("servers", [])) for m in status_read]
+    leader_status = leader_member["cluster_status"] if leader_member else None
+    if leader_status and leader_status.get("servers"):
+        members_total = len(leader_status["servers"])
+    elif server_lists and max(server_lists):
+        members_total = max(server_lists)
+    else:
+        members_total = len(members)
+    members_connected = sum(1 for m in members if m["connected"])
+
+    leaders_reported = sorted(set(m["leader_reported"] for m in members if m["leader_reported"]))
+    if model == "clustered":
+        leader_agreed = len(leaders_reported) == 1
+    else:
+        leader_agreed = leader_member is not None
+
+    leader = None
+    if leader_member is not None:
+        leader = {"sid": leader_member["sid"], "address": leader_member["address"],
+                  "remote": leader_member["remote"]}
+    elif len(leaders_reported) == 1:
+        sid = leaders_reported[0]
+        owner = next((m for m in members if m["sid"] == sid), None)
+        address = owner["address"] if owner else None
+        if address is None:
+            for m in status_read:
+                for server in m["cluster_status"].get("servers", []):
+                    if sid.startswith(server["sid"]):
+                        address = server["address"]
+        leader = {"sid": sid, "address": address, "remote": owner["remote"] if owner else None}
+
+    if model == "clustered":
+        quorum = members_connected > members_total / 2.0 and leader is not None and (
+            leader_member is not None)
+    else:
+        quorum = members_connected > 0
+
+    cluster_ids = set()
+    for m in members:
+        if m["server"] and m["server"].get("cid"):
+            cluster_ids.add(m["server"]["cid"])
+        if m["cluster_status"] and m["cluster_status"].get("cluster_id"):
+            cluster_ids.add(m["cluster_status"]["cluster_id"])
+
+    timer_source = leader_status if leader_status is not None else None
+    election_timer = (timer_source or {}).get("election_timer")
+    if election_timer is None:
+        election_timer = _max_or_none(m["cluster_status"].get("election_timer") for m in status_read)
+    pending = (timer_source or {}).get("election_timer_pending")
+    if pending is None:
+        pending = _max_or_none(m["cluster_status"].get("election_timer_pending") for m in status_read)
+
+    disconnections = [m["cluster_status"].get("disconnections") for m in status_read]
+    disconnections = [d for d in disconnections if isinstance(d, int)]
+    command_line = sorted(set(
+        listener["remote"] for m in members for listener in (m["listeners"] or [])
+        if listener["source"] == "command_line"))
+    return {
+        "model": model,
+        "leader": leader,
+        "leaders_reported": leaders_reported,
+        "leader_agreed": leader_agreed,
+        "members_total": members_total,
+        "members_reachable": sum(1 for m in members if m["reachable"]),
+        "members_connected": members_connected,
+        "members_status_read": len(status_read),
+        "quorum": bool(quorum),
+        "term": _max_or_none(m["cluster_status"].get("term") for m in status_read),
+        "cluster_id": sorted(cluster_ids)[0] if len(cluster_ids) == 1 else None,
+        "cluster_id_agreed": len(cluster_ids) <= 1,
+        "election_timer": election_timer,
+        "election_timer_pending": pending,
+        "disconnections_total": sum(disconnections) if disconnections else None,
+        "entries_not_committed_max": _max_or_none(
+            m["cluster_status"].get("entries_not_yet_committed") for m in status_read),
+        "entries_not_applied_max": _max_or_none(
+            m["cluster_status"].get("entries_not_yet_applied") for m in status_read),
+        "command_line_listeners": command_line,
+    }
+
+
+# --------------------------------------------------------------------------- probe settings
+
+def effective_interval(value, tunable_name):
+    """What the server uses for a listener/probe value: the default when unset, 1-999 raised to 1000."""
+    tunable = tunables.get(tunable_name)
+    if value is None:
+        return tunable.default
+    if tunable.unit == "ms" and tunable.minimum == 1000 and 0 < value < 1000:
+        return 1000
+    return value
+
+
+def _settings_candidates(members):
+    connected = sorted((m for m in members if m["connected"]),
+                       key=lambda m: (not m["is_leader"], m["echo_rtt_ms"] or 0.0))
+    return [m["remote"] for m in connected]
+
+
+def read_probe_settings(request, members, deadline):
+    """Listener rows and probe options, from the leader or else any connected member."""
+    location = PROBE_LOCATIONS.get(request.database)
+    settings = {"read_from": None, "error": None, "table": None, "connections": [],
+                "options": {}, "options_effective": {}}
+    if location is None:
+        settings["error"] = ("no probe settings are known for database %s (known: %s)"
+                             % (request.database, ", ".join(sorted(PROBE_LOCATIONS))))
+        return settings
+    settings["table"] = location["table"]
+    global_columns = [location["connections"]] + ([location["options"]] if location["options"] else [])
+    tables = {location["table"]: global_columns,
+              location["connection_table"]: list(CONNECTION_COLUMNS)}
+    candidates = _settings_candidates(members)
+    if not candidates:
+        settings["error"] = "no member is reachable and connected to its cluster"
+        return settings
+    errors = []
+    params = request.params
+    for position, remote in enumerate(candidates):
+        if deadline.expired():
+            errors.append("%s: not tried, the deadline of %.1f s passed" % (remote, request.timeout))
+            continue
+        # Each candidate gets an equal share of what is left, so one that stalls leaves time
+        # for the next.
+        share = max(0.1, deadline.remaining() / (len(candidates) - position))
+        client = OvsdbClient(remote, request.database, tables, timeout=share,
+                             leader_only=False,
+                             probe_interval_ms=tunables.parse_interval(
+                                 params["client_probe_interval"], "client_probe_interval",
+                                 "client_probe_interval"),
+                             backoff=Backoff(params["backoff_initial"], 2.0, params["backoff_max"]),
+                             tls=tls_from_params(params))
+        try:
+            client.connect(Deadline(share, "reading probe settings from %s" % remote))
+            settings.update(_settings_from_client(client, location))
+            settings["read_from"] = remote
+            settings["error"] = None
+            return settings
+        except OvsdbError as exc:
+            errors.append(str(exc))
+        finally:
+            client.close()
+    settings["error"] = "; ".join(errors)
+    return settings
+
+
+def _settings_from_client(client, location):
+    monitored = client.monitored()
+    connection_columns = [c for c in CONNECTION_COLUMNS if c in monitored.get(location["connection_table"], [])]
+    referenced = set()
+    options = {}
+    global_rows = client.rows(location["table"])
+    if global_rows:
+        row = global_rows[0]
+        referenced = set(str(ref.uuid) for ref in getattr(row, location["connections"]))
+        if location["options"]:
+            options = dict((str(k), str(v)) for k, v in getattr(row, location["options"]).items())
+    connections = []
+    for row in client.rows(location["connection_table"]):
+        data = row_to_dict(row, connection_columns)
+        entry = {"uuid": data.pop("_uuid")}
+        entry.update(data)
+        entry["referenced"] = entry["uuid"] in referenced
+        entry["inactivity_probe_effective"] = effective_interval(
+            entry.get("inactivity_probe"), "inactivity_probe")
+        entry["max_backoff_effective"] = effective_interval(entry.get("max_backoff"), "max_backoff")
+        connections.append(entry)
+    connections.sort(key=lambda c: (not c["referenced"], str(c.get("target"))))
+    probe_keys = tunables.map_keys(location["table"]) if location["options"] else {}
+    set_options = {}
+    effective = {}
+    for key, tunable in sorted(probe_keys.items()):
+        raw = options.get(key)
+        value = None
+        if raw is not None:
+            try:
+                value = int(raw)
+            except ValueError:
+                value = raw
+        if raw is not None:
+            set_options[key] = value
+        effective[key] = value if isinstance(value, int) else tunable.default
+    return {"connections": connections, "options": set_options, "options_effective": effective}
+
+
+def annotate_listeners(members, settings):
+    """Mark command-line listeners whose target equals a referenced listener row: ovsdb-server
+    then applies that row's options to them, so they are tunable after all."""
+    targets = {}
+    for row in (settings or {}).get("connections", []):
+        if row.get("referenced") and row.get("target"):
+            targets[row["target"]] = row
+    for member in members:
+        for listener in member["listeners"] or []:
+            if listener["source"] == "database":
+                listener["tunable"] = True
+                listener["inactivity_probe_effective"] = None
+                continue
+            row = targets.get(listener["remote"])
+            listener["tunable"] = row is not None
+            listener["inactivity_probe_effective"] = (
+                row["inactivity_probe_effective"] if row is not None
+                else tunables.get("inactivity_probe").default)
+
+
+# --------------------------------------------------------------------------- entry point
+
+def gather(request):
+    """The ``cluster`` document of ``request.database``, read within ``request.timeout`` seconds."""
+    started_wall = time.time()
+    started = time.monotonic()
+    overall = Deadline(request.timeout, "gathering facts of %s" % request.database)
+    share = MEMBER_SHARE if request.probe_settings else 0.95
+    members = _gather_members(request, Deadline(request.timeout * share, "probing members"))
+    _annotate_members(members, request.database)
+    settings = None
+    if request.probe_settings:
+        settings = read_probe_settings(request, members, overall)
+    annotate_listeners(members, settings)
+    summary = summarize(members)
+    warnings = []
+    for member in members:
+        for listener in member["listeners"] or []:
+            if listener["source"] == "command_line" and not listener["tunable"]:
+                warnings.append(
+                    "%s serves %s given on its command line: that listener's inactivity probe is"
+                    " the built-in default and cannot be changed at run time (no listener row with"
+                    " that target is referenced from %s)" % (
+                        member["remote"], listener["remote"],
+                        (settings or {}).get("table") or "the database's global row"))
+    return {
+        "database": request.database,
+        "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_wall)),
+        "collected_at_epoch": round(started_wall, 3),
+        "duration_ms": round((time.monotonic() - started) * 1000.0, 1),
+        "timeout": request.timeout,
+        "members": members,
+        "summary": summary,
+        "probe_settings": settings,
+        "warnings": warnings,
+    }

@@ -1,0 +1,582 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+"""Health gates over ``cluster`` facts, JMESPath assertions, and Prometheus metrics.
+
+Everything here is a pure function of facts documents (see ``cluster_facts``), so the
+judgement can be tested on canned facts and re-run on recorded ones.  The metric
+definitions (:data:`METRICS`) are the one source of both the exposition written by
+``ovn_health`` and ``docs/metrics.md`` (``python -m`` this file prints the page).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+
+try:
+    import jmespath
+    import jmespath.exceptions
+    HAS_JMESPATH = True
+    JMESPATH_IMPORT_ERROR = None
+except ImportError as import_error:  # pragma: no cover - reported by the module
+    HAS_JMESPATH = False
+    JMESPATH_IMPORT_ERROR = import_error
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_facts import (
+    MEMBER_OK_STATUS, PROBE_LOCATIONS)
+
+
+class HealthInputError(ValueError):
+    """Bad gate options (an invalid assertion, an unknown expected probe); the message names the option."""
+
+
+# --------------------------------------------------------------------------- options
+
+def expected_probe_keys(database):
+    """Tunables an ``expected_probes`` dict may name for ``database``, by name."""
+    location = PROBE_LOCATIONS.get(database)
+    keys = {}
+    for tunable in tunables.TUNABLES:
+        if database not in tunable.databases:
+            continue
+        if tunable.kind == tunables.KIND_COLUMN and tunable.table == "Connection":
+            keys[tunable.name] = tunable
+        elif tunable.kind == tunables.KIND_MAP_KEY and location and tunable.table == location["table"]:
+            keys[tunable.name] = tunable
+        elif tunable.kind == tunables.KIND_UNIXCTL and tunable.name == "election_timer":
+            keys[tunable.name] = tunable
+    return keys
+
+
+def parse_expected_probes(expected, database):
+    """``expected_probes`` validated and converted to each tunable's unit; {} when not given."""
+    if not expected:
+        return {}
+    if not isinstance(expected, dict):
+        raise HealthInputError("expected_probes: expected a dict of tunable name to value, got %r"
+                               % (expected,))
+    allowed = expected_probe_keys(database)
+    parsed = {}
+    for key, value in sorted(expected.items()):
+        if key not in allowed:
+            raise HealthInputError(
+                "expected_probes: %r is not a probe setting of %s; accepted keys: %s"
+                % (key, database, ", ".join(sorted(allowed)) or "none"))
+        parsed[key] = tunables.parse_interval(value, allowed[key], "expected_probes.%s" % key)
+    return parsed
+
+
+def compile_assertions(expressions):
+    """Compile JMESPath ``assertions``; an invalid one raises HealthInputError with the parse error."""
+    if not expressions:
+        return []
+    if not HAS_JMESPATH:
+        raise HealthInputError("assertions: the 'jmespath' Python package is required (pip install"
+                               " jmespath): %s" % JMESPATH_IMPORT_ERROR)
+    compiled = []
+    for position, expression in enumerate(expressions):
+        if not isinstance(expression, str) or not expression.strip():
+            raise HealthInputError("assertions[%d]: expected a JMESPath expression string, got %r"
+                                   % (position, expression))
+        try:
+            compiled.append((expression, jmespath.compile(expression)))
+        except jmespath.exceptions.JMESPathError as exc:
+            raise HealthInputError("assertions[%d]: %r is not a valid JMESPath expression: %s"
+                                   % (position, expression, " ".join(str(exc).split())))
+    return compiled
+
+
+# --------------------------------------------------------------------------- the document
+
+def assertion_document(start, end, window=None):
+    """What assertions see: the end facts (``summary``, ``members``...) plus ``start``, ``end``
+    and ``window`` (None without a sampling window)."""
+    document = dict(end)
+    document["start"] = start
+    document["end"] = end
+    document["window"] = window
+    return document
+
+
+def truthy(value):
+    """An assertion passes when its value is truthy as Ansible's ``assert`` sees it:
+    false, null, 0, "" and empty lists/objects fail."""
+    return bool(value)
+
+
+def _short(value, limit=300):
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --------------------------------------------------------------------------- window
+
+def member_counter_deltas(start, end, field):
+    """Per-member increase of a cluster/status counter between two facts documents.
+
+    A counter lower at the end than at the start means the server restarted: the end value
+    is then the increase, as Prometheus' ``increase()`` would count it.  Returns
+    ``(deltas {remote: n}, unmeasured [remote])``.
+    """
+    before = dict((m["remote"], (m.get("cluster_status") or {}).get(field)) for m in start["members"])
+    deltas = {}
+    unmeasured = []
+    for member in end["members"]:
+        first = before.get(member["remote"])
+        last = (member.get("cluster_status") or {}).get(field)
+        if not isinstance(first, int) or not isinstance(last, int):
+            unmeasured.append(member["remote"])
+            continue
+        deltas[member["remote"]] = last - first if last >= first else last
+    return deltas, unmeasured
+
+
+def window_stats(start, end, seconds):
+    """Disconnections and elections over a sampling window."""
+    deltas, unmeasured = member_counter_deltas(start, end, "disconnections")
+    total = sum(deltas.values()) if deltas else None
+    per_hour = None
+    if total is not None and seconds > 0:
+        per_hour = round(total * 3600.0 / seconds, 1)
+    term_start = start["summary"].get("term")
+    term_end = end["summary"].get("term")
+    elections = term_end - term_start if isinstance(term_start, int) and isinstance(term_end, int) else None
+    return {"seconds": round(seconds, 3), "disconnections_delta": total,
+            "disconnections_per_hour": per_hour, "disconnections_by_member": deltas,
+            "disconnections_unmeasured": unmeasured, "term_start": term_start, "term_end": term_end,
+            "elections": elections}
+
+
+# --------------------------------------------------------------------------- gates
+
+def _gate(name, passed, detail):
+    return {"name": name, "passed": bool(passed), "detail": detail}
+
+
+def gate_quorum(facts):
+    summary = facts["summary"]
+    needed = summary["members_total"] // 2 + 1
+    leader = summary["leader"]
+    detail = "%d of %d members connected (quorum needs %d)%s" % (
+        summary["members_connected"], summary["members_total"], needed,
+        "" if leader else " and no leader is known")
+    if summary.get("model") not in (None, "clustered"):
+        detail = "%s database: %d of %d servers reachable and connected" % (
+            summary["model"], summary["members_connected"], summary["members_total"])
+    return _gate("quorum", summary["quorum"], detail)
+
+
+def gate_single_leader(facts):
+    summary = facts["summary"]
+    leaders = [m["remote"] for m in facts["members"] if m["is_leader"]]
+    reported = summary["leaders_reported"]
+    if summary.get("model") not in (None, "clustered"):
+        return _gate("single_leader", len(leaders) >= 1,
+                     "%s database: no leader election" % summary["model"])
+    passed = len(leaders) == 1 and summary["leader_agreed"]
+    if passed:
+        detail = "leader %s (%s); every member that names a leader names it" % (
+            leaders[0], summary["leader"]["sid"])
+    else:
+        detail = "%d member(s) say they lead (%s); members name %d different leader(s)%s" % (
+            len(leaders), ", ".join(leaders) or "none", len(reported),
+            " (%s)" % ", ".join(reported) if reported else "")
+    return _gate("single_leader", passed, detail)
+
+
+def gate_uncommitted(facts, max_uncommitted):
+    values = dict((m["remote"], m["cluster_status"].get("entries_not_yet_committed"))
+                  for m in facts["members"] if m.get("cluster_status"))
+    values = dict((k, v) for k, v in values.items() if isinstance(v, int))
+    if not values:
+        return None
+    worst = max(values.values())
+    over = ["%s: %d" % (remote, v) for remote, v in sorted(values.items()) if v > max_uncommitted]
+    detail = "at most %d entries not yet committed (limit max_uncommitted=%d)%s" % (
+        worst, max_uncommitted, "; over the limit: " + ", ".join(over) if over else "")
+    return _gate("uncommitted_entries", worst <= max_uncommitted, detail)
+
+
+def member_problems(member, model):
+    """Sentences describing what is wrong with one member; [] when it is well."""
+    problems = []
+    name = member["remote"]
+    if not member["reachable"]:
+        problems.append("%s is unreachable (%s)" % (name, member.get("error") or "no answer"))
+    elif member.get("server") is None:
+        problems.append("%s: %s" % (name, member.get("error") or "no _Server row"))
+    elif not member["server"].get("connected"):
+        problems.append("%s says (_Server) it is not connected to its cluster" % name)
+    clustered = model in (None, "clustered")
+    if member.get("ctl_socket") and clustered:
+        status = member.get("cluster_status")
+        if status is None:
+            problems.append("%s: cluster/status could not be read (%s)"
+                            % (name, member.get("cluster_status_error")))
+        elif status.get("status") != MEMBER_OK_STATUS:
+            problems.append("%s: cluster/status Status is %r, not %r"
+                            % (name, status.get("status"), MEMBER_OK_STATUS))
+    return problems
+
+
+def gate_members(facts):
+    model = facts["summary"].get("model")
+    problems = []
+    for member in facts["members"]:
+        problems.extend(member_problems(member, model))
+    detail = "; ".join(problems) if problems else "all %d members reachable and in the cluster" % len(
+        facts["members"])
+    return _gate("members_healthy", not problems, detail)
+
+
+def probe_mismatches(facts, expected):
+    """Sentences for each probe setting that differs from ``expected`` ({tunable: value})."""
+    settings = facts.get("probe_settings")
+    if not settings or settings.get("error"):
+        return ["probe settings could not be read: %s"
+                % ((settings or {}).get("error") or "probe_settings was false")]
+    mismatches = []
+    referenced = [row for row in settings["connections"] if row.get("referenced")]
+    for key, want in sorted(expected.items()):
+        tunable = tunables.get(key)
+        if tunable.kind == tunables.KIND_COLUMN:
+            if not referenced:
+                mismatches.append("%s: no listener row is referenced from %s, so no listener has"
+                                  " a tunable %s (want %d %s)" % (key, settings["table"], key, want,
+                                                                  tunable.unit))
+            for row in referenced:
+                have = row.get(key + "_effective")
+                if have != want:
+                    mismatches.append("%s of listener %s is %s %s (set: %s), expected %d" % (
+                        key, row.get("target"), have, tunable.unit, row.get(key), want))
+            if key == "inactivity_probe":
+                for member in facts["members"]:
+                    for listener in member.get("listeners") or []:
+                        if listener["source"] == "command_line" and not listener.get("tunable"):
+                            have = listener.get("inactivity_probe_effective")
+                            if have != want:
+                                mismatches.append(
+                                    "inactivity_probe of listener %s on %s is set on the command line"
+                                    " (%s ms, the built-in default) and cannot be tuned, expected %d"
+                                    % (listener["remote"], member["remote"], have, want))
+        elif tunable.kind == tunables.KIND_MAP_KEY:
+            have = settings["options_effective"].get(key)
+            if have != want:
+                mismatches.append("%s:%s is %s %s (%s), expected %d" % (
+                    settings["table"], key, have, tunable.unit,
+                    "set" if key in settings["options"] else "unset, the default", want))
+        elif key == "election_timer":
+            have = facts["summary"].get("election_timer")
+            if have != want:
+                mismatches.append("election_timer is %s ms, expected %d" % (have, want))
+    return mismatches
+
+
+def gate_expected_probes(facts, expected):
+    if not expected:
+        return None
+    mismatches = probe_mismatches(facts, expected)
+    detail = "; ".join(mismatches) if mismatches else "all of %s as expected" % ", ".join(
+        "%s=%s" % item for item in sorted(expected.items()))
+    return _gate("expected_probes", not mismatches, detail)
+
+
+def gate_elections(window, max_elections):
+    if window is None:
+        return None
+    elections = window["elections"]
+    if elections is None:
+        return _gate("no_elections", False,
+                     "the RAFT term could not be read at both ends of the %.1f s window (needs a"
+                     " readable ctl_socket)" % window["seconds"])
+    return _gate("no_elections", elections <= max_elections,
+                 "term %s -> %s: %d election(s) in %.1f s (limit max_elections=%d)" % (
+                     window["term_start"], window["term_end"], elections, window["seconds"],
+                     max_elections))
+
+
+def gate_disconnections(window, max_disconnections):
+    if window is None:
+        return None
+    delta = window["disconnections_delta"]
+    if delta is None:
+        return _gate("disconnections", False,
+                     "RAFT disconnections could not be read at both ends of the %.1f s window on any"
+                     " member (needs a readable ctl_socket)" % window["seconds"])
+    by_member = ", ".join("%s: +%d" % item for item in sorted(window["disconnections_by_member"].items()))
+    detail = ("RAFT disconnections rose by %d in %.1f s (%s per hour; limit max_disconnections=%d)"
+              " - %s" % (delta, window["seconds"], window["disconnections_per_hour"],
+                         max_disconnections, by_member))
+    if window["disconnections_unmeasured"]:
+        detail += "; not measured on %s" % ", ".join(window["disconnections_unmeasured"])
+    return _gate("disconnections", delta <= max_disconnections, detail)
+
+
+def evaluate_assertions(compiled, document):
+    gates = []
+    for position, (expression, parsed) in enumerate(compiled):
+        try:
+            value = parsed.search(document)
+        except jmespath.exceptions.JMESPathError as exc:
+            gates.append(_gate("assertion_%d" % position, False, "assertion %r could not be"
+                               " evaluated: %s" % (expression, " ".join(str(exc).split()))))
+            continue
+        passed = truthy(value)
+        gates.append(_gate("assertion_%d" % position, passed, "assertion %r %s: value %s" % (
+            expression, "holds" if passed else "is not truthy", _short(value))))
+    return gates
+
+
+def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
+             max_elections=0, max_disconnections=0, assertions=()):
+    """All gates over the facts; returns ``(gates, not_evaluated)``.
+
+    Built-in gates judge the end facts; window gates compare start and end.  A gate that
+    cannot be measured with what was given (no ctl_socket, no sampling window) is left out
+    and listed in ``not_evaluated`` with the reason.
+    """
+    gates = [gate_quorum(end), gate_single_leader(end)]
+    not_evaluated = []
+    uncommitted = gate_uncommitted(end, max_uncommitted)
+    if uncommitted is None:
+        not_evaluated.append({"name": "uncommitted_entries",
+                              "reason": "no member's cluster/status was read (give ctl_socket)"})
+    else:
+        gates.append(uncommitted)
+    gates.append(gate_members(end))
+    probes = gate_expected_probes(end, expected_probes)
+    if probes is None:
+        not_evaluated.append({"name": "expected_probes", "reason": "expected_probes not given"})
+    else:
+        gates.append(probes)
+    for name, gate in (("no_elections", gate_elections(window, max_elections)),
+                       ("disconnections", gate_disconnections(window, max_disconnections))):
+        if gate is None:
+            not_evaluated.append({"name": name, "reason": "no sampling window (sample_seconds is 0)"})
+        else:
+            gates.append(gate)
+    gates.extend(evaluate_assertions(list(assertions), assertion_document(start, end, window)))
+    return gates, not_evaluated
+
+
+def failed_sentences(gates):
+    return ["%s: %s" % (gate["name"], gate["detail"]) for gate in gates if not gate["passed"]]
+
+
+# --------------------------------------------------------------------------- metrics
+
+class Metric(object):
+    def __init__(self, name, metric_type, labels, help_text):
+        self.name = name
+        self.type = metric_type
+        self.labels = tuple(labels)
+        self.help = help_text
+
+
+# The one list of metrics written by ovn_health's metrics_file; docs/metrics.md is generated from it.
+METRICS = (
+    Metric("ovn_tuning_member_up", "gauge", ("database", "member"),
+           "1 when the member answered an OVSDB echo, 0 when it did not."),
+    Metric("ovn_tuning_member_connected", "gauge", ("database", "member"),
+           "1 when the member's _Server.Database row says it is connected to its cluster."),
+    Metric("ovn_tuning_echo_rtt_milliseconds", "gauge", ("database", "member"),
+           "Round-trip time of an OVSDB echo to the member, in milliseconds (reachable members only)."),
+    Metric("ovn_tuning_raft_role", "gauge", ("database", "member", "role"),
+           "1 for the member's current RAFT role (leader, follower, candidate), 0 for the others."),
+    Metric("ovn_tuning_raft_term", "gauge", ("database", "member"),
+           "Current RAFT term of the member (cluster/status Term); it rises by one per election."),
+    Metric("ovn_tuning_raft_election_timer_milliseconds", "gauge", ("database", "member"),
+           "RAFT election timer of the member, in milliseconds (cluster/status Election timer)."),
+    Metric("ovn_tuning_raft_entries_not_committed", "gauge", ("database", "member"),
+           "Log entries not yet committed on the member (cluster/status)."),
+    Metric("ovn_tuning_raft_entries_not_applied", "gauge", ("database", "member"),
+           "Log entries not yet applied on the member (cluster/status)."),
+    Metric("ovn_tuning_raft_disconnections_total", "counter", ("database", "member"),
+           "RAFT peer disconnections the member counted since it started (cluster/status"
+           " Disconnections)."),
+    Metric("ovn_tuning_cluster_members", "gauge", ("database",),
+           "Servers in the cluster configuration (or remotes given, without cluster/status)."),
+    Metric("ovn_tuning_cluster_members_connected", "gauge", ("database",),
+           "Members reachable and connected to their cluster."),
+    Metric("ovn_tuning_cluster_quorum", "gauge", ("database",),
+           "1 when more than half of the members are connected and a leader is known."),
+    Metric("ovn_tuning_listener", "gauge", ("database", "member", "remote", "source"),
+           "1 per listener of the member's ovsdb-server/list-remotes; source is database (a db:"
+           " remote, tunable) or command_line (cannot be tuned at run time)."),
+    Metric("ovn_tuning_connection_inactivity_probe_milliseconds", "gauge", ("database", "target"),
+           "Effective inactivity probe of each listener row referenced from the global table"
+           " (default applied when unset; 0 = disabled)."),
+    Metric("ovn_tuning_connection_max_backoff_milliseconds", "gauge", ("database", "target"),
+           "Effective max_backoff of each listener row referenced from the global table."),
+    Metric("ovn_tuning_probe_option_milliseconds", "gauge", ("database", "key"),
+           "Effective probe option of the global table (NB_Global/SB_Global options,"
+           " Open_vSwitch external_ids), default applied when unset."),
+    Metric("ovn_tuning_health_gate", "gauge", ("database", "gate"),
+           "1 when the health gate passed, 0 when it failed."),
+    Metric("ovn_tuning_healthy", "gauge", ("database",),
+           "1 when every health gate passed, 0 otherwise."),
+    Metric("ovn_tuning_health_window_seconds", "gauge", ("database",),
+           "Length of the sampling window, in seconds (only with sample_seconds > 0)."),
+    Metric("ovn_tuning_health_window_disconnections", "gauge", ("database",),
+           "Increase of the members' summed RAFT disconnections over the sampling window."),
+    Metric("ovn_tuning_health_window_elections", "gauge", ("database",),
+           "Increase of the RAFT term over the sampling window."),
+    Metric("ovn_tuning_facts_timestamp_seconds", "gauge", ("database",),
+           "Unix time at which the (end) facts were read."),
+)
+
+METRICS_BY_NAME = dict((m.name, m) for m in METRICS)
+
+
+def escape_label_value(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _escape_help(text):
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _format_value(value):
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+def metric_samples(facts, gates=None, healthy=None, window=None):
+    """``{metric name: [(labels dict, value)]}`` for one facts document (and gates)."""
+    database = facts["database"]
+    samples = dict((m.name, []) for m in METRICS)
+
+    def add(name, value, **labels):
+        if value is None:
+            return
+        labels = dict(database=database, **labels)
+        assert tuple(labels) == METRICS_BY_NAME[name].labels, (name, tuple(labels))
+        samples[name].append((labels, value))
+
+    for member in facts["members"]:
+        remote = member["remote"]
+        add("ovn_tuning_member_up", 1 if member["reachable"] else 0, member=remote)
+        add("ovn_tuning_member_connected", 1 if member["connected"] else 0, member=remote)
+        add("ovn_tuning_echo_rtt_milliseconds", member.get("echo_rtt_ms"), member=remote)
+        status = member.get("cluster_status")
+        if status:
+            role = status.get("role")
+            roles = ["leader", "follower", "candidate"]
+            if role and role not in roles:
+                roles.append(role)
+            for name in roles:
+                add("ovn_tuning_raft_role", 1 if name == role else 0, member=remote, role=name)
+            for metric, field in (("ovn_tuning_raft_term", "term"),
+                                  ("ovn_tuning_raft_election_timer_milliseconds", "election_timer"),
+                                  ("ovn_tuning_raft_entries_not_committed", "entries_not_yet_committed"),
+                                  ("ovn_tuning_raft_entries_not_applied", "entries_not_yet_applied"),
+                                  ("ovn_tuning_raft_disconnections_total", "disconnections")):
+                value = status.get(field)
+                add(metric, value if isinstance(value, int) else None, member=remote)
+        for listener in member.get("listeners") or []:
+            add("ovn_tuning_listener", 1, member=remote, remote=listener["remote"],
+                source=listener["source"])
+    summary = facts["summary"]
+    add("ovn_tuning_cluster_members", summary["members_total"])
+    add("ovn_tuning_cluster_members_connected", summary["members_connected"])
+    add("ovn_tuning_cluster_quorum", 1 if summary["quorum"] else 0)
+    settings = facts.get("probe_settings") or {}
+    for row in settings.get("connections") or []:
+        if row.get("referenced") and row.get("target"):
+            add("ovn_tuning_connection_inactivity_probe_milliseconds",
+                row.get("inactivity_probe_effective"), target=row["target"])
+            add("ovn_tuning_connection_max_backoff_milliseconds",
+                row.get("max_backoff_effective"), target=row["target"])
+    for key, value in sorted((settings.get("options_effective") or {}).items()):
+        add("ovn_tuning_probe_option_milliseconds", value, key=key)
+    for gate in gates or []:
+        add("ovn_tuning_health_gate", 1 if gate["passed"] else 0, gate=gate["name"])
+    if healthy is not None:
+        add("ovn_tuning_healthy", 1 if healthy else 0)
+    if window is not None:
+        add("ovn_tuning_health_window_seconds", window["seconds"])
+        add("ovn_tuning_health_window_disconnections", window["disconnections_delta"])
+        add("ovn_tuning_health_window_elections", window["elections"])
+    add("ovn_tuning_facts_timestamp_seconds", facts.get("collected_at_epoch"))
+    return samples
+
+
+def render_metrics(samples):
+    """Prometheus text exposition (version 0.0.4) of ``metric_samples`` output."""
+    lines = []
+    for metric in METRICS:
+        entries = samples.get(metric.name) or []
+        if not entries:
+            continue
+        lines.append("# HELP %s %s" % (metric.name, _escape_help(metric.help)))
+        lines.append("# TYPE %s %s" % (metric.name, metric.type))
+        for labels, value in entries:
+            label_text = ",".join('%s="%s"' % (key, escape_label_value(labels[key])) for key in metric.labels)
+            lines.append("%s{%s} %s" % (metric.name, label_text, _format_value(value)))
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
+    so that a reader (node_exporter) never sees a half-written file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except Exception:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+# --------------------------------------------------------------------------- docs
+
+DOC_HEADER = """# Metrics
+
+`kubedc.ovn_tuning.ovn_health` writes these metrics to its `metrics_file` in the Prometheus text
+exposition format, for node_exporter's textfile collector (point `--collector.textfile.directory`
+at the file's directory; the file name must end in `.prom`). The file is replaced atomically (a
+temporary file in the same directory, then a rename), also in check mode: metrics are an output
+of the check, not a change to the system.
+
+This page is generated from `METRICS` in `plugins/module_utils/health.py`
+(`python -m ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health > docs/metrics.md`);
+the unit tests fail when the two disagree.
+
+Label `member` is the member's OVSDB remote as given in `remote`; `target` is a listener row's
+`target`; `gate` is a gate name of the module's `gates` result (`quorum`, `single_leader`,
+`uncommitted_entries`, `members_healthy`, `expected_probes`, `no_elections`, `disconnections`,
+`assertion_N`). A metric whose value could not be read (member down, no `ctl_socket`, no sampling
+window) is left out rather than written as 0.
+
+"""
+
+
+def markdown_table():
+    lines = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    for metric in METRICS:
+        lines.append("| `%s` | %s | %s | %s |" % (
+            metric.name, metric.type, ", ".join("`%s`" % label for label in metric.labels), metric.help))
+    return "\n".join(lines) + "\n"
+
+
+def markdown_page():
+    return DOC_HEADER + markdown_table()
+
+
+if __name__ == "__main__":
+    print(markdown_page(), end="")

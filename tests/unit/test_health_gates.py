@@ -1,0 +1,490 @@
+"""Unit tests of the health gates, the facts summary, assertions and the metrics exposition,
+on canned facts built from real cluster/status texts and _Server rows."""
+
+import copy
+import os
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import parse_cluster_status
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CID = "962bd9a3-cf11-4982-b01b-6736c128ee0a"
+SIDS = ["5c3f9de5-343b-480e-bae9-3da98ff3f951", "301f9c31-a0d7-4da8-8bd0-a7ac459832aa",
+        "adff6c7e-9089-4461-bcf7-c079706eb483"]
+REMOTES = ["tcp:127.0.0.51:16651", "tcp:127.0.0.52:16651", "tcp:127.0.0.53:16651"]
+
+
+def status_text(index, role="follower", term=3, leader=0, disconnections=0, uncommitted=0,
+                state="cluster member", timer=1000):
+    sid = SIDS[index]
+    if leader is None:
+        leader_text = "unknown"
+    elif leader == index:
+        leader_text = "self"
+    else:
+        leader_text = SIDS[leader][:4]
+    servers = []
+    for other in range(3):
+        line = "    %s (%s at tcp:127.0.0.5%d:16641)" % (SIDS[other][:4], SIDS[other][:4], other + 1)
+        if other == index:
+            line += " (self)"
+        servers.append(line)
+    return "\n".join([
+        sid[:4],
+        "Name: OVN_Northbound",
+        "Cluster ID: %s (%s)" % (CID[:4], CID),
+        "Server ID: %s (%s)" % (sid[:4], sid),
+        "Address: tcp:127.0.0.5%d:16641" % (index + 1),
+        "Status: %s" % state,
+        "Role: %s" % role,
+        "Term: %d" % term,
+        "Leader: %s" % leader_text,
+        "Vote: unknown",
+        "",
+        "Election timer: %d" % timer,
+        "Log: [2, 7]",
+        "Entries not yet committed: %d" % uncommitted,
+        "Entries not yet applied: 0",
+        "Connections: ->%s <-%s" % (SIDS[(index + 1) % 3][:4], SIDS[(index + 1) % 3][:4]),
+        "Disconnections: %d" % disconnections,
+        "Servers:",
+    ] + servers)
+
+
+def member(index, leader_index=0, reachable=True, connected=True, status=True, listeners=None, **status_args):
+    entry = cluster_facts._member_entry(index, REMOTES[index], "/run/s%d.ctl" % index)
+    if reachable:
+        entry["reachable"] = True
+        entry["echo_rtt_ms"] = 0.5 + index
+        entry["server"] = {"model": "clustered", "connected": connected,
+                           "leader": index == leader_index and connected, "index": 7,
+                           "cid": CID, "sid": SIDS[index]}
+    else:
+        entry["error"] = "%s: no reply to echo within 3.0 s" % REMOTES[index]
+    if status:
+        status_args.setdefault("role", "leader" if index == leader_index else "follower")
+        status_args.setdefault("leader", leader_index)
+        entry["cluster_status"] = parse_cluster_status(status_text(index, **status_args))
+    else:
+        entry["cluster_status_error"] = "unix:/run/s%d.ctl: no reply to cluster/status within 3.0 s" % index
+    entry["listeners"] = listeners if listeners is not None else [
+        cluster_facts.describe_listener("db:OVN_Northbound,NB_Global,connections")]
+    return entry
+
+
+SETTINGS = {
+    "read_from": REMOTES[0], "error": None, "table": "NB_Global",
+    "connections": [
+        {"uuid": "u1", "target": "ptcp:6641:127.0.0.51", "inactivity_probe": 60000, "max_backoff": None,
+         "referenced": True, "inactivity_probe_effective": 60000, "max_backoff_effective": 8000},
+        {"uuid": "u2", "target": "ptcp:6699", "inactivity_probe": 100, "max_backoff": None,
+         "referenced": False, "inactivity_probe_effective": 1000, "max_backoff_effective": 8000},
+    ],
+    "options": {"northd_probe_interval": 30000},
+    "options_effective": {"northd_probe_interval": 30000, "nbctl_probe_interval": 5000,
+                          "ic_probe_interval": 5000},
+}
+
+
+def facts(members, settings=None, epoch=1795331925.0):
+    cluster_facts._annotate_members(members, "OVN_Northbound")
+    settings = copy.deepcopy(SETTINGS if settings is None else settings)
+    cluster_facts.annotate_listeners(members, settings)
+    return {"database": "OVN_Northbound", "collected_at": "2026-11-22T07:18:45Z",
+            "collected_at_epoch": epoch, "duration_ms": 12.0, "timeout": 5.0, "members": members,
+            "summary": cluster_facts.summarize(members), "probe_settings": settings, "warnings": []}
+
+
+def healthy(**kwargs):
+    return facts([member(i, **kwargs) for i in range(3)])
+
+
+def by_name(gates):
+    return dict((gate["name"], gate) for gate in gates)
+
+
+# --------------------------------------------------------------------------- summary
+
+class TestSummary:
+    def test_healthy_cluster(self):
+        summary = healthy(term=4, disconnections=2)["summary"]
+        assert summary["leader"] == {"sid": SIDS[0], "address": "tcp:127.0.0.51:16641", "remote": REMOTES[0]}
+        assert summary["leaders_reported"] == [SIDS[0]]
+        assert summary["leader_agreed"] and summary["quorum"] and summary["cluster_id_agreed"]
+        assert (summary["members_total"], summary["members_connected"], summary["term"]) == (3, 3, 4)
+        assert summary["disconnections_total"] == 6
+        assert summary["election_timer"] == 1000
+        assert summary["cluster_id"] == CID
+
+    def test_short_leader_ids_resolve_to_full_ones(self):
+        members = healthy()["members"]
+        assert [m["leader_reported"] for m in members] == [SIDS[0]] * 3
+
+    def test_disagreeing_follower(self):
+        members = [member(0), member(1), member(2, leader=1)]
+        summary = facts(members)["summary"]
+        assert not summary["leader_agreed"]
+        assert summary["leaders_reported"] == sorted([SIDS[0], SIDS[1]])
+
+    def test_two_members_down_lose_quorum(self):
+        members = [member(0), member(1, reachable=False, status=False),
+                   member(2, reachable=False, status=False)]
+        summary = facts(members)["summary"]
+        assert summary["members_connected"] == 1 and summary["members_total"] == 3
+        assert not summary["quorum"]
+        assert summary["disconnections_total"] == 0 and summary["members_status_read"] == 1
+
+    def test_no_leader_means_no_quorum(self):
+        members = [member(i, leader_index=None, leader=None) for i in range(3)]
+        summary = facts(members)["summary"]
+        assert summary["leader"] is None and not summary["quorum"] and not summary["leader_agreed"]
+
+    def test_different_cluster_ids(self):
+        members = [member(i) for i in range(3)]
+        members[2]["server"]["cid"] = "00000000-0000-0000-0000-000000000000"
+        assert not facts(members)["summary"]["cluster_id_agreed"]
+
+    def test_standalone_server(self):
+        entry = cluster_facts._member_entry(0, "unix:/run/lc.sock", None)
+        entry.update(reachable=True, echo_rtt_ms=0.3,
+                     server={"model": "standalone", "connected": True, "leader": True, "index": None,
+                             "cid": None, "sid": None})
+        document = facts([entry], settings={"read_from": None, "error": "x", "connections": [],
+                                            "options": {}, "options_effective": {}, "table": "Config"})
+        summary = document["summary"]
+        assert summary["model"] == "standalone" and summary["quorum"] and summary["leader_agreed"]
+        assert summary["term"] is None and summary["disconnections_total"] is None
+        gates, _ = health.evaluate(document, document)
+        assert all(gate["passed"] for gate in gates), gates
+
+
+# --------------------------------------------------------------------------- built-in gates
+
+class TestGates:
+    def test_healthy_cluster_passes_every_gate(self):
+        document = healthy()
+        gates, not_evaluated = health.evaluate(document, document)
+        assert [g["name"] for g in gates] == ["quorum", "single_leader", "uncommitted_entries",
+                                              "members_healthy"]
+        assert all(g["passed"] for g in gates), gates
+        assert sorted(n["name"] for n in not_evaluated) == ["disconnections", "expected_probes",
+                                                            "no_elections"]
+
+    def test_one_member_down_keeps_quorum_but_fails_members_gate(self):
+        document = facts([member(0), member(1), member(2, reachable=False, status=False)])
+        gates = by_name(health.evaluate(document, document)[0])
+        assert gates["quorum"]["passed"]
+        assert gates["quorum"]["detail"] == "2 of 3 members connected (quorum needs 2)"
+        assert not gates["members_healthy"]["passed"]
+        assert "tcp:127.0.0.53:16651 is unreachable (tcp:127.0.0.53:16651: no reply to echo within 3.0 s)" \
+            in gates["members_healthy"]["detail"]
+        assert "cluster/status could not be read" in gates["members_healthy"]["detail"]
+
+    def test_two_members_down_fail_quorum_with_numbers(self):
+        document = facts([member(0), member(1, reachable=False, status=False),
+                          member(2, reachable=False, status=False)])
+        gates = by_name(health.evaluate(document, document)[0])
+        assert not gates["quorum"]["passed"]
+        assert gates["quorum"]["detail"] == "1 of 3 members connected (quorum needs 2)"
+
+    def test_two_members_claiming_leadership(self):
+        members = [member(0), member(1), member(2)]
+        members[1]["server"]["leader"] = True
+        document = facts(members)
+        gate = by_name(health.evaluate(document, document)[0])["single_leader"]
+        assert not gate["passed"]
+        assert gate["detail"].startswith("2 member(s) say they lead (tcp:127.0.0.51:16651, tcp:127.0.0.52:16651)")
+
+    def test_disagreeing_member_fails_single_leader(self):
+        document = facts([member(0), member(1), member(2, leader=1)])
+        gate = by_name(health.evaluate(document, document)[0])["single_leader"]
+        assert not gate["passed"] and "2 different leader(s)" in gate["detail"]
+
+    def test_uncommitted_entries_over_the_limit(self):
+        document = facts([member(0, uncommitted=12), member(1), member(2)])
+        gate = by_name(health.evaluate(document, document, max_uncommitted=10)[0])["uncommitted_entries"]
+        assert not gate["passed"]
+        assert gate["detail"] == ("at most 12 entries not yet committed (limit max_uncommitted=10);"
+                                  " over the limit: tcp:127.0.0.51:16651: 12")
+        gate = by_name(health.evaluate(document, document, max_uncommitted=12)[0])["uncommitted_entries"]
+        assert gate["passed"]
+
+    def test_member_disconnected_from_its_cluster(self):
+        document = facts([member(0), member(1),
+                          member(2, connected=False, state="disconnected from the cluster (election timeout)",
+                                 role="candidate")])
+        gate = by_name(health.evaluate(document, document)[0])["members_healthy"]
+        assert not gate["passed"]
+        assert "tcp:127.0.0.53:16651 says (_Server) it is not connected to its cluster" in gate["detail"]
+        assert "Status is 'disconnected from the cluster (election timeout)', not 'cluster member'" in gate["detail"]
+
+    def test_no_ctl_socket_leaves_raft_gates_out(self):
+        members = [member(i, status=False) for i in range(3)]
+        for entry in members:
+            entry["ctl_socket"] = None
+            entry["cluster_status_error"] = None
+        document = facts(members)
+        gates, not_evaluated = health.evaluate(document, document)
+        assert all(g["passed"] for g in gates)
+        assert "uncommitted_entries" in [n["name"] for n in not_evaluated]
+
+    def test_failed_sentences_name_the_gate(self):
+        document = facts([member(0, uncommitted=50), member(1), member(2)])
+        gates, _ = health.evaluate(document, document)
+        assert health.failed_sentences(gates) == [
+            "uncommitted_entries: at most 50 entries not yet committed (limit max_uncommitted=10);"
+            " over the limit: tcp:127.0.0.51:16651: 50"]
+
+
+# --------------------------------------------------------------------------- window
+
+class TestWindow:
+    def test_disconnections_and_elections_with_rate(self):
+        start = healthy(term=3, disconnections=1)
+        end = facts([member(0, term=5, disconnections=1), member(1, term=5, disconnections=4),
+                     member(2, term=5, disconnections=2)])
+        window = health.window_stats(start, end, 8.0)
+        assert window["disconnections_delta"] == 4
+        assert window["disconnections_by_member"] == {REMOTES[0]: 0, REMOTES[1]: 3, REMOTES[2]: 1}
+        assert window["disconnections_per_hour"] == 1800.0
+        assert window["elections"] == 2
+        gates = by_name(health.evaluate(start, end, window)[0])
+        assert not gates["no_elections"]["passed"]
+        assert gates["no_elections"]["detail"] == "term 3 -> 5: 2 election(s) in 8.0 s (limit max_elections=0)"
+        assert not gates["disconnections"]["passed"]
+        assert gates["disconnections"]["detail"].startswith(
+            "RAFT disconnections rose by 4 in 8.0 s (1800.0 per hour; limit max_disconnections=0)")
+        assert "tcp:127.0.0.52:16651: +3" in gates["disconnections"]["detail"]
+        gates = by_name(health.evaluate(start, end, window, max_disconnections=4, max_elections=2)[0])
+        assert gates["no_elections"]["passed"] and gates["disconnections"]["passed"]
+
+    def test_restarted_member_counts_from_zero(self):
+        start = healthy(disconnections=7)
+        end = facts([member(0, disconnections=7), member(1, disconnections=2), member(2, disconnections=7)])
+        window = health.window_stats(start, end, 10.0)
+        assert window["disconnections_by_member"][REMOTES[1]] == 2
+        assert window["disconnections_delta"] == 2
+
+    def test_member_unread_at_one_end_is_not_measured(self):
+        start = healthy(disconnections=3)
+        end = facts([member(0, disconnections=3), member(1, reachable=False, status=False),
+                     member(2, disconnections=3)])
+        window = health.window_stats(start, end, 10.0)
+        assert window["disconnections_delta"] == 0
+        assert window["disconnections_unmeasured"] == [REMOTES[1]]
+        gate = by_name(health.evaluate(start, end, window)[0])["disconnections"]
+        assert gate["passed"] and "not measured on tcp:127.0.0.52:16651" in gate["detail"]
+
+    def test_nothing_measurable_fails_the_window_gates(self):
+        start = facts([member(i, status=False) for i in range(3)])
+        window = health.window_stats(start, start, 5.0)
+        gates = by_name(health.evaluate(start, start, window)[0])
+        assert not gates["disconnections"]["passed"] and not gates["no_elections"]["passed"]
+        assert "could not be read" in gates["disconnections"]["detail"]
+
+
+# --------------------------------------------------------------------------- expected probes
+
+class TestExpectedProbes:
+    def test_values_are_validated_through_the_tunables_table(self):
+        parsed = health.parse_expected_probes(
+            {"inactivity_probe": "60s", "northd_probe_interval": 30000, "election_timer": "2s"},
+            "OVN_Northbound")
+        assert parsed == {"inactivity_probe": 60000, "northd_probe_interval": 30000, "election_timer": 2000}
+
+    @pytest.mark.parametrize("expected,fragment", [
+        ({"sbctl_probe_interval": 5000}, "expected_probes: 'sbctl_probe_interval' is not a probe setting of"
+                                         " OVN_Northbound; accepted keys: election_timer, ic_probe_interval,"
+                                         " inactivity_probe, max_backoff, nbctl_probe_interval,"
+                                         " northd_probe_interval"),
+        ({"inactivity_probe": 500}, "expected_probes.inactivity_probe: 500 is below the minimum of 1000 ms"),
+        ({"inactivity_probe": "soon"}, "expected_probes.inactivity_probe: cannot read 'soon'"),
+        ({"election_timer": 50}, "expected_probes.election_timer: 50 is below the minimum of 100 ms"),
+        (["inactivity_probe"], "expected_probes: expected a dict"),
+    ])
+    def test_bad_values_name_the_option(self, expected, fragment):
+        with pytest.raises(ValueError) as raised:
+            health.parse_expected_probes(expected, "OVN_Northbound")
+        assert fragment in str(raised.value)
+
+    def test_southbound_and_local_config_keys(self):
+        assert "sbctl_probe_interval" in health.expected_probe_keys("OVN_Southbound")
+        assert "northd_probe_interval" not in health.expected_probe_keys("OVN_Southbound")
+        assert sorted(health.expected_probe_keys("Local_Config")) == ["inactivity_probe", "max_backoff"]
+
+    def test_matching_profile_passes(self):
+        document = healthy()
+        gates = by_name(health.evaluate(document, document, expected_probes={
+            "inactivity_probe": 60000, "northd_probe_interval": 30000, "nbctl_probe_interval": 5000,
+            "election_timer": 1000})[0])
+        assert gates["expected_probes"]["passed"], gates["expected_probes"]
+
+    def test_mismatches_are_listed_with_numbers(self):
+        document = healthy()
+        gate = by_name(health.evaluate(document, document, expected_probes={
+            "inactivity_probe": 30000, "ic_probe_interval": 60000, "election_timer": 5000})[0])["expected_probes"]
+        assert not gate["passed"]
+        assert "inactivity_probe of listener ptcp:6641:127.0.0.51 is 60000 ms (set: 60000), expected 30000" \
+            in gate["detail"]
+        assert "NB_Global:ic_probe_interval is 5000 ms (unset, the default), expected 60000" in gate["detail"]
+        assert "election_timer is 1000 ms, expected 5000" in gate["detail"]
+        # The unreferenced row is not a listener of the database and is not judged.
+        assert "ptcp:6699" not in gate["detail"]
+
+    def test_untunable_command_line_listener_counts_with_the_default(self):
+        listeners = [cluster_facts.describe_listener("db:OVN_Northbound,NB_Global,connections"),
+                     cluster_facts.describe_listener("ptcp:6641:127.0.0.51"),
+                     cluster_facts.describe_listener("ptcp:6642:127.0.0.51")]
+        document = facts([member(0, listeners=listeners), member(1), member(2)])
+        first = document["members"][0]["listeners"]
+        assert [(l["source"], l["tunable"]) for l in first] == [
+            ("database", True), ("command_line", True), ("command_line", False)]
+        gate = by_name(health.evaluate(document, document,
+                                       expected_probes={"inactivity_probe": 60000})[0])["expected_probes"]
+        assert not gate["passed"]
+        assert gate["detail"] == ("inactivity_probe of listener ptcp:6642:127.0.0.51 on tcp:127.0.0.51:16651"
+                                  " is set on the command line (5000 ms, the built-in default) and cannot"
+                                  " be tuned, expected 60000")
+
+    def test_unreadable_settings_fail_the_gate(self):
+        document = healthy()
+        document["probe_settings"] = dict(SETTINGS, error="no member is reachable")
+        gate = by_name(health.evaluate(document, document,
+                                       expected_probes={"inactivity_probe": 60000})[0])["expected_probes"]
+        assert not gate["passed"] and "no member is reachable" in gate["detail"]
+
+    def test_effective_interval(self):
+        assert cluster_facts.effective_interval(None, "inactivity_probe") == 5000
+        assert cluster_facts.effective_interval(0, "inactivity_probe") == 0
+        assert cluster_facts.effective_interval(250, "inactivity_probe") == 1000
+        assert cluster_facts.effective_interval(None, "max_backoff") == 8000
+
+
+# --------------------------------------------------------------------------- assertions
+
+class TestAssertions:
+    def test_invalid_expression_reports_the_parse_error(self):
+        with pytest.raises(health.HealthInputError) as raised:
+            health.compile_assertions(["summary.quorum", "summary.term >"])
+        message = str(raised.value)
+        assert message.startswith("assertions[1]: 'summary.term >' is not a valid JMESPath expression:")
+        assert "Expecting" in message or "Unexpected" in message or "Invalid" in message
+
+    @pytest.mark.parametrize("bad", ["", "   ", 5])
+    def test_non_expressions_are_refused(self, bad):
+        with pytest.raises(health.HealthInputError, match=r"assertions\[0\]"):
+            health.compile_assertions([bad])
+
+    def test_passing_and_failing_with_the_value_seen(self):
+        start = healthy(term=3)
+        end = facts([member(i, term=4) for i in range(3)])
+        window = health.window_stats(start, end, 6.0)
+        compiled = health.compile_assertions([
+            "summary.quorum",
+            "end.summary.term == start.summary.term",
+            "length(members[?echo_rtt_ms > `1.0`])",
+            "window.elections",
+            "summary.entries_not_committed_max",
+        ])
+        gates = health.evaluate_assertions(compiled, health.assertion_document(start, end, window))
+        assert [g["passed"] for g in gates] == [True, False, True, True, False]
+        assert gates[1]["name"] == "assertion_1"
+        assert gates[1]["detail"] == "assertion 'end.summary.term == start.summary.term' is not truthy: value false"
+        assert gates[2]["detail"].endswith("holds: value 2")
+        # 0 fails, as in Ansible's assert
+        assert gates[4]["detail"].endswith("is not truthy: value 0")
+
+    def test_runtime_type_error_is_a_failed_assertion(self):
+        compiled = health.compile_assertions(["length(summary.term)"])
+        document = healthy()
+        gates = health.evaluate_assertions(compiled, health.assertion_document(document, document))
+        assert not gates[0]["passed"] and "could not be evaluated" in gates[0]["detail"]
+
+    def test_document_without_window(self):
+        document = healthy()
+        compiled = health.compile_assertions(["window == null", "start.summary.term == end.summary.term"])
+        gates = health.evaluate_assertions(compiled, health.assertion_document(document, document))
+        assert all(g["passed"] for g in gates)
+
+
+# --------------------------------------------------------------------------- metrics
+
+def parse_metrics(text):
+    values = {}
+    types = {}
+    for family in text_string_to_metric_families(text):
+        types[family.name] = family.type
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return types, values
+
+
+class TestMetrics:
+    def test_exposition_parses_and_matches_the_facts(self):
+        start = healthy(disconnections=1)
+        end = facts([member(0, disconnections=2), member(1, disconnections=1),
+                     member(2, reachable=False, status=False)])
+        window = health.window_stats(start, end, 8.0)
+        gates, _ = health.evaluate(start, end, window)
+        text = health.render_metrics(health.metric_samples(end, gates, False, window))
+        types, values = parse_metrics(text)
+        db = ("database", "OVN_Northbound")
+        assert types["ovn_tuning_raft_disconnections"] == "counter"
+        assert values[("ovn_tuning_raft_disconnections_total", (db, ("member", REMOTES[0])))] == 2
+        assert ("ovn_tuning_raft_disconnections_total", (db, ("member", REMOTES[2]))) not in values
+        assert values[("ovn_tuning_member_up", (db, ("member", REMOTES[2])))] == 0
+        assert values[("ovn_tuning_member_up", (db, ("member", REMOTES[0])))] == 1
+        assert values[("ovn_tuning_raft_role", (db, ("member", REMOTES[0]), ("role", "leader")))] == 1
+        assert values[("ovn_tuning_raft_role", (db, ("member", REMOTES[1]), ("role", "leader")))] == 0
+        assert values[("ovn_tuning_raft_term", (db, ("member", REMOTES[1])))] == 3
+        assert values[("ovn_tuning_raft_election_timer_milliseconds", (db, ("member", REMOTES[1])))] == 1000
+        assert values[("ovn_tuning_echo_rtt_milliseconds", (db, ("member", REMOTES[1])))] == 1.5
+        assert values[("ovn_tuning_connection_inactivity_probe_milliseconds",
+                       (db, ("target", "ptcp:6641:127.0.0.51")))] == 60000
+        assert ("ovn_tuning_connection_inactivity_probe_milliseconds", (db, ("target", "ptcp:6699"))) not in values
+        assert values[("ovn_tuning_probe_option_milliseconds", (db, ("key", "northd_probe_interval")))] == 30000
+        assert values[("ovn_tuning_health_gate", (db, ("gate", "quorum")))] == 1
+        assert values[("ovn_tuning_health_gate", (db, ("gate", "members_healthy")))] == 0
+        assert values[("ovn_tuning_health_gate", (db, ("gate", "disconnections")))] == 0
+        assert values[("ovn_tuning_healthy", (db,))] == 0
+        assert values[("ovn_tuning_health_window_disconnections", (db,))] == 1
+        assert values[("ovn_tuning_cluster_members_connected", (db,))] == 2
+        for metric in health.METRICS:
+            assert "# HELP %s " % metric.name in text
+            assert "# TYPE %s %s" % (metric.name, metric.type) in text
+
+    def test_label_values_are_escaped(self):
+        document = healthy()
+        document["members"][0]["remote"] = 'unix:/tmp/we"ird\\path\nx'
+        text = health.render_metrics(health.metric_samples(document))
+        assert 'member="unix:/tmp/we\\"ird\\\\path\\nx"' in text
+        _, values = parse_metrics(text)
+        assert values[("ovn_tuning_member_up", (("database", "OVN_Northbound"),
+                                                ("member", 'unix:/tmp/we"ird\\path\nx')))] == 1
+
+    def test_docs_page_is_generated_from_the_definitions(self):
+        with open(os.path.join(REPO_ROOT, "docs", "metrics.md")) as handle:
+            assert handle.read() == health.markdown_page(), (
+                "docs/metrics.md is out of date: python -m"
+                " ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health > docs/metrics.md")
+
+    def test_required_metric_names_exist(self):
+        names = set(health.METRICS_BY_NAME)
+        for name in ("ovn_tuning_raft_disconnections_total", "ovn_tuning_raft_role", "ovn_tuning_raft_term",
+                     "ovn_tuning_raft_election_timer_milliseconds", "ovn_tuning_raft_entries_not_committed",
+                     "ovn_tuning_member_up", "ovn_tuning_echo_rtt_milliseconds",
+                     "ovn_tuning_connection_inactivity_probe_milliseconds",
+                     "ovn_tuning_probe_option_milliseconds", "ovn_tuning_health_gate", "ovn_tuning_healthy"):
+            assert name in names
+
+    def test_atomic_write_leaves_no_temporary_file(self, tmp_path):
+        path = tmp_path / "ovn.prom"
+        path.write_text("old\n")
+        health.write_atomically(str(path), "new\n")
+        assert path.read_text() == "new\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ovn.prom"]
+        assert oct(path.stat().st_mode & 0o777) == "0o644"

@@ -59,8 +59,27 @@ class OvsdbTransactionError(OvsdbError):
     """The server refused a transaction, or it kept conflicting."""
 
 
+class OvsdbRequestError(OvsdbError):
+    """The server answered a JSON-RPC request with an error; ``error`` is its text."""
+
+    def __init__(self, message, error=None):
+        super(OvsdbRequestError, self).__init__(message)
+        self.error = error
+
+
 class UnixctlError(OvsdbError):
-    """A unixctl command failed or its socket could not be used."""
+    """A unixctl command failed or its socket could not be used.
+
+    ``kind`` says how, for callers that treat them differently: ``missing`` (no
+    socket file), ``unreachable`` (nothing answers the socket: the daemon is
+    gone), ``timeout`` (no answer in time: a stopped or overloaded daemon) or
+    ``refused`` (the daemon answered with an error, kept in ``server_error``).
+    """
+
+    def __init__(self, message, kind="refused", server_error=None):
+        super(UnixctlError, self).__init__(message)
+        self.kind = kind
+        self.server_error = server_error
 
 
 # --------------------------------------------------------------------------- time
@@ -248,7 +267,8 @@ class RpcChannel(object):
                 if msg.id != request.id:
                     continue
                 if msg.type == ovs.jsonrpc.Message.T_ERROR:
-                    raise OvsdbError("%s: %s failed: %s" % (self.name, method, msg.error))
+                    raise OvsdbRequestError("%s: %s failed: %s" % (self.name, method, msg.error),
+                                            msg.error)
                 return msg.result
             if deadline.expired():
                 raise OvsdbTimeoutError("%s: no reply to %s within %.1f s"
@@ -306,17 +326,22 @@ def unixctl(ctl_socket, command, args=(), timeout=10.0):
     deadline = Deadline(timeout, "unixctl %s on %s" % (command, ctl_socket))
     if not os.path.exists(ctl_socket):
         raise UnixctlError("ctl_socket: %s does not exist (is the server running, and is this its"
-                           " --unixctl path?)" % ctl_socket)
+                           " --unixctl path?)" % ctl_socket, kind="missing")
     try:
         channel = RpcChannel("unix:" + ctl_socket, deadline)
     except OvsdbError as exc:
-        raise UnixctlError("%s: %s" % (command, exc))
+        raise UnixctlError("%s: %s" % (command, exc),
+                           kind="timeout" if isinstance(exc, OvsdbTimeoutError) else "unreachable")
     try:
         return channel.request(command, [str(a) for a in args], deadline)
     except OvsdbTimeoutError as exc:
-        raise UnixctlError(str(exc))
+        raise UnixctlError(str(exc), kind="timeout")
+    except OvsdbRequestError as exc:
+        raise UnixctlError("%s %s: %s" % (command, " ".join(str(a) for a in args), exc),
+                           kind="refused", server_error=str(exc.error or "").strip())
     except OvsdbError as exc:
-        raise UnixctlError("%s %s: %s" % (command, " ".join(str(a) for a in args), exc))
+        raise UnixctlError("%s %s: %s" % (command, " ".join(str(a) for a in args), exc),
+                           kind="unreachable")
     finally:
         channel.close()
 
@@ -334,8 +359,10 @@ def parse_cluster_status(text):
     ``entries_not_yet_committed``...).  ``election_timer_pending`` is the
     target of a change in progress or None; ``log`` is ``[first, last]``;
     ``connections`` lists ``{"direction": "out"|"in", "server": sid, "pending": bool}``;
-    ``servers`` lists each member with its sid, name, address and, on the
-    leader, next_index/match_index; ``self`` marks this server.
+    ``servers`` lists each member with its sid (short server id), name (the
+    nickname ``Leader``, ``Vote`` and ``Connections`` use), address and, on the
+    leader, next_index/match_index; ``self`` marks this server.  The election
+    timer shows a pending change on the leader only.
     """
     result = {"servers": [], "connections": [], "election_timer_pending": None}
     lines = text.splitlines()
@@ -399,7 +426,9 @@ def parse_cluster_status(text):
     return result
 
 
-_SERVER_RE = re.compile(r"^(?P<sid>[0-9a-f]{4,})\s+\((?P<name>[0-9a-f]{4,}) at (?P<address>\S+)\)"
+# "    NICKNAME (SID at ADDRESS) ...": the nickname is the short server id for tcp:/ssl:
+# members and the socket's file name for unix: members.
+_SERVER_RE = re.compile(r"^(?P<name>\S+)\s+\((?P<sid>[0-9a-f]{4,}) at (?P<address>[^\s)]+)\)"
                         r"(?P<rest>.*)$")
 
 

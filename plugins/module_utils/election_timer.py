@@ -1,0 +1,434 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+"""Changing the RAFT election timer of a clustered OVSDB database, safely.
+
+Two layers, so that other modules (snapshot/restore) reuse the same rules:
+
+* pure functions - the step plan (:func:`plan_steps`) and the reading of
+  ``cluster/status`` documents (:func:`find_leader`, :func:`leader_elsewhere`,
+  :func:`lagging_members`);
+* :class:`ElectionTimerChange`, which walks a cluster through the plan over the
+  members' unixctl sockets: it finds the leader, waits out a change already in
+  progress, sets one step at a time on the leader, waits until the step is
+  committed and shown by every member, follows a new leader when the old one
+  goes away, and stops at one deadline.
+
+Facts of ovsdb-server (3.1) this rests on: ``cluster/change-election-timer DB MS``
+is accepted by the leader only ("election timer must be changed through
+leader."), for 100-600000 ms, refuses an increase above twice the current value
+("election timer increase should not exceed the current value x 2.") but takes
+any decrease in one step, refuses a second change while one is uncommitted
+("election timer change pending."), and answers "change election timer to
+current value." when nothing would change.  ``cluster/status`` shows
+``Election timer: N (changing to M)`` on the leader only, until the change is
+committed; followers show the new value once they apply it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+    Deadline, OvsdbError, UnixctlError, parse_cluster_status, sleep_until, unixctl)
+
+TUNABLE = "election_timer"
+DATABASES = ("OVN_Northbound", "OVN_Southbound")
+# ovsdb-server refuses an increase above twice the current timer: a follower that has not yet
+# applied the new value must not time out a leader that already runs with it.
+MAX_INCREASE_FACTOR = 2
+
+REPLY_INITIATED = "change of election timer initiated"
+REPLY_CURRENT = "change election timer to current value"
+ERROR_PENDING = "change pending"
+ERROR_NOT_LEADER = "changed through leader"
+ERROR_INCREASE = "should not exceed"
+
+
+class ElectionTimerError(OvsdbError):
+    """The election timer could not be (safely) changed; the text says why and what was done."""
+
+
+# --------------------------------------------------------------------------- pure parts
+
+def plan_steps(current_ms, target_ms, factor=MAX_INCREASE_FACTOR):
+    """The values to set, in order, to go from ``current_ms`` to ``target_ms``.
+
+    An increase doubles at most per step (1000 -> 10000: 2000, 4000, 8000,
+    10000); a decrease is one step; no change is no step.
+    """
+    current_ms = int(current_ms)
+    target_ms = int(target_ms)
+    if current_ms <= 0:
+        raise ValueError("current election timer must be positive, got %r" % current_ms)
+    if target_ms <= current_ms:
+        return [] if target_ms == current_ms else [target_ms]
+    steps = []
+    value = current_ms
+    while value < target_ms:
+        value = min(target_ms, value * factor)
+        steps.append(value)
+    return steps
+
+
+def plan_from_status(leader_status, target_ms):
+    """Steps still to take from what the leader shows; a pending change counts as done
+    (it is waited on, never collided with)."""
+    start = leader_status.get("election_timer_pending") or leader_status["election_timer"]
+    return plan_steps(start, target_ms)
+
+
+def find_leader(statuses):
+    """``(ctl_socket, status)`` of the member that says it leads (the highest term wins
+    when a deposed leader has not noticed yet), or None.
+
+    ``statuses`` maps ctl_socket -> parsed cluster/status (None when it did not answer).
+    """
+    leaders = [(status.get("term") or 0, path, status) for path, status in statuses.items()
+               if status is not None and status.get("role") == "leader"]
+    if not leaders:
+        return None
+    leaders.sort(key=lambda item: item[0], reverse=True)
+    return leaders[0][1], leaders[0][2]
+
+
+def reported_leader(statuses):
+    """The server the members with the highest term name as leader: a dict with
+    ``name``, ``sid`` and ``address`` (from their ``Servers:`` list), or None."""
+    answered = [s for s in statuses.values() if s is not None]
+    if not answered:
+        return None
+    top_term = max(s.get("term") or 0 for s in answered)
+    for status in answered:
+        if (status.get("term") or 0) != top_term:
+            continue
+        nickname = status.get("leader")
+        if not nickname or nickname == "self":
+            continue
+        for server in status.get("servers", []):
+            if nickname in (server.get("name"), server.get("sid")):
+                return {"name": server.get("name"), "sid": server.get("sid"),
+                        "address": server.get("address"), "term": top_term}
+        return {"name": nickname, "sid": None, "address": None, "term": top_term}
+    return None
+
+
+def leader_elsewhere(statuses, member_sids):
+    """The reported leader when it is none of the given members (short server ids in
+    ``member_sids``), else None: a leader we cannot reach through the given sockets."""
+    leader = reported_leader(statuses)
+    if leader is None or find_leader(statuses) is not None:
+        return None
+    if leader["sid"] and any(sid.startswith(leader["sid"]) or leader["sid"].startswith(sid)
+                             for sid in member_sids):
+        return None
+    if not leader["sid"] and leader["name"] in member_sids:
+        return None
+    return leader
+
+
+def lagging_members(statuses, value_ms):
+    """The members that do not (yet) show ``value_ms`` as their election timer;
+    a member that did not answer counts as lagging."""
+    return sorted(path for path, status in statuses.items()
+                  if status is None or status.get("election_timer") != value_ms)
+
+
+def describe_server(server):
+    if not server:
+        return "an unknown server"
+    text = "server %s" % (server.get("sid") or server.get("name"))
+    if server.get("address"):
+        text += " at %s" % server["address"]
+    return text
+
+
+# --------------------------------------------------------------------------- validation
+
+def validate_ctl_sockets(ctl_sockets, param="ctl_socket"):
+    """The given unixctl socket paths, de-duplicated, each checked to be an existing socket."""
+    if isinstance(ctl_sockets, str):
+        ctl_sockets = [ctl_sockets]
+    paths = []
+    for path in ctl_sockets or []:
+        path = str(path).strip()
+        if path and path not in paths:
+            paths.append(path)
+    if not paths:
+        raise ElectionTimerError("%s: give the unixctl socket path of at least one cluster member"
+                                 " (ovsdb-server --unixctl=PATH; one path or a list)" % param)
+    for path in paths:
+        if not os.path.isabs(path):
+            raise ElectionTimerError("%s: %r is not an absolute path; give the full path of the"
+                                     " ovsdb-server unixctl socket (e.g. /var/run/ovn/ovnnb_db.ctl)"
+                                     % (param, path))
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise ElectionTimerError("%s: %s does not exist or cannot be read (%s); give the"
+                                     " --unixctl socket of a running ovsdb-server"
+                                     % (param, path, exc.strerror))
+        if not stat.S_ISSOCK(mode):
+            raise ElectionTimerError("%s: %s is not a socket; give the --unixctl socket of a"
+                                     " running ovsdb-server" % (param, path))
+    return paths
+
+
+def validate_database(database, param="database"):
+    if database not in DATABASES:
+        raise ElectionTimerError("%s: %r is not a clustered OVN database; expected one of %s"
+                                 % (param, database, ", ".join(DATABASES)))
+    return database
+
+
+def parse_target(value, param="election_timer"):
+    return tunables.parse_interval(value, TUNABLE, param)
+
+
+# --------------------------------------------------------------------------- the walk
+
+class ElectionTimerChange(object):
+    """Walk one cluster to ``target_ms`` through the given members' unixctl sockets.
+
+    ``call`` is the unixctl function (``unixctl(path, command, args, timeout)``);
+    ``warn`` receives sentences the operator should see.  Nothing is written
+    before :meth:`run` has read every member.
+    """
+
+    def __init__(self, ctl_sockets, database, target_ms, timeout, call_timeout=5.0,
+                 poll_interval=0.2, call=unixctl, warn=None):
+        self.ctl_sockets = list(ctl_sockets)
+        self.database = database
+        self.target_ms = int(target_ms)
+        self.deadline = Deadline(timeout, "changing the %s election timer" % database)
+        self.call_timeout = float(call_timeout)
+        self.poll_interval = float(poll_interval)
+        self.call = call
+        self.warn = warn or (lambda text: None)
+        self.lost = []  # members whose daemon went away during the run
+        self.member_sids = set()
+        self.statuses = {}
+        self.steps = []
+        self.last_state = "no member read yet"
+
+    # -- reading
+    def _timeout(self):
+        remaining = self.deadline.remaining()
+        if remaining <= 0.05:
+            raise self._deadline_error()
+        return min(self.call_timeout, remaining)
+
+    def _status(self, path):
+        text = self.call(path, "cluster/status", [self.database], self._timeout())
+        return parse_cluster_status(text)
+
+    def read_all(self):
+        """Every given member must answer before anything changes; all must be one cluster."""
+        statuses = {}
+        for path in self.ctl_sockets:
+            try:
+                statuses[path] = self._status(path)
+            except UnixctlError as exc:
+                if exc.kind == "refused" and "unknown cluster" in (exc.server_error or ""):
+                    raise ElectionTimerError(
+                        "ctl_socket: %s does not serve a clustered %s database (the server says"
+                        " 'unknown cluster'); give the sockets of the %s cluster members"
+                        % (path, self.database, self.database))
+                raise ElectionTimerError(
+                    "ctl_socket: %s did not answer cluster/status %s, so nothing was changed: %s"
+                    % (path, self.database, exc))
+        cluster_ids = dict((path, status.get("cluster_id")) for path, status in statuses.items())
+        if len(set(cluster_ids.values())) > 1:
+            raise ElectionTimerError(
+                "ctl_socket: the given members belong to different clusters (%s); give the"
+                " members of one cluster" % ", ".join("%s: %s" % item for item in sorted(cluster_ids.items())))
+        for status in statuses.values():
+            if status.get("server_id_short"):
+                self.member_sids.add(status["server_id_short"])
+        self.statuses = statuses
+        return statuses
+
+    def poll(self):
+        """Read the members still alive; a member whose daemon is gone is dropped (with a
+        warning), one that does not answer in time is kept and counts as not there yet."""
+        statuses = {}
+        for path in self.ctl_sockets:
+            if path in self.lost:
+                continue
+            try:
+                statuses[path] = self._status(path)
+            except UnixctlError as exc:
+                if exc.kind in ("missing", "unreachable"):
+                    self.lost.append(path)
+                    self.warn("%s: the server behind this ctl_socket went away during the change"
+                              " (%s); continuing with the other members" % (path, exc))
+                    continue
+                if exc.kind == "timeout":
+                    statuses[path] = None
+                    continue
+                raise ElectionTimerError("%s: cluster/status %s failed: %s"
+                                         % (path, self.database, exc))
+        if not statuses:
+            raise ElectionTimerError(
+                "every given ctl_socket member went away (%s)%s"
+                % (", ".join(self.lost), self._progress()))
+        self.statuses.update(statuses)
+        return statuses
+
+    def leader(self, statuses):
+        """``(path, status)`` of the leader, None while there is none among the members,
+        or an error when the members name a leader that is not among them."""
+        found = find_leader(statuses)
+        if found is not None:
+            return found
+        elsewhere = leader_elsewhere(statuses, self.member_sids)
+        if elsewhere is not None:
+            raise ElectionTimerError(
+                "none of the given ctl_socket members (%s) is the leader of the %s cluster:"
+                " %s leads (term %s); add the unixctl socket of that server to ctl_socket%s"
+                % (", ".join(self.ctl_sockets), self.database, describe_server(elsewhere),
+                   elsewhere["term"], self._progress()))
+        roles = ", ".join("%s: %s" % (path, status.get("role") if status else "no answer")
+                          for path, status in sorted(statuses.items()))
+        self.last_state = "no leader among the members (%s)" % roles
+        return None
+
+    # -- reporting
+    def _describe_leader(self, path, status):
+        return {"ctl_socket": path, "server_id": status.get("server_id"),
+                "address": status.get("address"), "term": status.get("term")}
+
+    def _progress(self):
+        if not self.steps:
+            return "; no step was taken"
+        return "; steps taken: " + ", ".join(
+            "%d ms via %s (%s)" % (step["election_timer"], step["leader"]["ctl_socket"],
+                                   "committed" if step["committed"] else "not committed")
+            for step in self.steps)
+
+    def _deadline_error(self):
+        return ElectionTimerError(
+            "the %s election timer did not reach %d ms within %.0f s (timeout); last seen: %s%s"
+            % (self.database, self.target_ms, self.deadline.seconds, self.last_state,
+               self._progress()))
+
+    def _pause(self):
+        if self.deadline.remaining() <= self.poll_interval:
+            raise self._deadline_error()
+        sleep_until(self.deadline, self.poll_interval)
+
+    def members(self):
+        out = []
+        for path in self.ctl_sockets:
+            status = self.statuses.get(path) or {}
+            out.append({"ctl_socket": path, "server_id": status.get("server_id"),
+                        "address": status.get("address"), "role": status.get("role"),
+                        "term": status.get("term"), "election_timer": status.get("election_timer"),
+                        "reachable": path not in self.lost})
+        return out
+
+    # -- the walk
+    def wait_for_leader(self, statuses):
+        while True:
+            found = self.leader(statuses)
+            if found is not None:
+                return found
+            self._pause()
+            statuses = self.poll()
+
+    def _mark_committed(self, committed_ms):
+        for step in reversed(self.steps):
+            if step["election_timer"] == committed_ms:
+                step["committed"] = True
+                return
+
+    def _set(self, path, status, value_ms):
+        """Ask the leader for one step; True when a step was (perhaps) taken."""
+        step = {"election_timer": value_ms, "previous": status["election_timer"],
+                "leader": self._describe_leader(path, status), "committed": False}
+        try:
+            reply = self.call(path, "cluster/change-election-timer",
+                              [self.database, value_ms], self._timeout())
+        except UnixctlError as exc:
+            text = exc.server_error or ""
+            if exc.kind == "refused" and (ERROR_PENDING in text or ERROR_NOT_LEADER in text
+                                          or ERROR_INCREASE in text):
+                # Someone else's change, or the leader moved, or our read went stale:
+                # read again and decide again.
+                self.last_state = "%s refused %d ms: %s" % (path, value_ms, text)
+                return False
+            if exc.kind == "timeout":
+                # It may or may not have been taken; the next read tells.
+                step["reply"] = "no answer: %s" % exc
+                self.steps.append(step)
+                return True
+            if exc.kind in ("missing", "unreachable"):
+                return False  # the next poll drops it and looks for the new leader
+            raise ElectionTimerError("%s: setting the %s election timer to %d ms failed: %s%s"
+                                     % (path, self.database, value_ms, exc, self._progress()))
+        reply = (reply or "").strip()
+        if REPLY_CURRENT in reply:
+            return False
+        step["reply"] = reply
+        self.steps.append(step)
+        return True
+
+    def converge(self):
+        """Set steps until every member shows the target; returns the leader's final status."""
+        statuses = dict(self.statuses)
+        while True:
+            path, status = self.wait_for_leader(statuses)
+            committed = status["election_timer"]
+            pending = status.get("election_timer_pending")
+            self._mark_committed(committed)
+            if pending is not None:
+                self.last_state = ("a change from %d to %d ms is pending (not yet committed) on"
+                                   " leader %s" % (committed, pending, path))
+            else:
+                lagging = lagging_members(statuses, committed)
+                if lagging:
+                    self.last_state = ("leader %s has %d ms committed; not yet shown by %s"
+                                       % (path, committed, ", ".join(lagging)))
+                elif committed == self.target_ms:
+                    return path, status
+                else:
+                    # A step just taken is read back at once; anything else waits a poll interval.
+                    if not self._set(path, status, plan_steps(committed, self.target_ms)[0]):
+                        self._pause()
+                    statuses = self.poll()
+                    continue
+            self._pause()
+            statuses = self.poll()
+
+    def run(self, check_mode=False):
+        """Read, plan and (unless ``check_mode``) walk; returns the module result."""
+        statuses = self.read_all()
+        path, status = self.wait_for_leader(statuses)
+        before = status["election_timer"]
+        pending_before = status.get("election_timer_pending")
+        result = {"election_timer_before": before,
+                  "election_timer_pending_before": pending_before}
+        if check_mode:
+            self.steps = [{"election_timer": value, "leader": self._describe_leader(path, status),
+                           "committed": False}
+                          for value in plan_from_status(status, self.target_ms)]
+            previous = pending_before or before
+            for step in self.steps:
+                step["previous"] = previous
+                previous = step["election_timer"]
+            after = self.target_ms
+        else:
+            path, status = self.converge()
+            after = status["election_timer"]
+        result.update({
+            "changed": bool(self.steps),
+            "election_timer_after": after,
+            "steps": self.steps,
+            "leader": self._describe_leader(path, status),
+            "members": self.members(),
+        })
+        return result

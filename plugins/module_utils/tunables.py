@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import sys
 
 ONE_HOUR_MS = 3600 * 1000
 
@@ -311,4 +312,4 @@ def markdown_page():
 
 
 if __name__ == "__main__":
-    print(markdown_page(), end="")
+    sys.stdout.write(markdown_page())

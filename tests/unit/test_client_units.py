@@ -17,14 +17,14 @@ class TestBackoff:
         backoff = client.Backoff(rng=random.Random(7))
         for attempt in range(12):
             base = backoff.base(attempt)
-            for _ in range(200):
+            for _draw in range(200):
                 delay = backoff.delay(attempt)
                 assert base / 2 <= delay <= base
 
     def test_jitter_spreads_clients_that_fail_together(self):
         # 1000 clients drawing their first pause: no 100 ms bucket may hold them all.
         rng = random.Random(11)
-        delays = [client.Backoff(rng=rng).delay(0) for _ in range(1000)]
+        delays = [client.Backoff(rng=rng).delay(0) for _client in range(1000)]
         buckets = {}
         for delay in delays:
             buckets[int(delay * 10)] = buckets.get(int(delay * 10), 0) + 1

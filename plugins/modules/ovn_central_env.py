@@ -1,0 +1,409 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ovn_central_env
+short_description: Set environment variables of kube-ovn's ovn-central Deployment, wait for the rollout
+version_added: 0.1.0
+description:
+  - Sets, changes or removes environment variables of one container of kube-ovn's C(ovn-central)
+    Deployment, touching only the variables named in O(env) and keeping every other entry and its order.
+  - kube-ovn reads its OVN probe settings from these variables when an C(ovn-central) pod starts.
+    Known variables are validated in their real unit (see the tunables table, C(docs/tunables.md)) -
+    E(OVN_LEADER_PROBE_INTERVAL) is in B(seconds), E(OVN_NORTHD_PROBE_INTERVAL) and E(PROBE_INTERVAL) in
+    milliseconds, E(OVN_NORTHD_N_THREADS) is a count. A value with a unit (V(60s), V(1m)) is converted to
+    the variable's unit; a bare number that looks like the wrong unit (V(60000) for
+    E(OVN_LEADER_PROBE_INTERVAL)) is refused with an explanation. Values are written as strings.
+  - The module warns what each changed variable really affects. Most importantly, in kube-ovn's clustered
+    mode E(OVN_NORTHD_PROBE_INTERVAL) only applies when a cluster is first bootstrapped and E(PROBE_INTERVAL)
+    not at all - change the running databases with M(kubedc.ovn_tuning.ovn_global_options) and the
+    Local_Config connection rows too, and use this module so that the values survive a cluster rebuild.
+  - B(Changing the environment changes the pod template, so Kubernetes replaces the ovn-central pods) as the
+    Deployment's strategy says (kube-ovn - one at a time). Each OVN database member restarts.
+  - The write is conditional on the C(metadata.resourceVersion) that was read. When another writer changed the
+    Deployment in between (409 Conflict), the module reads it again and re-applies its change on top, at most 5
+    times with jittered backoff. It never overwrites a change it has not seen.
+  - Returns the whole environment of the container before and after, and O(env)-ready values
+    (RV(rollback_env)) that put back exactly what was replaced.
+  - See C(docs/kube-ovn.md) for the RBAC the module needs and how it combines with the OVSDB modules.
+author:
+  - kubedc platform team
+options:
+  namespace:
+    description: Namespace of the Deployment.
+    type: str
+    default: kube-system
+  name:
+    description: Name of the Deployment.
+    type: str
+    default: ovn-central
+  container:
+    description:
+      - Container of the pod template whose environment is managed. Defaults to the container named
+        C(ovn-central). When it does not exist the module fails and lists the containers there are.
+    type: str
+  env:
+    description:
+      - Variables to set, as name to value. Only these variables are touched.
+      - A value of V(null) removes the variable.
+      - E(OVN_LEADER_PROBE_INTERVAL) (seconds, 1-3600), E(OVN_NORTHD_PROBE_INTERVAL) and E(PROBE_INTERVAL)
+        (milliseconds, 0 or 1000-3600000) take a number in their unit or a string with a unit (V(60s),
+        V(5m), V(60000ms)); E(OVN_NORTHD_N_THREADS) takes a whole number (1-256).
+      - Other variables are passed through as strings (V(true)/V(false) for booleans).
+      - A mapping with the one key C(valueFrom) (as RV(env_before) returns such variables) sets the variable from
+        a field, secret or config map reference, as Kubernetes writes it.
+      - Empty (the default) only reads the Deployment and returns its environment and rollout status.
+    type: dict
+    default: {}
+  wait:
+    description:
+      - Wait until the Deployment has rolled out - the controller has observed the new generation, every replica
+        is updated and available - and fail with the Deployment's conditions when it does not within
+        O(wait_timeout) or reports C(ProgressDeadlineExceeded).
+      - Also waits when nothing changed, so that the module reports a healthy Deployment. Never in check mode.
+    type: bool
+    default: true
+  wait_timeout:
+    description: How long to wait for the rollout, in seconds.
+    type: int
+    default: 600
+extends_documentation_fragment:
+  - kubedc.ovn_tuning.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads the Deployment and returns what would change; writes nothing and does not wait.
+  diff_mode:
+    support: full
+    description: The container's environment (name to value) before and after.
+notes:
+  - Needs C(get) and C(patch) on C(deployments) (API group C(apps)) in O(namespace); check mode and an empty
+    O(env) need only C(get).
+  - Without O(wait), RV(revision_after) may still show the previous revision - the Deployment controller sets
+    the revision annotation shortly after the write.
+  - A variable removed and later put back by a rollback is appended at the end of the list.
+seealso:
+  - module: kubedc.ovn_tuning.ovn_global_options
+"""
+
+EXAMPLES = r"""
+- name: Relax kube-ovn's probes in the Deployment (survives a cluster rebuild)
+  kubedc.ovn_tuning.ovn_central_env:
+    kubeconfig: /etc/kubernetes/admin.conf
+    env:
+      OVN_LEADER_PROBE_INTERVAL: 15          # seconds
+      OVN_NORTHD_PROBE_INTERVAL: 1m          # converted to 60000 (ms)
+      PROBE_INTERVAL: 180000                 # ms
+    wait_timeout: 900
+  register: central_env
+
+- name: Put back exactly what was there before
+  kubedc.ovn_tuning.ovn_central_env:
+    kubeconfig: /etc/kubernetes/admin.conf
+    env: "{{ central_env.rollback_env }}"
+
+- name: Read the current environment only (for a snapshot)
+  kubedc.ovn_tuning.ovn_central_env:
+    wait: false
+  register: central_now
+
+- name: Remove a variable
+  kubedc.ovn_tuning.ovn_central_env:
+    env:
+      OVN_NORTHD_N_THREADS: null
+"""
+
+RETURN = r"""
+namespace:
+  description: Namespace of the Deployment.
+  returned: always
+  type: str
+  sample: kube-system
+name:
+  description: Name of the Deployment.
+  returned: always
+  type: str
+  sample: ovn-central
+container:
+  description: The container whose environment was managed.
+  returned: always
+  type: str
+  sample: ovn-central
+env_before:
+  description:
+    - The container's whole environment before the change, name to value. Variables set from a reference
+      appear as a mapping with the one key C(valueFrom) and can be passed back in O(env) as they are.
+  returned: success, and on a failed rollout
+  type: dict
+  sample: {"ENABLE_SSL": "false", "POD_IP": {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+           "OVN_LEADER_PROBE_INTERVAL": "5"}
+env_after:
+  description: The container's whole environment after the change as the API server stored it (in check mode, as it would be).
+  returned: success, and on a failed rollout
+  type: dict
+  sample: {"ENABLE_SSL": "false", "POD_IP": {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+           "OVN_LEADER_PROBE_INTERVAL": "15"}
+changes:
+  description: The variables that changed (or would, in check mode); V(null) means absent.
+  returned: success, and on a failed rollout
+  type: list
+  elements: dict
+  sample: [{"name": "OVN_LEADER_PROBE_INTERVAL", "before": "5", "after": "15"}]
+rollback_env:
+  description: The value to pass as O(env) to put back exactly what this run replaced (V(null) removes a variable it added).
+  returned: success, and on a failed rollout
+  type: dict
+  sample: {"OVN_LEADER_PROBE_INTERVAL": "5"}
+revision_before:
+  description: The Deployment's C(deployment.kubernetes.io/revision) annotation before the change.
+  returned: success, and on a failed rollout
+  type: str
+  sample: "3"
+revision_after:
+  description:
+    - The revision annotation after the change (after the rollout when O(wait)). Every pod template change,
+      a rollback included, moves it on.
+  returned: success, and on a failed rollout
+  type: str
+  sample: "4"
+generation:
+  description: C(metadata.generation) of the Deployment after the change.
+  returned: success, and on a failed rollout
+  type: int
+  sample: 7
+conflicts:
+  description: How many writes met a concurrent writer (409 Conflict) and were re-planned on a fresh read.
+  returned: success
+  type: int
+  sample: 0
+rollout:
+  description: Rollout status of the Deployment, judged as C(kubectl rollout status) does.
+  returned: success, and on a failed rollout
+  type: dict
+  contains:
+    complete:
+      description: Every replica runs the current pod template and is available.
+      type: bool
+    failed:
+      description: The Deployment reports C(ProgressDeadlineExceeded).
+      type: bool
+    waited:
+      description: Whether the module waited for the rollout.
+      type: bool
+    message:
+      description: Where the rollout stands, in words.
+      type: str
+    generation:
+      description: C(metadata.generation).
+      type: int
+    observed_generation:
+      description: C(status.observedGeneration).
+      type: int
+    replicas:
+      description: Desired replicas (C(spec.replicas)).
+      type: int
+    updated_replicas:
+      description: C(status.updatedReplicas).
+      type: int
+    ready_replicas:
+      description: C(status.readyReplicas).
+      type: int
+    available_replicas:
+      description: C(status.availableReplicas).
+      type: int
+    revision:
+      description: The revision annotation when the status was read.
+      type: str
+    conditions:
+      description: The Deployment's conditions (type, status, reason, message).
+      type: list
+      elements: dict
+    waited_seconds:
+      description: How long the module waited (when O(wait)).
+      type: float
+    progress:
+      description: Each distinct state seen while waiting, with the seconds since the wait began.
+      type: list
+      elements: dict
+  sample: {"complete": true, "failed": false, "waited": true, "message": "successfully rolled out (3 of 3 replicas updated and available)",
+           "generation": 7, "observed_generation": 7, "replicas": 3, "updated_replicas": 3, "ready_replicas": 3,
+           "available_replicas": 3, "revision": "4", "conditions": [], "waited_seconds": 41.5, "progress": []}
+diff:
+  description: The container's environment before and after (with C(--diff)).
+  returned: when diff mode is on
+  type: dict
+"""
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import (
+    K8sClient, K8sError, K8sRolloutError, container_patch, env_to_dict, find_container, k8s_auth_spec,
+    plan_env, revision_of, rollback_env, rollout_status, run_module)
+
+DEFAULT_CONTAINER = "ovn-central"
+ENV_TUNABLES = dict((t.name, t) for t in tunables.by_kind(tunables.KIND_K8S_ENV))
+
+
+def argument_spec():
+    spec = dict(
+        namespace=dict(type="str", default="kube-system"),
+        name=dict(type="str", default="ovn-central"),
+        container=dict(type="str"),
+        env=dict(type="dict", default={}),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+    )
+    spec.update(k8s_auth_spec())
+    return spec
+
+
+def normalize_env(env):
+    """The requested env as name -> string, ``{"valueFrom": ...}`` or None; raises on bad input."""
+    desired = {}
+    for name, value in (env or {}).items():
+        param = "env.%s" % name
+        if not isinstance(name, str) or not name or "=" in name:
+            raise K8sError("env: %r is not a valid environment variable name (a non-empty name without '=')" % (name,))
+        if value is None:
+            desired[name] = None
+        elif isinstance(value, dict):
+            if list(value) != ["valueFrom"] or not isinstance(value["valueFrom"], dict) or not value["valueFrom"]:
+                raise K8sError("%s: a mapping must be {valueFrom: {fieldRef|secretKeyRef|configMapKeyRef|"
+                               "resourceFieldRef: ...}} as Kubernetes writes it; got keys %s"
+                               % (param, ", ".join(sorted(str(k) for k in value)) or "none"))
+            desired[name] = {"valueFrom": copy.deepcopy(value["valueFrom"])}
+        elif isinstance(value, (list, tuple, set)):
+            raise K8sError("%s: %r is a list; an environment variable takes a string, a number, null"
+                           " (remove) or {valueFrom: ...}" % (param, value))
+        elif name in ENV_TUNABLES:
+            desired[name] = str(tunables.parse_interval(value, ENV_TUNABLES[name], param))
+        elif isinstance(value, bool):
+            desired[name] = "true" if value else "false"
+        else:
+            desired[name] = str(value)
+    return desired
+
+
+def validate(params):
+    desired = normalize_env(params["env"])
+    if params["wait_timeout"] is None or params["wait_timeout"] <= 0:
+        raise K8sError("wait_timeout: must be a positive number of seconds, got %r" % params["wait_timeout"])
+    for option in ("namespace", "name"):
+        if not params[option]:
+            raise K8sError("%s: must not be empty" % option)
+    return desired
+
+
+def _show(value):
+    if value is None:
+        return "(absent)"
+    if isinstance(value, dict):
+        return "valueFrom %s" % ", ".join(sorted(value["valueFrom"]))
+    return repr(value)
+
+
+def change_warnings(changes, deployment, check_mode):
+    """What each changed variable really affects, and the restart the change causes."""
+    warnings = []
+    for change in changes:
+        tunable = ENV_TUNABLES.get(change["name"])
+        if tunable is not None and change["after"] is not None:
+            warnings.append("%s %s -> %s: %s %s" % (change["name"], _show(change["before"]), _show(change["after"]),
+                                                    tunable.description, tunable.notes))
+        if isinstance(change["before"], dict) and not isinstance(change["after"], dict):
+            warnings.append("%s was set from a reference (%s) and %s a fixed value; env_before/rollback_env keep"
+                            " the reference for a rollback" % (change["name"], _show(change["before"]),
+                                                              "would become" if check_mode else "is now"))
+    if changes:
+        spec = deployment.get("spec") or {}
+        strategy = spec.get("strategy") or {}
+        rolling = strategy.get("rollingUpdate") or {}
+        how = strategy.get("type", "RollingUpdate")
+        if how == "RollingUpdate":
+            how += " with maxUnavailable %s, maxSurge %s" % (rolling.get("maxUnavailable", "25%"),
+                                                            rolling.get("maxSurge", "25%"))
+        warnings.append("changing the environment %s the pod template of Deployment %s/%s: Kubernetes replaces"
+                        " its %s pods (%s) and every OVN database member in them restarts"
+                        % ("would change" if check_mode else "changed", deployment["metadata"]["namespace"],
+                           deployment["metadata"]["name"], spec.get("replicas", 1), how))
+    return warnings
+
+
+def apply(module):
+    params = module.params
+    desired = validate(params)
+    namespace, name = params["namespace"], params["name"]
+    container_name = params["container"] or DEFAULT_CONTAINER
+    client = K8sClient.from_params(params)
+
+    def plan(deployment):
+        container = find_container(deployment, container_name)
+        new_env, changes = plan_env(container.get("env"), desired)
+        info = {"env_before": env_to_dict(container.get("env")), "new_env": new_env, "changes": changes}
+        if not changes:
+            return None, info
+        return container_patch(deployment, container_name, new_env), info
+
+    try:
+        before, written, info, conflicts = client.modify_deployment(namespace, name, plan,
+                                                                     check_mode=module.check_mode)
+        changes = info["changes"]
+        if written is None:
+            current = before
+            env_after = env_to_dict(info["new_env"])
+        else:
+            current = written
+            env_after = env_to_dict(find_container(written, container_name).get("env"))
+            not_stored = [c["name"] for c in changes if env_after.get(c["name"]) != c["after"]]
+            if not_stored:
+                raise K8sError("the API server stored different values than written for %s (an admission"
+                               " webhook may have changed them): %s"
+                               % (", ".join(not_stored), dict((n, env_after.get(n)) for n in not_stored)))
+        for warning in change_warnings(changes, before, module.check_mode):
+            module.warn(warning)
+        result = dict(
+            changed=bool(changes), namespace=namespace, name=name, container=container_name,
+            env_before=info["env_before"], env_after=env_after, changes=changes,
+            rollback_env=rollback_env(changes), revision_before=revision_of(before),
+            revision_after=revision_of(current), generation=current["metadata"].get("generation"),
+            conflicts=conflicts)
+        if module._diff:  # pylint: disable=protected-access
+            header = "Deployment %s/%s container %s env" % (namespace, name, container_name)
+            result["diff"] = {"before": info["env_before"], "after": env_after,
+                              "before_header": header, "after_header": header}
+        if params["wait"] and not module.check_mode:
+            try:
+                current, rollout = client.wait_for_rollout(namespace, name, params["wait_timeout"],
+                                                           generation=result["generation"])
+            except K8sRolloutError as exc:
+                failed = exc.result.get("deployment") or current
+                exc.result = dict(result, rollout=dict(exc.result.get("rollout") or {}, waited=True),
+                                  revision_after=revision_of(failed))
+                raise
+            rollout["waited"] = True
+            result["revision_after"] = revision_of(current)
+        else:
+            rollout = rollout_status(current)
+            rollout["waited"] = False
+        result["rollout"] = rollout
+        return result
+    finally:
+        client.close()
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module, lambda: apply(module), errors=(tunables.IntervalError,))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,564 @@
+"""A STAND-IN for the Kubernetes API server, for tests only. This is NOT Kubernetes.
+
+No kube-apiserver can be installed on the test machines, so the kube-ovn module is tested against this
+small HTTP(S) server. It serves only what the ``kubernetes`` Python client sends for apps/v1
+Deployments, with the semantics the module relies on:
+
+- ``GET /apis/apps/v1/namespaces/{ns}/deployments[/{name}]`` (the list and one object);
+- ``PATCH .../deployments/{name}`` with ``Content-Type: application/merge-patch+json`` (RFC 7386), the
+  one write method the module uses. Other patch types answer 415, PUT/POST/DELETE answer 405: the
+  stand-in refuses what it does not implement instead of pretending;
+- ``metadata.resourceVersion``: one counter for the whole store, incremented by every write (ours, the
+  tests' concurrent writers', the simulated controller's status updates). A patch that carries a stale
+  ``metadata.resourceVersion`` gets 409 Conflict with a ``Status`` body, as kube-apiserver answers;
+- ``metadata.generation`` increments when ``spec`` changes; ``status`` in a patch is ignored (it is a
+  subresource); name, namespace, uid and creationTimestamp cannot change;
+- a simulated Deployment controller: after a pod template change it observes the new generation,
+  increments the ``deployment.kubernetes.io/revision`` annotation (a rollback moves it on too, as a
+  revived ReplicaSet gets a new revision) and replaces the replicas one at a time every
+  ``step_seconds`` until ``updatedReplicas`` and ``availableReplicas`` reach ``spec.replicas``; or never
+  (``stuck_rollout``), optionally reporting ``ProgressDeadlineExceeded`` after
+  ``progress_deadline_seconds``;
+- bearer-token authentication (401 for a missing or unknown token) and a small authorisation table
+  (403 with kube-apiserver's sentence naming user, verb, resource, group and namespace);
+- 404 with a ``Status`` body for missing objects; 422 for env entries Kubernetes would refuse;
+- a hook that runs a concurrent write right after the next GET of an object, so that the module's write
+  that follows is based on a stale read (``inject_after_next_get``).
+
+It serves HTTPS with a self-signed certificate made by the ``openssl`` command in a temporary
+directory (the kubeconfig names it as ``certificate-authority``), or plain HTTP when ``tls=False`` or
+``openssl`` is missing. It listens on 127.0.0.1 on a port the kernel picks.
+
+Run it by hand: ``python tests/k8s_standin/server.py`` prints the kubeconfig path and serves until
+interrupted.
+"""
+
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+ADMIN_TOKEN = "kubedc-standin-admin-token"
+READONLY_TOKEN = "kubedc-standin-readonly-token"
+_PATH_RE = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments(?:/(?P<name>[^/]+))?/?$")
+_ENV_NAME_RE = re.compile(r"^[^=]+$")
+
+
+def _now_text():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _status(code, reason, message, name=None, kind="deployments"):
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+    if name is not None:
+        body["details"] = {"name": name, "group": "apps", "kind": kind}
+    return body
+
+
+def merge_patch(target, patch):
+    """JSON merge patch, RFC 7386."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def template_hash(template):
+    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+
+
+class User(object):
+    def __init__(self, name, verbs=None):
+        self.name = name
+        self.verbs = None if verbs is None else set(verbs)  # None: every verb
+
+    def may(self, verb):
+        return self.verbs is None or verb in self.verbs
+
+
+class ApiError(Exception):
+    def __init__(self, code, body):
+        super(ApiError, self).__init__(body.get("message"))
+        self.code = code
+        self.body = body
+
+
+class StandinApiServer(object):
+    """The stand-in API server: a store of Deployments, a simulated controller, an HTTP front."""
+
+    def __init__(self, tls=True, step_seconds=0.1, observe_seconds=0.05):
+        self.tls = bool(tls) and shutil.which("openssl") is not None
+        self.default_step_seconds = step_seconds
+        self.default_observe_seconds = observe_seconds
+        self.workdir = tempfile.mkdtemp(prefix="kubedc-k8s-standin-")
+        self.ca_file = None
+        self.lock = threading.Condition(threading.RLock())
+        self.httpd = None
+        self._threads = []
+        self._stopped = False
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self):
+        """Forget every object and test knob (the server keeps running)."""
+        with self.lock:
+            self.objects = {}
+            self.rollouts = {}
+            self.resource_version = 1000
+            self.users = {ADMIN_TOKEN: User("kubedc-admin"),
+                          READONLY_TOKEN: User("kubedc-readonly", verbs=("get", "list", "watch"))}
+            self.forbidden_namespaces = set()
+            self.requests = []
+            self.after_get = {}
+            self.step_seconds = self.default_step_seconds
+            self.observe_seconds = self.default_observe_seconds
+            self.stuck_rollout = False
+            self.progress_deadline_seconds = None
+            self.lock.notify_all()
+
+    def _next_rv(self):
+        self.resource_version += 1
+        return str(self.resource_version)
+
+    def seed(self, deployment):
+        """Store a Deployment as if it had been created and fully rolled out (revision 1)."""
+        deployment = copy.deepcopy(deployment)
+        with self.lock:
+            meta = deployment.setdefault("metadata", {})
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", _now_text())
+            meta["generation"] = 1
+            meta.setdefault("annotations", {})[REVISION_ANNOTATION] = "1"
+            replicas = deployment["spec"].get("replicas", 1)
+            rs = "%s-%s" % (meta["name"], template_hash(deployment["spec"]["template"]))
+            deployment["status"] = {
+                "observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
+                "readyReplicas": replicas, "availableReplicas": replicas,
+                "conditions": [
+                    self._condition("Available", "True", "MinimumReplicasAvailable",
+                                    "Deployment has minimum availability."),
+                    self._condition("Progressing", "True", "NewReplicaSetAvailable",
+                                    'ReplicaSet "%s" has successfully progressed.' % rs),
+                ]}
+            meta["resourceVersion"] = self._next_rv()
+            self.objects[(meta["namespace"], meta["name"])] = deployment
+        return copy.deepcopy(deployment)
+
+    def get(self, namespace, name):
+        with self.lock:
+            found = self.objects.get((namespace, name))
+            return copy.deepcopy(found) if found is not None else None
+
+    def write(self, namespace, name, mutate):
+        """A write by another client (a concurrent writer): ``mutate(deployment)`` edits in place."""
+        with self.lock:
+            current = self.objects[(namespace, name)]
+            new = copy.deepcopy(current)
+            mutate(new)
+            return self._store(namespace, name, current, new)
+
+    def inject_after_next_get(self, namespace, name, mutate):
+        """Run ``write(namespace, name, mutate)`` right after the next GET of that object is answered."""
+        with self.lock:
+            self.after_get.setdefault((namespace, name), []).append(mutate)
+
+    def requests_of(self, method=None):
+        with self.lock:
+            return [dict(r) for r in self.requests if method is None or r["method"] == method]
+
+    # ------------------------------------------------------------------ API semantics
+    def _store(self, namespace, name, current, new):
+        """Store ``new`` in place of ``current`` with kube-apiserver's bookkeeping; caller holds the lock."""
+        meta = new.setdefault("metadata", {})
+        for key in ("name", "namespace", "uid", "creationTimestamp"):
+            meta[key] = current["metadata"].get(key)
+        new["status"] = copy.deepcopy(current.get("status", {}))
+        if new.get("spec") != current.get("spec"):
+            meta["generation"] = current["metadata"].get("generation", 1) + 1
+        else:
+            meta["generation"] = current["metadata"].get("generation", 1)
+        if (meta.get("annotations") or {}).get(REVISION_ANNOTATION) != \
+                (current["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION):
+            # The annotation belongs to the controller; keep its value.
+            meta.setdefault("annotations", {})[REVISION_ANNOTATION] = \
+                (current["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
+        if new == current:
+            return copy.deepcopy(current)  # a no-op write does not move resourceVersion
+        meta["resourceVersion"] = self._next_rv()
+        self.objects[(namespace, name)] = new
+        if meta["generation"] != current["metadata"].get("generation"):
+            template_changed = new["spec"].get("template") != current["spec"].get("template")
+            self.rollouts[(namespace, name)] = {
+                "generation": meta["generation"], "template_changed": template_changed,
+                "phase": "observe", "started": time.monotonic(),
+                "next": time.monotonic() + self.observe_seconds}
+            self.lock.notify_all()
+        return copy.deepcopy(new)
+
+    def _validate(self, deployment):
+        containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")
+        if not containers:
+            return "spec.template.spec.containers: Required value"
+        for index, container in enumerate(containers):
+            for position, entry in enumerate(container.get("env") or []):
+                where = "spec.template.spec.containers[%d].env[%d]" % (index, position)
+                if not isinstance(entry, dict) or not entry.get("name") or not _ENV_NAME_RE.match(entry["name"]):
+                    return "%s.name: Invalid value: %r: a valid environment variable name is required" % (
+                        where, entry.get("name") if isinstance(entry, dict) else entry)
+                if entry.get("value") not in (None, "") and entry.get("valueFrom") is not None:
+                    return "%s.valueFrom: Invalid value: \"\": may not be specified when `value` is not empty" % where
+                if "value" in entry and not isinstance(entry["value"], str):
+                    return "%s.value: Invalid value: %r: must be a string" % (where, entry["value"])
+        return None
+
+    def handle(self, method, path, headers, body):
+        """One API request; returns (code, body dict). Runs in the HTTP handler thread."""
+        with self.lock:
+            record = {"method": method, "path": path, "content_type": headers.get("Content-Type"),
+                      "user": None, "status": None, "sent_resource_version": None}
+            self.requests.append(record)
+            try:
+                code, payload, after = self._handle(method, path, headers, body, record)
+            except ApiError as exc:
+                code, payload, after = exc.code, exc.body, None
+            record["status"] = code
+            if after is not None:
+                for mutate in self.after_get.pop(after, []):
+                    self.write(after[0], after[1], mutate)
+            return code, payload
+
+    def _handle(self, method, path, headers, body, record):
+        path_only = urlsplit(path).path
+        token = None
+        auth = headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer "):].strip()
+        user = self.users.get(token)
+        if user is None:
+            raise ApiError(401, _status(401, "Unauthorized", "Unauthorized"))
+        record["user"] = user.name
+        match = _PATH_RE.match(path_only)
+        if not match:
+            raise ApiError(404, _status(404, "NotFound", "the server could not find the requested resource"
+                                        " (this stand-in serves only apps/v1 Deployments)"))
+        namespace, name = match.group("ns"), match.group("name")
+        verb = {"GET": "get" if name else "list", "PATCH": "patch", "PUT": "update",
+                "POST": "create", "DELETE": "delete"}.get(method, method.lower())
+        if not user.may(verb) or namespace in self.forbidden_namespaces:
+            what = 'deployments.apps "%s" is forbidden' % name if name else "deployments.apps is forbidden"
+            raise ApiError(403, _status(
+                403, "Forbidden", '%s: User "%s" cannot %s resource "deployments" in API group "apps" in the'
+                ' namespace "%s"' % (what, user.name, verb, namespace), name=name))
+        if method == "GET" and not name:
+            items = [copy.deepcopy(obj) for (ns, _n), obj in sorted(self.objects.items()) if ns == namespace]
+            return 200, {"kind": "DeploymentList", "apiVersion": "apps/v1",
+                         "metadata": {"resourceVersion": str(self.resource_version)}, "items": items}, None
+        if method not in ("GET", "PATCH") or not name:
+            raise ApiError(405, _status(405, "MethodNotAllowed", "the k8s stand-in implements only GET and"
+                                        " PATCH (application/merge-patch+json) of one Deployment", name=name))
+        current = self.objects.get((namespace, name))
+        if current is None:
+            raise ApiError(404, _status(404, "NotFound", 'deployments.apps "%s" not found' % name, name=name))
+        if method == "GET":
+            return 200, copy.deepcopy(current), (namespace, name)
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+        if content_type != "application/merge-patch+json":
+            raise ApiError(415, _status(415, "UnsupportedMediaType", "the k8s stand-in implements only"
+                                        " application/merge-patch+json patches, got %r" % content_type, name=name))
+        try:
+            patch = json.loads(body or b"null")
+        except ValueError as exc:
+            raise ApiError(400, _status(400, "BadRequest", "cannot parse the patch: %s" % exc, name=name))
+        if not isinstance(patch, dict):
+            raise ApiError(400, _status(400, "BadRequest", "a merge patch must be a JSON object", name=name))
+        sent_rv = (patch.get("metadata") or {}).get("resourceVersion")
+        record["sent_resource_version"] = sent_rv
+        if sent_rv is not None and sent_rv != current["metadata"]["resourceVersion"]:
+            raise ApiError(409, _status(
+                409, "Conflict", 'Operation cannot be fulfilled on deployments.apps "%s": the object has been'
+                ' modified; please apply your changes to the latest version and try again' % name, name=name))
+        new = merge_patch(current, patch)
+        problem = self._validate(new)
+        if problem:
+            raise ApiError(422, _status(422, "Invalid", 'Deployment.apps "%s" is invalid: %s' % (name, problem),
+                                        name=name, kind="Deployment"))
+        return 200, self._store(namespace, name, current, new), None
+
+    # ------------------------------------------------------------------ simulated controller
+    @staticmethod
+    def _condition(kind, status, reason, message):
+        now = _now_text()
+        return {"type": kind, "status": status, "reason": reason, "message": message,
+                "lastUpdateTime": now, "lastTransitionTime": now}
+
+    def _set_condition(self, deployment, kind, status, reason, message):
+        conditions = deployment["status"].setdefault("conditions", [])
+        for index, condition in enumerate(conditions):
+            if condition["type"] == kind:
+                new = self._condition(kind, status, reason, message)
+                if condition["status"] == status:
+                    new["lastTransitionTime"] = condition.get("lastTransitionTime", new["lastTransitionTime"])
+                conditions[index] = new
+                return
+        conditions.append(self._condition(kind, status, reason, message))
+
+    def _controller_step(self, key, rollout, now):
+        deployment = self.objects.get(key)
+        if deployment is None or deployment["metadata"]["generation"] != rollout["generation"]:
+            return None  # superseded by a newer write, or deleted
+        status = deployment["status"]
+        replicas = deployment["spec"].get("replicas", 1)
+        rs = "%s-%s" % (key[1], template_hash(deployment["spec"]["template"]))
+        if rollout["phase"] == "observe":
+            status["observedGeneration"] = rollout["generation"]
+            if not rollout["template_changed"]:
+                rollout["phase"] = "done"
+            else:
+                annotations = deployment["metadata"].setdefault("annotations", {})
+                annotations[REVISION_ANNOTATION] = str(int(annotations.get(REVISION_ANNOTATION, "0")) + 1)
+                status.update(updatedReplicas=0, replicas=replicas, readyReplicas=max(0, replicas - 1),
+                              availableReplicas=max(0, replicas - 1))
+                self._set_condition(deployment, "Progressing", "True", "ReplicaSetUpdated",
+                                    'ReplicaSet "%s" is progressing.' % rs)
+                rollout["phase"] = "rolling"
+                rollout["next"] = now + self.step_seconds
+        elif rollout["phase"] == "rolling" and self.stuck_rollout:
+            if status.get("updatedReplicas", 0) == 0:
+                status["updatedReplicas"] = 1  # its pod is created but never becomes ready
+                self._set_condition(deployment, "Available", "True" if replicas > 1 else "False",
+                                    "MinimumReplicasAvailable" if replicas > 1 else "MinimumReplicasUnavailable",
+                                    "Deployment has minimum availability." if replicas > 1
+                                    else "Deployment does not have minimum availability.")
+            deadline = self.progress_deadline_seconds
+            if deadline is not None and now >= rollout["started"] + deadline:
+                self._set_condition(deployment, "Progressing", "False", "ProgressDeadlineExceeded",
+                                    'ReplicaSet "%s" has timed out progressing.' % rs)
+                rollout["phase"] = "done"
+            else:
+                rollout["next"] = rollout["started"] + deadline if deadline is not None else None
+        elif rollout["phase"] == "rolling":
+            status["updatedReplicas"] = status.get("updatedReplicas", 0) + 1
+            if status["updatedReplicas"] >= replicas:
+                status.update(updatedReplicas=replicas, readyReplicas=replicas, availableReplicas=replicas)
+                self._set_condition(deployment, "Available", "True", "MinimumReplicasAvailable",
+                                    "Deployment has minimum availability.")
+                self._set_condition(deployment, "Progressing", "True", "NewReplicaSetAvailable",
+                                    'ReplicaSet "%s" has successfully progressed.' % rs)
+                rollout["phase"] = "done"
+            else:
+                rollout["next"] = now + self.step_seconds
+        deployment["metadata"]["resourceVersion"] = self._next_rv()
+        return rollout if rollout["phase"] != "done" else None
+
+    def _controller_loop(self):
+        with self.lock:
+            while not self._stopped:
+                now = time.monotonic()
+                for key, rollout in list(self.rollouts.items()):
+                    if rollout.get("next") is not None and rollout["next"] <= now:
+                        if self._controller_step(key, rollout, now) is None:
+                            if self.rollouts.get(key) is rollout:
+                                del self.rollouts[key]
+                due = [r["next"] for r in self.rollouts.values() if r.get("next") is not None]
+                wait = min(due) - time.monotonic() if due else 1.0
+                self.lock.wait(timeout=min(max(wait, 0.005), 1.0))
+
+    # ------------------------------------------------------------------ HTTP front
+    def start(self):
+        if self.tls:
+            self._make_certificate()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "kubedc-k8s-standin/1"
+
+            def _serve(self, method):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                code, payload = server.handle(method, self.path, self.headers, body)
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802 - http.server naming
+                self._serve("GET")
+
+            def do_PATCH(self):  # noqa: N802
+                self._serve("PATCH")
+
+            def do_PUT(self):  # noqa: N802
+                self._serve("PUT")
+
+            def do_POST(self):  # noqa: N802
+                self._serve("POST")
+
+            def do_DELETE(self):  # noqa: N802
+                self._serve("DELETE")
+
+            def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+                pass
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(os.path.join(self.workdir, "tls.crt"), os.path.join(self.workdir, "tls.key"))
+            # The handshake then happens in the handler thread, not in the accepting thread.
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self.httpd = httpd
+        for target in (httpd.serve_forever, self._controller_loop):
+            thread = threading.Thread(target=target, name="k8s-standin", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _make_certificate(self):
+        key = os.path.join(self.workdir, "tls.key")
+        cert = os.path.join(self.workdir, "tls.crt")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=kubedc-k8s-standin",
+             "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE"],
+            check=True, capture_output=True, timeout=60)
+        self.ca_file = cert
+
+    @property
+    def url(self):
+        host, port = self.httpd.server_address[:2]
+        return "%s://%s:%d" % ("https" if self.tls else "http", host, port)
+
+    def stop(self):
+        with self.lock:
+            self._stopped = True
+            self.lock.notify_all()
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def write_kubeconfig(self, path=None):
+        """A real kubeconfig file for this server; contexts standin-admin (current), standin-readonly, standin-badtoken."""
+        path = path or os.path.join(self.workdir, "kubeconfig")
+        cluster = {"server": self.url}
+        if self.tls:
+            cluster["certificate-authority"] = self.ca_file
+        config = {
+            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": "k8s-standin", "cluster": cluster}],
+            "users": [{"name": "kubedc-admin", "user": {"token": ADMIN_TOKEN}},
+                      {"name": "kubedc-readonly", "user": {"token": READONLY_TOKEN}},
+                      {"name": "kubedc-badtoken", "user": {"token": "not-a-valid-token"}}],
+            "contexts": [{"name": "standin-admin", "context": {"cluster": "k8s-standin", "user": "kubedc-admin"}},
+                         {"name": "standin-readonly", "context": {"cluster": "k8s-standin", "user": "kubedc-readonly"}},
+                         {"name": "standin-badtoken", "context": {"cluster": "k8s-standin", "user": "kubedc-badtoken"}}],
+            "current-context": "standin-admin",
+        }
+        with open(path, "w") as handle:
+            json.dump(config, handle, indent=2)  # JSON is valid kubeconfig YAML
+        return path
+
+
+def ovn_central_deployment(namespace="kube-system", replicas=3):
+    """kube-ovn's ovn-central Deployment as its Helm chart renders it, with the incident's 5 s probes."""
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {
+            "name": "ovn-central", "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {"kubernetes.io/description": "OVN components: northd, nb and sb.\n"},
+        },
+        "spec": {
+            "replicas": replicas,
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+            "selector": {"matchLabels": {"app": "ovn-central"}},
+            "template": {
+                "metadata": {"labels": {"app": "ovn-central", "component": "network", "type": "infra"}},
+                "spec": {
+                    "priorityClassName": "system-cluster-critical",
+                    "serviceAccountName": "ovn-ovs",
+                    "hostNetwork": True,
+                    "nodeSelector": {"kubernetes.io/os": "linux", "kube-ovn/role": "master"},
+                    "tolerations": [{"effect": "NoSchedule", "operator": "Exists"},
+                                    {"effect": "NoExecute", "operator": "Exists"},
+                                    {"key": "CriticalAddonsOnly", "operator": "Exists"}],
+                    "containers": [{
+                        "name": "ovn-central",
+                        "image": "docker.io/kubeovn/kube-ovn:v1.13.0",
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["/kube-ovn/start-db.sh"],
+                        "securityContext": {"capabilities": {"add": ["SYS_NICE"]}},
+                        "env": [
+                            {"name": "ENABLE_SSL", "value": "false"},
+                            {"name": "NODE_IPS", "value": "10.0.0.11,10.0.0.12,10.0.0.13"},
+                            {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1",
+                                                                           "fieldPath": "status.podIP"}}},
+                            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1",
+                                                                             "fieldPath": "metadata.name"}}},
+                            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {
+                                "apiVersion": "v1", "fieldPath": "metadata.namespace"}}},
+                            {"name": "POD_IPS", "valueFrom": {"fieldRef": {"apiVersion": "v1",
+                                                                            "fieldPath": "status.podIPs"}}},
+                            {"name": "ENABLE_BIND_LOCAL_IP", "value": "true"},
+                            {"name": "PROBE_INTERVAL", "value": "5000"},
+                            {"name": "OVN_NORTHD_PROBE_INTERVAL", "value": "5000"},
+                            {"name": "OVN_LEADER_PROBE_INTERVAL", "value": "5"},
+                            {"name": "OVN_NORTHD_N_THREADS", "value": "1"},
+                            {"name": "ENABLE_COMPACT", "value": "false"},
+                            {"name": "OVN_VERSION_COMPATIBILITY", "value": ""},
+                        ],
+                        "resources": {"requests": {"cpu": "300m", "memory": "200Mi"},
+                                      "limits": {"cpu": "3", "memory": "4Gi"}},
+                        "readinessProbe": {"exec": {"command": ["bash", "/kube-ovn/ovn-healthcheck.sh"]},
+                                           "periodSeconds": 15, "timeoutSeconds": 45},
+                        "volumeMounts": [{"mountPath": "/etc/ovn", "name": "host-config-ovn"},
+                                         {"mountPath": "/var/run/ovn", "name": "host-run-ovn"}],
+                    }],
+                    "volumes": [{"name": "host-config-ovn", "hostPath": {"path": "/etc/origin/ovn"}},
+                                {"name": "host-run-ovn", "hostPath": {"path": "/run/ovn"}}],
+                },
+            },
+        },
+    }
+
+
+def main():
+    server = StandinApiServer().start()
+    server.seed(ovn_central_deployment())
+    print("k8s stand-in (NOT Kubernetes) at %s; kubeconfig: %s" % (server.url, server.write_kubeconfig()))
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -7,16 +7,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-class ModuleDocFragment(object):
-    # Connection options shared by every OVSDB module of kubedc.ovn_tuning.
-    DOCUMENTATION = r"""
-options:
+# Sections, so that a module that takes its remotes elsewhere (ovn_tuning_snapshot's
+# deployment descriptor) documents the same client options without ``remote``.
+_REMOTE_OPTION = r"""
   remote:
     description:
       - OVSDB remote(s) of the database, as OVN writes them - C(tcp:IP:PORT), C(ssl:IP:PORT) or C(unix:PATH),
         comma separated for the members of a RAFT cluster (for example the value of E(OVN_NB_DB)).
       - When omitted, E(OVN_NB_DB) is used for OVN_Northbound and E(OVN_SB_DB) for OVN_Southbound.
     type: str
+"""
+
+_CLIENT_OPTIONS = r"""
   timeout:
     description:
       - Deadline in seconds for the whole module run against the database - connecting (with retries),
@@ -57,6 +59,18 @@ options:
       - V(0) disables it (not recommended); 1-999 ms and values over one hour are refused.
     type: raw
     default: 5000
+"""
+
+_REQUIREMENTS = r"""
 requirements:
   - ovs (Python package, 4.0 or later) on the host that runs the module
 """
+
+
+class ModuleDocFragment(object):
+    # Connection options shared by every OVSDB module of kubedc.ovn_tuning.
+    DOCUMENTATION = "options:" + _REMOTE_OPTION + _CLIENT_OPTIONS + _REQUIREMENTS
+
+    # The same without ``remote`` (kubedc.ovn_tuning.ovsdb.client): the client options of a
+    # module that reads its remotes from another option.
+    CLIENT = "options:" + _CLIENT_OPTIONS + _REQUIREMENTS

@@ -1,0 +1,432 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ovn_tuning_snapshot
+short_description: Capture every OVN tunable of a deployment into a snapshot file, and restore it exactly
+version_added: "0.1.0"
+description:
+  - With O(state=captured), reads every tunable this collection manages for one OVN deployment and writes them to a
+    versioned JSON file - the C(Connection) rows of the Northbound and Southbound databases (C(target),
+    C(inactivity_probe), C(max_backoff), C(other_config), and C(read_only), C(role) where the schema has them), the
+    probe keys of C(NB_Global)/C(SB_Global) C(options) (present or absent), the RAFT election timer of each
+    clustered database whose members' ctl sockets are given, the C(Connection) rows of each member's
+    C(Local_Config) database (kube-ovn clustered mode), the probe keys of each chassis' C(Open_vSwitch)
+    C(external_ids), and the probe variables of kube-ovn's C(ovn-central) Deployment. Keys and variables that are
+    not set are recorded as V(null).
+  - The file also records when it was taken (UTC), the deployment's name, where each part was read from, the
+    collection version, and a sha256 checksum of its content. It is written atomically (a temporary file, mode
+    0600, renamed into place) and an existing file is never replaced unless O(force=true).
+  - With O(state=restored), makes the live values exactly equal to the snapshot - C(Connection) rows added since
+    are removed, rows removed since are created again, changed rows set back (one transaction per database,
+    attaching rows to and detaching them from the global row's C(connections)); probe keys added since are
+    removed and keys removed since are put back, touching no other key; the election timer is stepped back (at
+    most doubling per step, on the leader, each step committed before the next); the kube-ovn Deployment's
+    variables are put back last, because changing the pod template restarts the database pods.
+  - A snapshot whose checksum does not match its content, whose C(schema_version) is not 1, or that is malformed
+    is refused before anything is contacted. A snapshot of another deployment, or of another shape (for example
+    with a chassis the descriptor does not list), is refused before any write with the differences named.
+  - Every part is read before anything is written, so an unreachable part fails the restore with nothing
+    changed. After the writes everything is read back and compared with the snapshot.
+author:
+  - kubedc.ovn_tuning contributors
+extends_documentation_fragment:
+  - kubedc.ovn_tuning.ovsdb.client
+attributes:
+  check_mode:
+    support: full
+    description:
+      - O(state=captured) reads everything and returns the snapshot it would write, without writing the file.
+      - O(state=restored) reads everything and returns what would change, without writing anything.
+  diff_mode:
+    support: full
+    description:
+      - O(state=restored) - the live tunables (before) and the snapshot's (after).
+      - O(state=captured) - the tunables of the file being replaced (empty when there is none) and the new ones.
+options:
+  state:
+    description:
+      - V(captured) writes a snapshot of the live values to O(path).
+      - V(restored) makes the live values equal to the snapshot in O(path).
+    type: str
+    choices: [captured, restored]
+    default: captured
+  path:
+    description:
+      - The snapshot file. Its directory must exist. It is on the host that runs the module (the controller
+        when the task has C(delegate_to=localhost)).
+    type: path
+    required: true
+  force:
+    description: With O(state=captured), replace an existing file at O(path). Without it an existing file fails the task.
+    type: bool
+    default: false
+  deployment:
+    description:
+      - The deployment - which databases, members, chassis and Deployment its tunables live in. Restoring
+        needs the same descriptor (the same parts) as the capture.
+    type: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the deployment, recorded in the snapshot; a restore refuses a snapshot of another name.
+        type: str
+        required: true
+      nb:
+        description: The Northbound database.
+        type: dict
+        suboptions:
+          remote:
+            description: Its remotes as OVN writes them (C(tcp:IP:PORT,tcp:IP:PORT,...), C(ssl:...), C(unix:PATH)).
+            type: str
+            required: true
+          ctl_sockets:
+            description:
+              - The unixctl sockets of its cluster members (C(ovsdb-server --unixctl)). When given, the election
+                timer is captured and restored through them; the leader must be among them.
+            type: list
+            elements: path
+      sb:
+        description: The Southbound database, as O(deployment.nb).
+        type: dict
+        suboptions:
+          remote:
+            description: Its remotes as OVN writes them.
+            type: str
+            required: true
+          ctl_sockets:
+            description: The unixctl sockets of its cluster members, as for O(deployment.nb.ctl_sockets).
+            type: list
+            elements: path
+      local_config:
+        description:
+          - kube-ovn clustered mode - each member's standalone C(Local_Config) database, whose C(Connection)
+            rows are the listeners the members really open.
+        type: dict
+        suboptions:
+          remotes:
+            description: One remote per member's C(Local_Config) database.
+            type: list
+            elements: str
+            required: true
+      chassis:
+        description: Hypervisors whose local C(Open_vSwitch) database holds ovn-controller's probe keys.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: The chassis' name, under which it is recorded.
+            type: str
+            required: true
+          remote:
+            description: Its local Open_vSwitch database (C(unix:/var/run/openvswitch/db.sock), C(tcp:IP:PORT)).
+            type: str
+            required: true
+      kube_ovn:
+        description:
+          - kube-ovn's C(ovn-central) Deployment, whose probe variables (E(OVN_LEADER_PROBE_INTERVAL),
+            E(OVN_NORTHD_PROBE_INTERVAL), E(PROBE_INTERVAL), E(OVN_NORTHD_N_THREADS)) are captured and restored.
+          - Connection keys are those of M(kubedc.ovn_tuning.ovn_central_env) (C(K8S_AUTH_*) variables apply).
+        type: dict
+        suboptions:
+          kubeconfig:
+            description: Kubeconfig file (default E(K8S_AUTH_KUBECONFIG), E(KUBECONFIG), C(~/.kube/config)).
+            type: path
+          context:
+            description: Context of the kubeconfig.
+            type: str
+          host:
+            description: API server URL, with O(deployment.kube_ovn.api_key) instead of a kubeconfig.
+            type: str
+          api_key:
+            description: Bearer token for O(deployment.kube_ovn.host).
+            type: str
+          validate_certs:
+            description: Verify the API server's certificate.
+            type: bool
+          ca_cert:
+            description: CA certificate of the API server.
+            type: path
+          client_cert:
+            description: Client certificate.
+            type: path
+          client_key:
+            description: Key of the client certificate.
+            type: path
+          request_timeout:
+            description: Deadline of each API request, in seconds.
+            type: float
+            default: 30.0
+          namespace:
+            description: Namespace of the Deployment.
+            type: str
+            default: kube-system
+          name:
+            description: Name of the Deployment.
+            type: str
+            default: ovn-central
+          container:
+            description: Container whose environment holds the variables.
+            type: str
+            default: ovn-central
+notes:
+  - O(timeout) bounds each database connection and each election timer change separately; a restore of a whole
+    deployment may take several times O(timeout) in the worst case.
+  - Restoring the kube-ovn variables does not wait for the rollout; follow with
+    M(kubedc.ovn_tuning.ovn_central_env) (O(kubedc.ovn_tuning.ovn_central_env#module:env={})) to wait for it.
+  - C(Connection) columns that are not tunables (C(external_ids)) are not recorded; a row created again by a
+    restore has none.
+seealso:
+  - module: kubedc.ovn_tuning.ovsdb_connection
+  - module: kubedc.ovn_tuning.ovn_global_options
+  - module: kubedc.ovn_tuning.ovsdb_election_timer
+  - module: kubedc.ovn_tuning.ovn_chassis_probe
+  - module: kubedc.ovn_tuning.ovn_central_env
+"""
+
+EXAMPLES = r"""
+- name: Snapshot every tunable before a change
+  kubedc.ovn_tuning.ovn_tuning_snapshot:
+    state: captured
+    path: /var/lib/ovn-tuning/staging-1-before.json
+    deployment:
+      name: staging-1
+      nb:
+        remote: tcp:10.0.0.11:6641,tcp:10.0.0.12:6641,tcp:10.0.0.13:6641
+        ctl_sockets: [/var/run/ovn/ovnnb_db.ctl]
+      sb:
+        remote: tcp:10.0.0.11:6642,tcp:10.0.0.12:6642,tcp:10.0.0.13:6642
+        ctl_sockets: [/var/run/ovn/ovnsb_db.ctl]
+      chassis:
+        - {name: node-1, remote: "unix:/var/run/openvswitch/db.sock"}
+  register: before
+
+- name: Put everything back exactly
+  kubedc.ovn_tuning.ovn_tuning_snapshot:
+    state: restored
+    path: "{{ before.path }}"
+    deployment: "{{ ovn_deployment }}"
+
+- name: What would a restore change?
+  kubedc.ovn_tuning.ovn_tuning_snapshot:
+    state: restored
+    path: /var/lib/ovn-tuning/staging-1-before.json
+    deployment: "{{ ovn_deployment }}"
+  check_mode: true
+  diff: true
+  register: pending
+"""
+
+RETURN = r"""
+path:
+  description: The snapshot file.
+  returned: always
+  type: str
+  sample: /var/lib/ovn-tuning/staging-1-before.json
+checksum:
+  description: sha256 (hex) of the canonical JSON (sorted keys, no spaces) of the snapshot without its C(checksum) key.
+  returned: always
+  type: str
+  sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+snapshot:
+  description:
+    - The snapshot - written (captured), or read from O(path) (restored).
+    - C(tunables) holds C(nb)/C(sb) (C(connections) - a list of rows sorted by target, C(options) - every probe key
+      of the table with its value or null, C(election_timer) in ms when ctl sockets were given), C(local_config)
+      (remote to C(connections)), C(chassis) (name to C(external_ids) probe keys, value or null) and C(kube_ovn)
+      (C(namespace), C(name), C(container), C(env) - each known variable's value, C({valueFrom}) or null).
+  returned: always
+  type: dict
+  contains:
+    kind:
+      description: Always C(kubedc.ovn_tuning/snapshot).
+      type: str
+    schema_version:
+      description: Version of this layout (1).
+      type: int
+    collection_version:
+      description: Version of the collection that wrote it.
+      type: str
+    created_at:
+      description: When it was captured, UTC, ISO 8601.
+      type: str
+    deployment:
+      description: The deployment's name.
+      type: str
+    sources:
+      description: Where each part was read - remotes, the server read for nb/sb, ctl sockets, chassis remotes, the Deployment and API host.
+      type: dict
+    tunables:
+      description: The values (see above).
+      type: dict
+    checksum:
+      description: As RV(checksum).
+      type: str
+  sample:
+    kind: kubedc.ovn_tuning/snapshot
+    schema_version: 1
+    collection_version: 0.1.0
+    created_at: "2025-01-31T12:00:00Z"
+    deployment: staging-1
+    sources: {nb: {remote: "tcp:127.0.0.11:6641", server: "tcp:127.0.0.11:6641", ctl_sockets: []}}
+    tunables:
+      nb:
+        connections: [{target: "ptcp:6641:127.0.0.11", inactivity_probe: 60000, max_backoff: null, other_config: {}}]
+        options: {ic_probe_interval: null, nbctl_probe_interval: null, northd_probe_interval: "60000"}
+    checksum: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+changes:
+  description:
+    - With O(state=restored), what changed (would change, in check mode), by part - C(nb)/C(sb) (C(connections) with
+      C(create), C(update), C(delete); C(options) with C(set), C(delete); C(election_timer) with C(before), C(after),
+      C(steps)), C(local_config[REMOTE]), C(chassis[NAME]) (C(external_ids) C(set), C(remove)), C(kube_ovn)
+      (C(env) - name, before, after). Parts without a change are left out.
+  returned: when O(state=restored)
+  type: dict
+  sample:
+    nb:
+      connections: {create: [], update: [{target: "ptcp:6641:127.0.0.11", set: {inactivity_probe: 60000}}], delete: ["ptcp:7000"]}
+      options: {set: {}, delete: [northd_probe_interval]}
+differences:
+  description: With O(state=restored), every value that differed from the snapshot before the run, as C(LABEL - LIVE -> SNAPSHOT).
+  returned: when O(state=restored)
+  type: list
+  elements: str
+  sample: ["nb.options.northd_probe_interval: \"5000\" -> absent"]
+steps:
+  description: With O(state=restored), the election timer steps taken (or planned) per database, with the leader that took them.
+  returned: when O(state=restored)
+  type: dict
+  sample: {nb.election_timer: {steps: [{election_timer: 1000, previous: 4000, committed: true}], leader: {ctl_socket: /run/nb1.ctl}}}
+diff:
+  description: The tunables before and after (see O(ignore:attributes.diff_mode)).
+  returned: when Ansible runs with C(--diff)
+  type: dict
+"""
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client, snapshot
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
+    connection_spec, diff_result, run_module)
+
+
+def _database_spec():
+    return dict(type="dict", options=dict(
+        remote=dict(type="str", required=True),
+        ctl_sockets=dict(type="list", elements="path"),
+    ))
+
+
+def _kube_ovn_options():
+    options = k8s_client.k8s_auth_spec()
+    for option in options.values():
+        option.pop("aliases", None)  # one spelling per key inside the descriptor
+    options.update(
+        namespace=dict(type="str", default="kube-system"),
+        name=dict(type="str", default="ovn-central"),
+        container=dict(type="str", default="ovn-central"),
+    )
+    return options
+
+
+def argument_spec():
+    spec = dict(
+        state=dict(type="str", default="captured", choices=["captured", "restored"]),
+        path=dict(type="path", required=True),
+        force=dict(type="bool", default=False),
+        deployment=dict(type="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            nb=_database_spec(),
+            sb=_database_spec(),
+            local_config=dict(type="dict", options=dict(
+                remotes=dict(type="list", elements="str", required=True))),
+            chassis=dict(type="list", elements="dict", options=dict(
+                name=dict(type="str", required=True),
+                remote=dict(type="str", required=True))),
+            kube_ovn=dict(type="dict", options=_kube_ovn_options()),
+        )),
+    )
+    spec.update(connection_spec())
+    del spec["remote"]  # each part of the deployment names its own remotes
+    return spec
+
+
+def _session(module):
+    descriptor = snapshot.validate_deployment(module.params["deployment"])
+    session = snapshot.DeploymentSession(descriptor, module.params, warn=module.warn)
+    session.validate()
+    return descriptor, session
+
+
+def capture(module):
+    params = module.params
+    existing = snapshot.check_destination(params["path"], params["force"])
+    descriptor, session = _session(module)
+    try:
+        live = session.read()
+    finally:
+        session.close()
+    document = snapshot.build_document(descriptor["name"], session.sources, live)
+    before = {}
+    if existing:
+        try:
+            before = snapshot.load_document(params["path"])["tunables"]
+        except snapshot.SnapshotError:
+            before = {}
+    if not module.check_mode:
+        snapshot.write_document(params["path"], document, params["force"])
+    result = {"changed": True, "path": params["path"], "checksum": document["checksum"], "snapshot": document}
+    result.update(diff_result(module, before, copy.deepcopy(live)))
+    return result
+
+
+def restore(module):
+    params = module.params
+    document = snapshot.load_document(params["path"])
+    descriptor, session = _session(module)
+    problems = snapshot.shape_differences(document, descriptor)
+    if problems:
+        raise snapshot.SnapshotError(
+            "path: %s is a snapshot of another deployment shape, so nothing was restored: %s. Give the"
+            " descriptor the snapshot was captured with" % (params["path"], "; ".join(problems)))
+    wanted = document["tunables"]
+    try:
+        live = session.read()
+        plan = snapshot.plan_restore(live, wanted)
+        steps = {}
+        after = live
+        if plan["changed"]:
+            steps = session.restore(wanted, plan, module.check_mode)
+            if module.check_mode:
+                after = wanted
+            else:
+                after = session.read()
+                left = snapshot.differences(after, wanted)
+                if left:
+                    raise snapshot.SnapshotError(
+                        "the restore was written but the read-back still differs from the snapshot (another"
+                        " writer?): %s" % "; ".join(left))
+    finally:
+        session.close()
+    result = {"changed": plan["changed"], "path": params["path"], "checksum": document["checksum"],
+              "snapshot": document, "changes": plan["parts"], "differences": snapshot.differences(live, wanted),
+              "steps": steps}
+    result.update(diff_result(module, live, after))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module, lambda: restore(module) if module.params["state"] == "restored" else capture(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""ovnlab: real OVN NB/SB RAFT clusters, ovn-northd and chassis on loopback
+addresses, for tests and demos.  See docs/lab.md."""
+
+from .lab import (DATABASES, Lab, parse_cluster_status, read_state, recorded_status,
+                  stop_recorded)
+from .rpc import RpcError, select, transact, unixctl
+from .waiting import LabError, LabTimeout
+
+__all__ = [
+    "DATABASES",
+    "Lab",
+    "LabError",
+    "LabTimeout",
+    "RpcError",
+    "parse_cluster_status",
+    "read_state",
+    "recorded_status",
+    "select",
+    "stop_recorded",
+    "transact",
+    "unixctl",
+]

@@ -25,6 +25,16 @@ case "$command" in
   *) echo "usage: $0 [sanity|units] [ansible-test options]" >&2; exit 2 ;;
 esac
 
+# tests/unit/requirements.txt (what ansible-test units installs) repeats pins of requirements*.txt:
+# refuse to run when they have drifted apart.
+while read -r pin; do
+  case "$pin" in ''|'#'*) continue ;; esac
+  if ! grep -qixF "$pin" "$ROOT/requirements.txt" "$ROOT/requirements-test.txt"; then
+    echo "tests/unit/requirements.txt pins '$pin', which requirements.txt/requirements-test.txt do not" >&2
+    exit 1
+  fi
+done < "$ROOT/tests/unit/requirements.txt"
+
 # ansible-test seeds pip in each of its virtualenvs with a get-pip.py script downloaded from
 # ci-files.testing.ansible.com, which is not reachable from here: give it a local stand-in
 # (tests/sanity/pip_bootstrap.py) unless a script is already cached.

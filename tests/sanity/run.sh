@@ -50,6 +50,14 @@ if [ ! -f "$pip_cache" ]; then
   cp "$ROOT/tests/sanity/pip_bootstrap.py" "$pip_cache"
 fi
 
+# One run at a time: the copy is shared. The lock is held by ansible-test itself (exec below).
+mkdir -p "$ROOT/.build"
+exec 9>"$ROOT/.build/ansible-test.lock"
+if ! flock -w 1800 9; then
+  echo "another tests/sanity/run.sh has held .build/ansible-test.lock for 30 minutes" >&2
+  exit 1
+fi
+
 rm -rf "$DEST"
 mkdir -p "$DEST"
 

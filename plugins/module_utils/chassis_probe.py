@@ -77,7 +77,7 @@ def desired_keys(params, state):
         if state == "absent":
             raise ChassisProbeError("state=absent: name the keys to remove by setting one or more of %s"
                                     " to true" % _options_text())
-        raise ChassisProbeError("give at least one of %s" % _options_text())
+        raise ChassisProbeError("%s: give at least one of them" % _options_text())
     return desired
 
 

@@ -1,0 +1,201 @@
+"""kubedc.ovn_tuning.ovn_chassis_probe against the session lab's chassis (its own Open_vSwitch
+ovsdb-server and a running ovn-controller).
+
+The module runs through ansible-playbook; what it wrote is read back with ovs-vsctl, and that
+ovn-controller stayed up and connected is read with ovn-appctl and ovn-sbctl. Every test puts
+the chassis' external_ids back as it found them.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from support.ansible_run import run_tasks
+
+MODULE = "kubedc.ovn_tuning.ovn_chassis_probe"
+PROBE_KEYS = ("ovn-remote-probe-interval", "ovn-bridge-remote-probe-interval",
+              "ovn-openflow-probe-interval")
+
+
+def run_module(args, check=False, diff=False):
+    """One module run through ansible-playbook; ``failed`` comes from the task's status."""
+    run = run_tasks([{"name": "module under test", MODULE: args, "ignore_errors": True}],
+                    check=check, diff=diff, timeout=180)
+    records = [r for r in run.records if r["task"] == "module under test"]
+    assert records, "no result:\n%s\n%s" % (run.stdout[-3000:], run.stderr[-2000:])
+    result = dict(records[-1]["result"])
+    result["failed"] = records[-1]["status"] == "failed"
+    return result
+
+
+def run_many(cases):
+    """Several module runs in one playbook (one ansible-playbook process); results by case name."""
+    tasks = [{"name": name, MODULE: args, "ignore_errors": True} for name, args in cases]
+    run = run_tasks(tasks, timeout=300)
+    results = {}
+    for record in run.records:
+        result = dict(record["result"])
+        result["failed"] = record["status"] == "failed"
+        results[record["task"]] = result
+    missing = [name for name, _args in cases if name not in results]
+    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
+    return results
+
+
+def vsctl(remote, *args):
+    return subprocess.run(["ovs-vsctl", "--timeout=20", "--no-wait", "--db=" + remote] + list(args),
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def external_ids(remote):
+    """external_ids of the Open_vSwitch row as ovs-vsctl prints and parses it."""
+    text = vsctl(remote, "--format=json", "--columns=external_ids", "list", "Open_vSwitch")
+    data = json.loads(text)["data"][0][0]
+    assert data[0] == "map"
+    return dict(data[1])
+
+
+def controller_connected(chassis):
+    out = subprocess.run(["ovn-appctl", "-t", chassis["controller_ctl"], "connection-status"],
+                         capture_output=True, text=True, timeout=20)
+    return out.returncode == 0 and out.stdout.strip() == "connected"
+
+
+def sb_has_chassis(lab, name):
+    out = subprocess.run(["ovn-sbctl", "--timeout=20", "--no-leader-only", "--db=" + lab.remotes("sb"),
+                          "--bare", "--columns=name", "find", "Chassis", "name=" + name],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return name in out
+
+
+@pytest.fixture
+def chassis(ovn_lab):
+    """The lab's chassis; its external_ids are restored after the test whatever happened."""
+    info = ovn_lab.info()["chassis"][0]
+    remote = info["ovs_remote"]
+    before = external_ids(remote)
+    yield info
+    now = external_ids(remote)
+    for key in PROBE_KEYS:
+        if key in before and now.get(key) != before[key]:
+            vsctl(remote, "set", "Open_vSwitch", ".", 'external_ids:%s="%s"' % (key, before[key]))
+        elif key not in before and key in now:
+            vsctl(remote, "remove", "Open_vSwitch", ".", "external_ids", key)
+    assert external_ids(remote) == before
+
+
+def assert_controller_healthy(lab, info):
+    assert os.path.exists("/proc/%d" % info["controller_pid"]), "ovn-controller is gone"
+    assert controller_connected(info), "ovn-controller is not connected to the SB"
+    assert sb_has_chassis(lab, info["name"])
+
+
+def test_set_probes_check_then_real_then_again(ovn_lab, chassis):
+    remote = chassis["ovs_remote"]
+    original = external_ids(remote)
+    for key in PROBE_KEYS:
+        assert key not in original, "the lab chassis should start without %s" % key
+    args = {"remote": remote, "remote_probe_interval": "60s", "bridge_remote_probe_interval": 30000,
+            "openflow_probe_interval": 30}
+    expected = {"ovn-remote-probe-interval": "60000", "ovn-bridge-remote-probe-interval": "30000",
+                "ovn-openflow-probe-interval": "30"}
+
+    checked = run_module(args, check=True, diff=True)
+    assert not checked["failed"], checked.get("msg")
+    assert checked["changed"] is True
+    assert checked["external_ids_before"] == {}
+    assert checked["external_ids_after"] == expected
+    assert checked["diff"] == {"before": {"external_ids": {}}, "after": {"external_ids": expected}}
+    assert checked["chassis"] == chassis["name"]
+    warnings = " ".join(checked.get("warnings", []))
+    assert "bridge_remote_probe_interval" in warnings and "24.09" in warnings
+    assert "openflow_probe_interval" in warnings and "24.03" in warnings
+    assert external_ids(remote) == original, "check mode wrote to the database"
+
+    applied = run_module(args, diff=True)
+    assert not applied["failed"], applied.get("msg")
+    assert applied["changed"] is True
+    assert applied["external_ids_after"] == expected
+    assert applied["diff"]["after"] == {"external_ids": expected}
+    now = external_ids(remote)
+    for key, value in expected.items():
+        assert now[key] == value
+    # Only the named keys changed: system-id, ovn-remote, ovn-encap-* are untouched.
+    assert dict((k, v) for k, v in now.items() if k not in expected) == original
+    assert_controller_healthy(ovn_lab, chassis)
+
+    again = run_module(args, diff=True)
+    assert not again["failed"], again.get("msg")
+    assert again["changed"] is False
+    assert again["external_ids_before"] == expected == again["external_ids_after"]
+    assert external_ids(remote) == now
+
+
+def test_remove_named_probes_check_then_real_then_again(ovn_lab, chassis):
+    remote = chassis["ovs_remote"]
+    vsctl(remote, "set", "Open_vSwitch", ".", 'external_ids:ovn-remote-probe-interval="45000"',
+          'external_ids:ovn-openflow-probe-interval="20"',
+          'external_ids:ovn-bridge-remote-probe-interval="15000"')
+    start = external_ids(remote)
+    args = {"remote": remote, "state": "absent", "remote_probe_interval": True,
+            "openflow_probe_interval": "yes", "bridge_remote_probe_interval": False}
+    remaining = {"ovn-bridge-remote-probe-interval": "15000"}
+
+    checked = run_module(args, check=True, diff=True)
+    assert not checked["failed"], checked.get("msg")
+    assert checked["changed"] is True
+    assert checked["external_ids_before"] == {"ovn-remote-probe-interval": "45000",
+                                              "ovn-bridge-remote-probe-interval": "15000",
+                                              "ovn-openflow-probe-interval": "20"}
+    assert checked["external_ids_after"] == remaining
+    assert checked["diff"]["after"] == {"external_ids": remaining}
+    assert external_ids(remote) == start, "check mode wrote to the database"
+
+    removed = run_module(args, diff=True)
+    assert not removed["failed"], removed.get("msg")
+    assert removed["changed"] is True
+    now = external_ids(remote)
+    assert "ovn-remote-probe-interval" not in now and "ovn-openflow-probe-interval" not in now
+    assert now["ovn-bridge-remote-probe-interval"] == "15000"  # given as false: kept
+    assert now["system-id"] == chassis["name"]
+    assert_controller_healthy(ovn_lab, chassis)
+
+    again = run_module(args, diff=True)
+    assert not again["failed"], again.get("msg")
+    assert again["changed"] is False
+    assert again["diff"]["before"] == again["diff"]["after"] == {"external_ids": remaining}
+    assert external_ids(remote) == now
+
+
+BAD_INPUTS = [
+    ("below 1000 ms", {"remote_probe_interval": 500}, "remote_probe_interval"),
+    ("negative", {"remote_probe_interval": -1}, "remote_probe_interval"),
+    ("not a number", {"remote_probe_interval": "abc"}, "remote_probe_interval"),
+    ("over one hour", {"remote_probe_interval": "2h"}, "remote_probe_interval"),
+    ("true with present", {"remote_probe_interval": True}, "remote_probe_interval"),
+    ("bridge unit", {"bridge_remote_probe_interval": "5 parsecs"}, "bridge_remote_probe_interval"),
+    ("openflow in ms", {"openflow_probe_interval": 60000}, "openflow_probe_interval"),
+    ("absent with a value", {"state": "absent", "remote_probe_interval": 30000}, "remote_probe_interval"),
+    ("absent with nothing named", {"state": "absent"}, "state=absent"),
+    ("nothing given", {}, "remote_probe_interval"),
+    ("bad remote", {"remote": "tcp:nowhere", "remote_probe_interval": 30000}, "remote"),
+]
+
+
+def test_bad_inputs_fail_naming_the_option_and_change_nothing(chassis):
+    remote = chassis["ovs_remote"]
+    before = external_ids(remote)
+    cases = []
+    for name, args, _param in BAD_INPUTS:
+        full = {"remote": remote}
+        full.update(args)
+        cases.append((name, full))
+    results = run_many(cases)
+    for name, _args, param in BAD_INPUTS:
+        result = results[name]
+        assert result["failed"], "%s: did not fail: %r" % (name, result)
+        assert result["msg"].startswith(param), (name, result["msg"])
+        assert result.get("changed") is False
+    assert external_ids(remote) == before

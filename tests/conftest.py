@@ -11,7 +11,13 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS_DIR = os.path.join(REPO_ROOT, ".build", "collections")
 _LINK = os.path.join(COLLECTIONS_DIR, "ansible_collections", "kubedc", "ovn_tuning")
 
-if not os.path.exists(_LINK):
+# Already inside an ansible_collections/kubedc/ovn_tuning tree (ansible-test units places the
+# collection so, and its pytest plugin loads the collection from there): use that tree.
+_NAMESPACE_DIR = os.path.dirname(REPO_ROOT)
+if (os.path.basename(REPO_ROOT) == "ovn_tuning" and os.path.basename(_NAMESPACE_DIR) == "kubedc"
+        and os.path.basename(os.path.dirname(_NAMESPACE_DIR)) == "ansible_collections"):
+    COLLECTIONS_DIR = os.path.dirname(os.path.dirname(_NAMESPACE_DIR))
+elif not os.path.exists(_LINK):
     os.makedirs(os.path.dirname(_LINK), exist_ok=True)
     try:
         os.symlink(os.path.join("..", "..", "..", ".."), _LINK)

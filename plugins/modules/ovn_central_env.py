@@ -33,7 +33,7 @@ description:
     (RV(rollback_env)) that put back exactly what was replaced.
   - See C(docs/kube-ovn.md) for the RBAC the module needs and how it combines with the OVSDB modules.
 author:
-  - kubedc platform team
+  - kubedc.ovn_tuning contributors
 options:
   namespace:
     description: Namespace of the Deployment.
@@ -320,17 +320,17 @@ def change_warnings(changes, deployment, check_mode):
             warnings.append("%s %s -> %s: %s %s" % (change["name"], _show(change["before"]), _show(change["after"]),
                                                     tunable.description, tunable.notes))
         if isinstance(change["before"], dict) and not isinstance(change["after"], dict):
+            becomes = "would become" if check_mode else "is now"
             warnings.append("%s was set from a reference (%s) and %s a fixed value; env_before/rollback_env keep"
-                            " the reference for a rollback" % (change["name"], _show(change["before"]),
-                                                              "would become" if check_mode else "is now"))
+                            " the reference for a rollback" % (change["name"], _show(change["before"]), becomes))
     if changes:
         spec = deployment.get("spec") or {}
         strategy = spec.get("strategy") or {}
         rolling = strategy.get("rollingUpdate") or {}
         how = strategy.get("type", "RollingUpdate")
         if how == "RollingUpdate":
-            how += " with maxUnavailable %s, maxSurge %s" % (rolling.get("maxUnavailable", "25%"),
-                                                            rolling.get("maxSurge", "25%"))
+            how += " with maxUnavailable %s, maxSurge %s" % (
+                rolling.get("maxUnavailable", "25%"), rolling.get("maxSurge", "25%"))
         warnings.append("changing the environment %s the pod template of Deployment %s/%s: Kubernetes replaces"
                         " its %s pods (%s) and every OVN database member in them restarts"
                         % ("would change" if check_mode else "changed", deployment["metadata"]["namespace"],
@@ -354,8 +354,8 @@ def apply(module):
         return container_patch(deployment, container_name, new_env), info
 
     try:
-        before, written, info, conflicts = client.modify_deployment(namespace, name, plan,
-                                                                     check_mode=module.check_mode)
+        before, written, info, conflicts = client.modify_deployment(
+            namespace, name, plan, check_mode=module.check_mode)
         changes = info["changes"]
         if written is None:
             current = before

@@ -6,8 +6,9 @@ Deployments, with the semantics the module relies on:
 
 - ``GET /apis/apps/v1/namespaces/{ns}/deployments[/{name}]`` (the list and one object);
 - ``PATCH .../deployments/{name}`` with ``Content-Type: application/merge-patch+json`` (RFC 7386), the
-  one write method the module uses. Other patch types answer 415, PUT/POST/DELETE answer 405: the
-  stand-in refuses what it does not implement instead of pretending;
+  one write method the module uses. Other patch types answer 415 and PUT answers 405: the stand-in
+  refuses what it does not implement instead of pretending. ``POST`` (create) and ``DELETE`` exist so
+  that the harness of the real-cluster tests can be tried against the stand-in too;
 - ``metadata.resourceVersion``: one counter for the whole store, incremented by every write (ours, the
   tests' concurrent writers', the simulated controller's status updates). A patch that carries a stale
   ``metadata.resourceVersion`` gets 409 Conflict with a ``Status`` body, as kube-apiserver answers;
@@ -271,14 +272,23 @@ class StandinApiServer(object):
             items = [copy.deepcopy(obj) for (ns, _n), obj in sorted(self.objects.items()) if ns == namespace]
             return 200, {"kind": "DeploymentList", "apiVersion": "apps/v1",
                          "metadata": {"resourceVersion": str(self.resource_version)}, "items": items}, None
-        if method not in ("GET", "PATCH") or not name:
-            raise ApiError(405, _status(405, "MethodNotAllowed", "the k8s stand-in implements only GET and"
-                                        " PATCH (application/merge-patch+json) of one Deployment", name=name))
+        if method == "POST" and not name:
+            return self._create(namespace, body)
+        if method not in ("GET", "PATCH", "DELETE") or not name:
+            raise ApiError(405, _status(405, "MethodNotAllowed", "the k8s stand-in implements only GET, PATCH"
+                                        " (application/merge-patch+json), POST and DELETE of Deployments",
+                                        name=name))
         current = self.objects.get((namespace, name))
         if current is None:
             raise ApiError(404, _status(404, "NotFound", 'deployments.apps "%s" not found' % name, name=name))
         if method == "GET":
             return 200, copy.deepcopy(current), (namespace, name)
+        if method == "DELETE":
+            del self.objects[(namespace, name)]
+            self.rollouts.pop((namespace, name), None)
+            self._next_rv()
+            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                         "details": {"name": name, "group": "apps", "kind": "deployments"}}, None
         content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
         if content_type != "application/merge-patch+json":
             raise ApiError(415, _status(415, "UnsupportedMediaType", "the k8s stand-in implements only"
@@ -301,6 +311,35 @@ class StandinApiServer(object):
             raise ApiError(422, _status(422, "Invalid", 'Deployment.apps "%s" is invalid: %s' % (name, problem),
                                         name=name, kind="Deployment"))
         return 200, self._store(namespace, name, current, new), None
+
+    def _create(self, namespace, body):
+        """POST: store a new Deployment (generation 1, no status yet) and let the controller roll it out."""
+        try:
+            new = json.loads(body or b"null")
+        except ValueError as exc:
+            raise ApiError(400, _status(400, "BadRequest", "cannot parse the object: %s" % exc))
+        if not isinstance(new, dict) or not (new.get("metadata") or {}).get("name"):
+            raise ApiError(422, _status(422, "Invalid", "Deployment.apps is invalid: metadata.name: Required value",
+                                        kind="Deployment"))
+        name = new["metadata"]["name"]
+        if (namespace, name) in self.objects:
+            raise ApiError(409, _status(409, "AlreadyExists", 'deployments.apps "%s" already exists' % name,
+                                        name=name))
+        problem = self._validate(new)
+        if problem:
+            raise ApiError(422, _status(422, "Invalid", 'Deployment.apps "%s" is invalid: %s' % (name, problem),
+                                        name=name, kind="Deployment"))
+        meta = new["metadata"]
+        meta.update(namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=_now_text(), generation=1,
+                    resourceVersion=self._next_rv())
+        (meta.get("annotations") or {}).pop(REVISION_ANNOTATION, None)
+        new["status"] = {}
+        self.objects[(namespace, name)] = new
+        self.rollouts[(namespace, name)] = {"generation": 1, "template_changed": True, "phase": "observe",
+                                            "started": time.monotonic(),
+                                            "next": time.monotonic() + self.observe_seconds}
+        self.lock.notify_all()
+        return 201, copy.deepcopy(new), None
 
     # ------------------------------------------------------------------ simulated controller
     @staticmethod
@@ -481,6 +520,10 @@ class StandinApiServer(object):
         return path
 
 
+def _field_ref(name, field_path):
+    return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": field_path}}}
+
+
 def ovn_central_deployment(namespace="kube-system", replicas=3):
     """kube-ovn's ovn-central Deployment as its Helm chart renders it, with the incident's 5 s probes."""
     return {
@@ -515,14 +558,10 @@ def ovn_central_deployment(namespace="kube-system", replicas=3):
                         "env": [
                             {"name": "ENABLE_SSL", "value": "false"},
                             {"name": "NODE_IPS", "value": "10.0.0.11,10.0.0.12,10.0.0.13"},
-                            {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1",
-                                                                           "fieldPath": "status.podIP"}}},
-                            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1",
-                                                                             "fieldPath": "metadata.name"}}},
-                            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {
-                                "apiVersion": "v1", "fieldPath": "metadata.namespace"}}},
-                            {"name": "POD_IPS", "valueFrom": {"fieldRef": {"apiVersion": "v1",
-                                                                            "fieldPath": "status.podIPs"}}},
+                            _field_ref("POD_IP", "status.podIP"),
+                            _field_ref("POD_NAME", "metadata.name"),
+                            _field_ref("POD_NAMESPACE", "metadata.namespace"),
+                            _field_ref("POD_IPS", "status.podIPs"),
                             {"name": "ENABLE_BIND_LOCAL_IP", "value": "true"},
                             {"name": "PROBE_INTERVAL", "value": "5000"},
                             {"name": "OVN_NORTHD_PROBE_INTERVAL", "value": "5000"},

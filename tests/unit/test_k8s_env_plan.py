@@ -92,7 +92,7 @@ def test_find_container_lists_the_containers_it_has():
 
 names = st.sampled_from(["A", "B", "C", "D", "PROBE_INTERVAL"])
 values = st.one_of(st.sampled_from(["", "1", "2", "x"]), st.just(POD_IP))
-entries = st.builds(lambda n, v: k8s._entry_for(n, v), names, values)  # pylint: disable=protected-access
+entries = st.builds(k8s._entry_for, names, values)  # pylint: disable=protected-access
 
 
 @settings(max_examples=200, deadline=None)
@@ -105,7 +105,7 @@ def test_plan_is_idempotent_and_rollback_env_restores_the_effective_environment(
     untouched = dict((n, v) for n, v in k8s.env_to_dict(env).items() if n not in desired)
     assert dict((n, v) for n, v in effective.items() if n not in desired) == untouched
     assert k8s.plan_env(new, desired)[1] == []
-    restored, _ = k8s.plan_env(new, k8s.rollback_env(changes))
+    restored = k8s.plan_env(new, k8s.rollback_env(changes))[0]
     assert k8s.env_to_dict(restored) == k8s.env_to_dict(env)
 
 
@@ -268,7 +268,7 @@ def test_api_errors_become_sentences(status, verb, words, kind):
               500: "Internal Server Error"}[status]
     error = k8s.api_error(FakeApiException(status, reason, "nope"), verb, "kube-system", "ovn-central",
                           "https://127.0.0.1:6443", "kubeconfig /k (context c)")
-    assert type(error) is kind and error.status == status
+    assert type(error) is kind and error.status == status  # pylint: disable=unidiomatic-typecheck
     for word in words:
         assert word in str(error)
 

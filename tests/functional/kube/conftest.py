@@ -5,8 +5,8 @@ rollout, a forbidden verb, a request log) use ``k8s_standin`` directly; the othe
 targets (the stand-in, and a real cluster when asked for).
 """
 
-from k8s_standin.fixtures import k8s_standin, k8s_standin_server  # noqa: F401 - fixtures
-from k8s_standin.targets import REAL_NAMESPACE_ENV, kube, original_env  # noqa: F401 - fixtures
+from k8s_standin.fixtures import k8s_standin, k8s_standin_server  # pylint: disable=unused-import
+from k8s_standin.targets import REAL_NAMESPACE_ENV, kube, original_env  # pylint: disable=unused-import
 
 
 def pytest_configure(config):

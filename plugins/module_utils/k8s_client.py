@@ -253,8 +253,8 @@ class K8sClient(object):
             raise api_error(exc, verb, namespace, name, self.host, self.source)
         except urllib3.exceptions.HTTPError as exc:
             raise K8sConnectionError("cannot %s Deployment %s/%s: the Kubernetes API at %s did not answer"
-                                     " within %.0f s or could not be reached: %s"
-                                     % (verb, namespace, name, self.host, self.request_timeout,
+                                     " within %s s or could not be reached: %s"
+                                     % (verb, namespace, name, self.host, _seconds(self.request_timeout),
                                         _connection_reason(exc)))
         except ValueError as exc:
             raise K8sApiError("the Kubernetes API at %s returned something that is not JSON for %s"

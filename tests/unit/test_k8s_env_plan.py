@@ -331,3 +331,23 @@ def test_bad_connection_options_are_refused_before_any_request(tmp_path, overrid
     with pytest.raises(k8s.K8sConfigError) as caught:
         k8s.build_configuration(params(**overrides))
     assert words in str(caught.value)
+
+
+def test_a_silent_api_server_fails_the_request_at_its_deadline():
+    import socket
+    import time
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # the kernel completes the handshake; nobody ever answers
+    try:
+        client = k8s.K8sClient.from_params(params(host="http://127.0.0.1:%d" % silent.getsockname()[1],
+                                                  api_key="t", request_timeout=0.5))
+        started = time.monotonic()
+        with pytest.raises(k8s.K8sConnectionError) as caught:
+            client.read_deployment("kube-system", "ovn-central")
+        assert time.monotonic() - started < 10  # bounded by request_timeout (0.5 s), with a wide margin
+        assert "did not answer within 0 s" not in str(caught.value)
+        assert "cannot get Deployment kube-system/ovn-central" in str(caught.value)
+        assert "Read timed out" in str(caught.value)
+    finally:
+        silent.close()

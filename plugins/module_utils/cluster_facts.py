@@ -290,8 +290,7 @@ def summarize(members):
         leader = {"sid": sid, "address": address, "remote": owner["remote"] if owner else None}
 
     if model == "clustered":
-        quorum = members_connected > members_total / 2.0 and leader is not None and (
-            leader_member is not None)
+        quorum = members_connected > members_total / 2.0 and leader is not None
     else:
         quorum = members_connected > 0
 

@@ -252,8 +252,9 @@ def probe_mismatches(facts, expected):
             for row in referenced:
                 have = row.get(key + "_effective")
                 if have != want:
-                    mismatches.append("%s of listener %s is %s %s (set: %s), expected %d" % (
-                        key, row.get("target"), have, tunable.unit, row.get(key), want))
+                    mismatches.append("%s of listener %s is %s %s (%s), expected %d" % (
+                        key, row.get("target"), have, tunable.unit,
+                        "unset, the default" if row.get(key) is None else "set", want))
             if key == "inactivity_probe":
                 for member in facts["members"]:
                     for listener in member.get("listeners") or []:
@@ -354,10 +355,14 @@ def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
         not_evaluated.append({"name": "expected_probes", "reason": "expected_probes not given"})
     else:
         gates.append(probes)
+    model = end["summary"].get("model")
     for name, gate in (("no_elections", gate_elections(window, max_elections)),
                        ("disconnections", gate_disconnections(window, max_disconnections))):
         if gate is None:
             not_evaluated.append({"name": name, "reason": "no sampling window (sample_seconds is 0)"})
+        elif model not in (None, "clustered"):
+            not_evaluated.append({"name": name, "reason": "a %s database has no RAFT term or"
+                                                          " disconnections" % model})
         else:
             gates.append(gate)
     gates.extend(evaluate_assertions(list(assertions), assertion_document(start, end, window)))

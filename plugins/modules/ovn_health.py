@@ -17,7 +17,7 @@ description:
     JMESPath O(assertions). Fails the task, unless O(fail_on_unhealthy=false), with every failed gate
     listed in words and numbers.
   - "Built-in gates, judged on the (end) facts: C(quorum) - more than half of the members connected and a
-    leader; C(single_leader) - exactly one member leads and every member that names a leader names it;
+    leader known; C(single_leader) - exactly one member leads and every member that names a leader names it;
     C(uncommitted_entries) - no member has more than O(max_uncommitted) entries not yet committed;
     C(members_healthy) - every member reachable, connected (C(_Server)) and, where its control socket is
     given, in C(cluster/status) Status C(cluster member); C(expected_probes) - the effective probe settings

@@ -248,7 +248,10 @@ cluster:
           description: Members whose C(cluster/status) was read.
           type: int
         quorum:
-          description: More than half of C(members_total) connected and a leader among them.
+          description: >-
+            More than half of C(members_total) connected (reachable, and connected according to
+            C(_Server)) and a leader known - one member says it leads or the members name one leader.
+            For a standalone database - a server answered.
           type: bool
         term:
           description: The highest RAFT term seen; null without C(cluster/status).

@@ -328,7 +328,7 @@ class TestExpectedProbes:
         gate = by_name(health.evaluate(document, document, expected_probes={
             "inactivity_probe": 30000, "ic_probe_interval": 60000, "election_timer": 5000})[0])["expected_probes"]
         assert not gate["passed"]
-        assert "inactivity_probe of listener ptcp:6641:127.0.0.51 is 60000 ms (set: 60000), expected 30000" \
+        assert "inactivity_probe of listener ptcp:6641:127.0.0.51 is 60000 ms (set), expected 30000" \
             in gate["detail"]
         assert "NB_Global:ic_probe_interval is 5000 ms (unset, the default), expected 60000" in gate["detail"]
         assert "election_timer is 1000 ms, expected 5000" in gate["detail"]
@@ -488,3 +488,15 @@ class TestMetrics:
         assert path.read_text() == "new\n"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["ovn.prom"]
         assert oct(path.stat().st_mode & 0o777) == "0o644"
+
+
+def test_standalone_window_gates_are_not_evaluated():
+    entry = cluster_facts._member_entry(0, "unix:/run/lc.sock", "/run/lc.ctl")
+    entry.update(reachable=True, echo_rtt_ms=0.3, cluster_status_error="not clustered",
+                 server={"model": "standalone", "connected": True, "leader": True, "index": None,
+                         "cid": None, "sid": None})
+    document = facts([entry])
+    window = health.window_stats(document, document, 5.0)
+    gates, not_evaluated = health.evaluate(document, document, window)
+    assert all(gate["passed"] for gate in gates), gates
+    assert {"no_elections", "disconnections"} <= set(n["name"] for n in not_evaluated)

@@ -1,0 +1,319 @@
+"""kubedc.ovn_tuning.ovn_health against the lab, run through ansible-playbook.
+
+Verdicts are checked against independent readings (`ovs-appctl cluster/status`, `ovn-nbctl`), the
+metrics file with prometheus_client's parser.
+"""
+
+import os
+import threading
+import time
+import uuid
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ovnlab import parse_cluster_status
+from test_cluster_info import dbctl, facts_args, oracle_status, run_all, run_module, stable_oracle
+
+BUILT_IN = ["quorum", "single_leader", "uncommitted_entries", "members_healthy"]
+
+
+def parse_metrics(path):
+    with open(path) as handle:
+        text = handle.read()
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+def test_healthy_cluster_passes_and_metrics_match_the_facts(ovn_lab, tmp_path):
+    metrics = tmp_path / "ovn_nb.prom"
+    before = stable_oracle(ovn_lab, "nb")
+    result = run_module("ovn_health", facts_args(ovn_lab, "nb", metrics_file=str(metrics), assertions=[
+        "summary.quorum",
+        "length(members[?reachable && cluster_status.status == 'cluster member']) == `3`",
+        "summary.election_timer == `%d`" % ovn_lab.election_timer_ms,
+        "window == null && start.summary.term == end.summary.term",
+    ]))
+    after = stable_oracle(ovn_lab, "nb")
+    assert not result["failed"], result.get("msg")
+    assert result["changed"] is False and result["healthy"] is True
+    assert result["failed_gates"] == []
+    names = [gate["name"] for gate in result["gates"]]
+    assert names == BUILT_IN + ["assertion_0", "assertion_1", "assertion_2", "assertion_3"]
+    assert all(gate["passed"] for gate in result["gates"])
+    assert sorted(g["name"] for g in result["gates_not_evaluated"]) == ["disconnections", "expected_probes",
+                                                                       "no_elections"]
+    assert result["disconnections_delta"] is None and result["elections"] is None
+    end = result["facts"]["end"]
+    assert result["facts"]["start"] == end
+
+    # The facts agree with ovs-appctl (no election happened meanwhile).
+    assert [s["term"] for s in before] == [s["term"] for s in after]
+    for member, oracle in zip(end["members"], after):
+        assert member["cluster_status"]["term"] == oracle["term"]
+        assert member["cluster_status"]["role"] == oracle["role"]
+
+    # The metrics file: parses, and says what the facts say.
+    assert result["metrics_file"] == str(metrics)
+    values = parse_metrics(str(metrics))
+    db = ("database", "OVN_Northbound")
+    for member in end["members"]:
+        labels = (db, ("member", member["remote"]))
+        status = member["cluster_status"]
+        assert values[("ovn_tuning_member_up", labels)] == 1
+        assert values[("ovn_tuning_raft_term", labels)] == status["term"]
+        assert values[("ovn_tuning_raft_election_timer_milliseconds", labels)] == status["election_timer"]
+        assert values[("ovn_tuning_raft_entries_not_committed", labels)] == status["entries_not_yet_committed"]
+        assert values[("ovn_tuning_raft_disconnections_total", labels)] == status["disconnections"]
+        assert values[("ovn_tuning_echo_rtt_milliseconds", labels)] == pytest.approx(member["echo_rtt_ms"])
+        assert values[("ovn_tuning_raft_role", labels + (("role", status["role"]),))] == 1
+    for row in end["probe_settings"]["connections"]:
+        assert values[("ovn_tuning_connection_inactivity_probe_milliseconds",
+                       (db, ("target", row["target"])))] == row["inactivity_probe_effective"]
+    for key, value in end["probe_settings"]["options_effective"].items():
+        assert values[("ovn_tuning_probe_option_milliseconds", (db, ("key", key)))] == value
+    for gate in result["gates"]:
+        assert values[("ovn_tuning_health_gate", (db, ("gate", gate["name"])))] == 1
+    assert values[("ovn_tuning_healthy", (db,))] == 1
+    assert values[("ovn_tuning_cluster_quorum", (db,))] == 1
+    assert sorted(os.listdir(tmp_path)) == ["ovn_nb.prom"]
+
+
+def test_check_mode_reads_the_same_and_writes_metrics(ovn_lab, tmp_path):
+    metrics = tmp_path / "check.prom"
+    result = run_module("ovn_health", facts_args(ovn_lab, "sb", metrics_file=str(metrics)), check=True)
+    assert not result["failed"], result.get("msg")
+    assert result["changed"] is False and result["healthy"] is True
+    assert [g["name"] for g in result["gates"]] == BUILT_IN
+    oracle = oracle_status(ovn_lab, "sb")
+    assert result["facts"]["end"]["summary"]["term"] == max(s["term"] for s in oracle)
+    values = parse_metrics(str(metrics))
+    assert values[("ovn_tuning_healthy", (("database", "OVN_Southbound"),))] == 1
+
+
+def test_expected_probes_match_and_mismatch(ovn_lab):
+    nb = ovn_lab.info()["nb"]
+    northd = dbctl("nb", nb["remotes"], "--if-exists", "get", "NB_Global", ".", "options:northd_probe_interval")
+    northd_ms = int(northd.strip('"')) if northd else 5000
+    results = run_all([
+        {"name": "match", "kubedc.ovn_tuning.ovn_health": facts_args(ovn_lab, "nb", expected_probes={
+            "inactivity_probe": "5s", "northd_probe_interval": northd_ms,
+            "election_timer": ovn_lab.election_timer_ms})},
+        {"name": "mismatch", "kubedc.ovn_tuning.ovn_health": facts_args(ovn_lab, "nb", expected_probes={
+            "inactivity_probe": "60s", "northd_probe_interval": northd_ms + 1000})},
+    ])
+    match = results["match"]
+    assert not match["failed"], match.get("msg")
+    gate = [g for g in match["gates"] if g["name"] == "expected_probes"][0]
+    assert gate["passed"] is True
+
+    mismatch = results["mismatch"]
+    assert mismatch["failed"] is True and mismatch["healthy"] is False
+    assert [s.split(":")[0] for s in mismatch["failed_gates"]] == ["expected_probes"]
+    msg = mismatch["msg"]
+    assert msg.startswith("OVN_Northbound is unhealthy: 1 of 5 gates failed - expected_probes: ")
+    for member in nb["members"]:
+        assert "inactivity_probe of listener ptcp:6641:%s is 5000 ms (unset, the default), expected 60000" % (
+            member["address"]) in msg
+        # the command-line punix listener runs with the built-in default and cannot be tuned
+        assert "inactivity_probe of listener %s on %s is set on the command line (5000 ms" % (
+            member["unix"].replace("unix:", "punix:", 1), member["remote"]) in msg
+    assert "NB_Global:northd_probe_interval is %d ms" % northd_ms in msg
+    assert "expected %d" % (northd_ms + 1000) in msg
+
+
+def test_assertions_pass_fail_and_report_the_value_seen(ovn_lab):
+    result = run_module("ovn_health", facts_args(ovn_lab, "nb", assertions=[
+        "summary.quorum",
+        "summary.members_total == `5`",
+        "summary.entries_not_committed_max",
+        "members[0].cluster_status.election_timer",
+    ]))
+    assert result["failed"] is True and result["healthy"] is False
+    by_name = dict((g["name"], g) for g in result["gates"])
+    assert by_name["assertion_0"]["passed"] and by_name["assertion_3"]["passed"]
+    assert all(by_name[name]["passed"] for name in BUILT_IN)
+    msg = result["msg"]
+    assert msg.startswith("OVN_Northbound is unhealthy: 2 of 8 gates failed - ")
+    assert "assertion_1: assertion 'summary.members_total == `5`' is not truthy: value false" in msg
+    # the value seen is the one the facts hold (0 entries not committed: not truthy)
+    committed = result["facts"]["end"]["summary"]["entries_not_committed_max"]
+    assert committed == 0
+    assert "assertion_2: assertion 'summary.entries_not_committed_max' is not truthy: value 0" in msg
+    assert "value %d" % ovn_lab.election_timer_ms in by_name["assertion_3"]["detail"]
+
+
+def test_invalid_assertion_fails_before_sampling(ovn_lab):
+    started = time.monotonic()
+    result = run_module("ovn_health", facts_args(ovn_lab, "nb", sample_seconds=60, assertions=[
+        "summary.quorum", "summary.term >"]))
+    elapsed = time.monotonic() - started
+    assert result["failed"] is True
+    assert result["msg"].startswith("assertions[1]: 'summary.term >' is not a valid JMESPath expression:")
+    assert "facts" not in result and "gates" not in result
+    assert elapsed < 40, "took %.1f s: the module sampled before it checked its input" % elapsed
+
+
+def test_bad_input_names_the_option(ovn_lab, tmp_path):
+    cases = [
+        ({"expected_probes": {"sbctl_probe_interval": 5000}}, "expected_probes: 'sbctl_probe_interval' is not a"
+                                                              " probe setting of OVN_Northbound"),
+        ({"expected_probes": {"inactivity_probe": 500}}, "expected_probes.inactivity_probe: 500 is below the minimum"),
+        ({"expected_probes": {"inactivity_probe": "5000"}, "probe_settings": False},
+         "expected_probes: needs probe_settings=true"),
+        ({"sample_seconds": -1}, "sample_seconds: must be between 0"),
+        ({"max_disconnections": -1}, "max_disconnections: must be 0 or more"),
+        ({"metrics_file": str(tmp_path / "missing" / "x.prom")}, "metrics_file: directory %s does not exist"
+         % (tmp_path / "missing")),
+        ({"metrics_file": str(tmp_path)}, "metrics_file: %s is a directory" % tmp_path),
+        ({"ctl_socket": ["/nonexistent.ctl"]}, "ctl_socket: give one control socket per remote"),
+    ]
+    results = run_all([{"name": "case %d" % i, "kubedc.ovn_tuning.ovn_health": facts_args(ovn_lab, "nb", **extra)}
+                       for i, (extra, _) in enumerate(cases)])
+    for i, (extra, fragment) in enumerate(cases):
+        result = results["case %d" % i]
+        assert result["failed"] is True, (extra, result)
+        assert fragment in result["msg"], (fragment, result["msg"])
+        assert "facts" not in result
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- sampling window
+
+def _module_process(marker):
+    """pid of the AnsiballZ process of the run whose environment carries ``marker``, or None."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                argv = handle.read().split(b"\0")
+            if not argv or not argv[0].endswith(b"python") or not any(
+                    b"AnsiballZ_ovn_health" in arg for arg in argv):
+                continue
+            with open("/proc/%s/environ" % pid, "rb") as handle:
+                if marker.encode() in handle.read():
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+def _socket_count(pid):
+    count = 0
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                    count += 1
+            except OSError:
+                continue
+    except OSError:
+        return None
+    return count
+
+
+def wait_for_first_read(marker, timeout=60.0, quiet_seconds=0.4):
+    """Block until the module process of this run has read its start facts: it opened sockets
+    (to the members) and has then held none for ``quiet_seconds`` (it sleeps through the window)."""
+    deadline = time.monotonic() + timeout
+    pid = None
+    seen_sockets = False
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if pid is None:
+            pid = _module_process(marker)
+            time.sleep(0.01)
+            continue
+        count = _socket_count(pid)
+        if count is None:
+            raise AssertionError("the module process ended before its sampling window")
+        if count:
+            seen_sockets, quiet_since = True, None
+        elif seen_sockets:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_seconds:
+                return
+        time.sleep(0.002)
+    raise AssertionError("the module did not read its start facts within %.0f s" % timeout)
+
+
+def test_paused_follower_in_the_window_fails_with_the_numbers(lab_factory, tmp_path):
+    lab = lab_factory(databases=("nb",), election_timer_ms=1000)
+    leader = lab.leader("nb")
+    follower = (leader + 1) % 3
+    follower_remote = lab.member("nb", follower)["remote"]
+    metrics = tmp_path / "window.prom"
+    before = oracle_status(lab, "nb")
+    marker = "kubedc-health-%s" % uuid.uuid4().hex
+    outcome = {}
+
+    def run():
+        outcome["result"] = run_module("ovn_health", facts_args(
+            lab, "nb", timeout=5, sample_seconds=8, max_disconnections=0, max_elections=0,
+            metrics_file=str(metrics)), extra_env={"KUBEDC_TEST_RUN": marker})
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        wait_for_first_read(marker)
+        paused_at = time.time()
+        lab.pause("nb", follower)
+        time.sleep(3.5)  # the fault itself: longer than the 1000 ms election timer (+1 s RAFT probe)
+    finally:
+        lab.resume("nb", follower)
+    runner.join(120)
+    assert not runner.is_alive()
+    result = outcome["result"]
+    start = result["facts"]["start"]
+    # The fault fell inside the window: after the start read, before the end read.
+    assert start["collected_at_epoch"] + start["duration_ms"] / 1000.0 < paused_at
+    assert result["facts"]["end"]["collected_at_epoch"] > paused_at + 3.5
+
+    assert result["failed"] is True and result["healthy"] is False
+    failed = dict((g["name"], g) for g in result["gates"] if not g["passed"])
+    assert set(failed) & {"disconnections", "no_elections"}, result["gates"]
+    msg = result["msg"]
+    # The start read agrees with ovs-appctl before the fault.
+    assert [m["cluster_status"]["disconnections"] for m in start["members"]] == [
+        s["disconnections"] for s in before]
+    if "disconnections" in failed:
+        delta = result["disconnections_delta"]
+        assert delta >= 1 and result["disconnections_by_member"][follower_remote] >= 1
+        assert "disconnections: RAFT disconnections rose by %d in %.1f s (%s per hour;" \
+               " limit max_disconnections=0)" % (delta, result["window_seconds"],
+                                                  result["disconnections_per_hour"]) in msg
+        assert "%s: +%d" % (follower_remote, result["disconnections_by_member"][follower_remote]) in msg
+        assert result["disconnections_per_hour"] == round(delta * 3600.0 / result["window_seconds"], 1)
+    if "no_elections" in failed:
+        assert result["elections"] >= 1
+        assert "no_elections: term %d -> %d: %d election(s)" % (
+            start["summary"]["term"], result["facts"]["end"]["summary"]["term"], result["elections"]) in msg
+    # The end read agrees with ovs-appctl once the cluster has settled.
+    after = oracle_status(lab, "nb")
+    end_members = result["facts"]["end"]["members"]
+    assert [m["cluster_status"]["disconnections"] for m in end_members] == [s["disconnections"] for s in after]
+    assert sum(s["disconnections"] for s in after) - sum(s["disconnections"] for s in before) == \
+        result["disconnections_delta"]
+
+    values = parse_metrics(str(metrics))
+    db = ("database", "OVN_Northbound")
+    assert values[("ovn_tuning_healthy", (db,))] == 0
+    assert values[("ovn_tuning_health_window_disconnections", (db,))] == result["disconnections_delta"]
+    assert values[("ovn_tuning_health_window_elections", (db,))] == result["elections"]
+    for name in failed:
+        assert values[("ovn_tuning_health_gate", (db, ("gate", name)))] == 0
+
+
+def test_quiet_window_passes(ovn_lab):
+    result = run_module("ovn_health", facts_args(ovn_lab, "nb", sample_seconds=2, assertions=[
+        "end.summary.term == start.summary.term", "window.elections == `0`"]))
+    assert not result["failed"], result.get("msg")
+    gates = dict((g["name"], g) for g in result["gates"])
+    assert gates["no_elections"]["passed"] and gates["disconnections"]["passed"]
+    assert result["disconnections_delta"] == 0 and result["elections"] == 0
+    assert result["window_seconds"] >= 2.0
+    assert result["facts"]["start"]["collected_at_epoch"] < result["facts"]["end"]["collected_at_epoch"]

@@ -10,7 +10,8 @@ LINK := $(COLLECTIONS)/ansible_collections/kubedc/ovn_tuning
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 PYTEST_ARGS ?=
 
-.PHONY: deps apt venv link test unit functional demo docs check-docs build clean
+.PHONY: deps apt venv link test unit functional demo docs check-docs build clean \
+	check sanity units-ansible-test lint docs-render changelog-lint ee-check molecule
 
 deps: apt venv link
 
@@ -51,6 +52,42 @@ demo: deps
 	@if [ -f playbooks/demo.yml ]; then \
 	  $(VENV)/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(VPY) playbooks/demo.yml; \
 	else echo "demo: not yet available (the staged rollout roles are still to come)"; fi
+
+# The Ansible ecosystem's own checks (.ci/run runs `make check`: the test suite, then these).
+# Each part prints how long it took.
+CHECK_PARTS := test sanity units-ansible-test lint changelog-lint molecule
+
+check:
+	@for part in $(CHECK_PARTS); do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$part || { echo "== make check: $$part FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
+	  echo "== make check: $$part passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# ansible-test on a copy of the collection under .build/ansible-test/ansible_collections/kubedc/ovn_tuning.
+sanity: venv
+	tests/sanity/run.sh sanity
+
+units-ansible-test: venv
+	tests/sanity/run.sh units
+
+lint: venv link
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint
+
+# Also part of `make test` (tests/unit).
+docs-render: venv link
+	$(VPY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests/unit/test_docs_render.py
+
+changelog-lint: venv
+	$(VENV)/bin/antsibull-changelog lint
+
+# Also part of `make test` (tests/unit); building the image needs podman or docker (docs/awx.md).
+ee-check: venv link
+	$(VPY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests/unit/test_execution_environment.py
+
+# Scenarios in extensions/molecule (default driver, localhost, the lab of tests/lab).
+molecule: deps
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/molecule test --all
 
 build: venv
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .

@@ -311,8 +311,8 @@ def test_a_stuck_rollout_fails_within_wait_timeout_with_the_conditions(k8s_stand
     assert "did not finish rolling out within 3 s" in result["msg"]
     assert "1 of 3 new replicas have been updated" in result["msg"]
     assert "Progressing=True (ReplicaSetUpdated" in result["msg"]
-    assert wait_timeout <= result["rollout"]["waited_seconds"] <= wait_timeout + 2.5
-    assert elapsed < wait_timeout + 30  # ansible-playbook start-up included
+    assert wait_timeout <= result["rollout"]["waited_seconds"] <= wait_timeout + 5
+    assert elapsed < wait_timeout + 60  # ansible-playbook start-up included, on a busy machine
     # The write happened; the failure still returns what is needed to put it back.
     assert result["changed"] is True
     assert result["rollback_env"] == {"OVN_NORTHD_N_THREADS": "1"}

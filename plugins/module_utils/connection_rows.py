@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection rows of an ovsdb-server's listeners: target syntax, plan and apply.
 
 The listeners an ovsdb-server takes from a database are the ``Connection`` rows

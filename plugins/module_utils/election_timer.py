@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Changing the RAFT election timer of a clustered OVSDB database, safely.
 
 Two layers, so that other modules (snapshot/restore) reuse the same rules:

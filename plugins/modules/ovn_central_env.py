@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,7 +33,7 @@ description:
     (RV(rollback_env)) that put back exactly what was replaced.
   - See C(docs/kube-ovn.md) for the RBAC the module needs and how it combines with the OVSDB modules.
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 options:
   namespace:
     description: Namespace of the Deployment.

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,7 +22,7 @@ description:
   - ovn-controller picks the new values up at run time; it is not restarted.
   - Bad input fails before the database is contacted, with a message naming the option and the accepted values.
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
 attributes:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -24,7 +24,7 @@ description:
   - Bad input fails before the database is contacted, with a message naming the option and the accepted values.
   - A missing global row is created, as ovn-nbctl does.
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
 attributes:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,7 +33,7 @@ description:
   - O(metrics_file) writes the facts and the gates in the Prometheus text format for node_exporter's
     textfile collector; the metric names are documented in C(docs/metrics.md).
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
 attributes:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -35,7 +35,7 @@ description:
     each bounded by its share of O(timeout), so the module returns within O(timeout) even when a member
     is stopped (SIGSTOP) and never answers. The module fails only on bad input.
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
 attributes:

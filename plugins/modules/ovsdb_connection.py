@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -27,7 +27,7 @@ description:
   - Bad input (target syntax, intervals, a column the database's schema lacks) fails before the database is
     contacted, with a message naming the option and the accepted values.
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
 attributes:
@@ -199,7 +199,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbConfigError, parse_remotes)
+    Deadline, OvsdbConfigError, OvsdbError, parse_remotes)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module, validate_connection_params)
 
@@ -218,6 +218,10 @@ def desired_from_params(params):
         raise OvsdbConfigError("remote: Local_Config is each server's own database; give the remote of one"
                                " server, not a list (%s)" % remote)
     return desired
+
+
+# Reconnecting to read back after our own change closed the listener we came through.
+READ_BACK_TIMEOUT = 10.0
 
 
 def manage_connection(module):
@@ -244,10 +248,15 @@ def manage_connection(module):
                 return connection_rows.apply(txn, ovsdb, committed["changes"], database)
 
             client.transact(build, comment="kubedc.ovn_tuning.ovsdb_connection %s" % target)
-            changes = committed["changes"]
-            client.refresh()
-            _global_row, rows_after = connection_rows.read_connections(client, database)
-    removed = [d["target"] for d in changes["delete"]]
+            rows_after = read_back(module, client, database, committed["changes"]["rows_after"])
+            if committed["changes"]["changed"]:
+                changes = committed["changes"]
+            else:
+                # The last attempt found nothing left to do: an earlier attempt whose answer was
+                # lost with the connection (or another writer) made the change.
+                changes = dict(changes, changed=(connection_rows.by_target(rows_after)
+                                                 != connection_rows.by_target(changes["rows_before"])))
+    removed = [d["target"] for d in changes["delete"]] if changes["changed"] else []
     if removed:
         module.warn("%s Connection row(s) %s of %s: ovsdb-server stops listening on them unless its command"
                     " line also has them" % ("would remove" if module.check_mode else "removed",
@@ -262,6 +271,25 @@ def manage_connection(module):
         module, {"connections": connection_rows.by_target(changes["rows_before"])},
         {"connections": connection_rows.by_target(rows_after)}))
     return result
+
+
+def read_back(module, client, database, predicted_rows):
+    """The rows after our commit, as the server has them.
+
+    Removing or re-creating the row of the listener this module came through makes
+    ovsdb-server close that listener's sessions, ours included, before the update of our
+    own change reaches us: reconnect then, and read again.
+    """
+    if not client.is_connected():
+        try:
+            client.connect(Deadline(min(client.timeout, READ_BACK_TIMEOUT),
+                                    "reconnecting to %s to read back" % database))
+        except OvsdbError as exc:
+            module.warn("the change to %s was committed but could not be read back (%s); the rows"
+                        " returned are the predicted ones" % (database, exc))
+            return predicted_rows
+    client.refresh()
+    return connection_rows.read_connections(client, database)[1]
 
 
 def _find(rows, target):

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -28,7 +28,7 @@ description:
     leader took but never committed is set again. A member that goes away is reported as a warning.
   - Everything, including the wait for a new leader, is bounded by O(timeout).
 author:
-  - kubedc.ovn_tuning contributors
+  - kubedc.ovn_tuning contributors (@kubedc)
 attributes:
   check_mode:
     description: Reads every member and reports the steps that would be set (from the pending value when a change

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Stand-in for the get-pip.py script that ``ansible-test --venv`` downloads to seed pip.
 
 ansible-test fetches its bootstrap script from ci-files.testing.ansible.com, which these machines

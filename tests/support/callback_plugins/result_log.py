@@ -34,6 +34,8 @@ class CallbackModule(CallbackBase):
             "status": status,
             "result": self._clean(result._result),
         }
+        # ansible-core 2.19 keeps the failure in the task status, not always in the result.
+        record["result"].setdefault("failed", status == "failed")
         with open(path, "a") as handle:
             handle.write(json.dumps(record, default=str) + "\n")
 

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn module results into what an operator reads: health_summary, tuning_changes
+and listener_probe_mismatches.
+
+The roles print a plan, a gate verdict and a health report from these, and keep the health
+summaries as the preflight baseline.  Documentation: health_summary.yml, tuning_changes.yml and
+listener_probe_mismatches.yml next to this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+
+GLOBAL_TABLES = {"OVN_Northbound": "NB_Global", "OVN_Southbound": "SB_Global", "Local_Config": "Config"}
+CONNECTION_COLUMNS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config")
+
+
+def _show(value, unit=""):
+    if value is None:
+        return "unset"
+    return "%s%s" % (value, unit)
+
+
+def health_summary(result):
+    """The numbers of one ovn_health (or ovsdb_cluster_info) result, and one line of text."""
+    if not isinstance(result, dict):
+        raise AnsibleFilterError("health_summary: expected a result of kubedc.ovn_tuning.ovn_health,"
+                                 " got %r" % (result,))
+    if "facts" in result:
+        end = (result.get("facts") or {}).get("end") or {}
+    else:
+        end = result.get("cluster") or {}
+    if not end:
+        return _unread_summary(result)
+    summary = end.get("summary") or {}
+    settings = end.get("probe_settings") or {}
+    leader = summary.get("leader") or {}
+    listeners = dict((row.get("target"), row.get("inactivity_probe_effective"))
+                     for row in settings.get("connections") or [] if row.get("referenced"))
+    out = {
+        "database": end.get("database"),
+        "healthy": result.get("healthy"),
+        "failed_gates": list(result.get("failed_gates") or []),
+        "gates_not_evaluated": [g.get("name") for g in result.get("gates_not_evaluated") or []],
+        "measured_at": end.get("collected_at"),
+        "measured_at_epoch": end.get("collected_at_epoch"),
+        "model": summary.get("model"),
+        "leader": leader.get("remote") or leader.get("address") or leader.get("sid"),
+        "members_connected": summary.get("members_connected"),
+        "members_total": summary.get("members_total"),
+        "quorum": summary.get("quorum"),
+        "term": summary.get("term"),
+        "election_timer": summary.get("election_timer"),
+        "election_timer_pending": summary.get("election_timer_pending"),
+        "entries_not_committed_max": summary.get("entries_not_committed_max"),
+        "disconnections_total": summary.get("disconnections_total"),
+        "window_seconds": result.get("window_seconds"),
+        "disconnections_delta": result.get("disconnections_delta"),
+        "disconnections_per_hour": result.get("disconnections_per_hour"),
+        "elections": result.get("elections"),
+        "listeners": listeners,
+        "command_line_listeners": list(summary.get("command_line_listeners") or []),
+        "options": dict(settings.get("options_effective") or {}),
+    }
+    out["text"] = _health_text(out)
+    return out
+
+
+SUMMARY_KEYS = ("database", "healthy", "failed_gates", "gates_not_evaluated", "measured_at",
+                "measured_at_epoch", "model", "leader", "members_connected", "members_total", "quorum",
+                "term", "election_timer", "election_timer_pending", "entries_not_committed_max",
+                "disconnections_total", "window_seconds", "disconnections_delta",
+                "disconnections_per_hour", "elections", "listeners", "command_line_listeners", "options")
+
+
+def _unread_summary(result):
+    """A result without facts (the task failed or was skipped): unhealthy, with the reason."""
+    item = result.get("item")
+    database = item.get("database") if isinstance(item, dict) else None
+    database = database or ((result.get("invocation") or {}).get("module_args") or {}).get("database")
+    reason = to_text(result.get("msg") or result.get("skip_reason") or "no facts in the result")
+    out = dict((key, None) for key in SUMMARY_KEYS)
+    out.update({"database": database, "healthy": False, "failed_gates": ["read: %s" % reason],
+                "gates_not_evaluated": [], "listeners": {}, "command_line_listeners": [], "options": {}})
+    out["text"] = "%s could not be read: %s" % (database or "the database", reason)
+    return out
+
+
+def _health_text(s):
+    verdict = {True: "healthy", False: "UNHEALTHY", None: "read"}[s["healthy"]]
+    parts = ["%s %s" % (s["database"], verdict)]
+    parts.append("leader %s" % (s["leader"] or "none"))
+    parts.append("%s/%s members connected" % (s["members_connected"], s["members_total"]))
+    if s["term"] is not None:
+        parts.append("term %s" % s["term"])
+    if s["election_timer"] is not None:
+        timer = "election timer %s ms" % s["election_timer"]
+        if s["election_timer_pending"] is not None:
+            timer += " (changing to %s)" % s["election_timer_pending"]
+        parts.append(timer)
+    if s["disconnections_total"] is not None:
+        parts.append("RAFT disconnections %s" % s["disconnections_total"])
+    if s["window_seconds"] is not None:
+        parts.append("in %.1f s: +%s disconnections (%s/h), %s elections" % (
+            s["window_seconds"], _show(s["disconnections_delta"]), _show(s["disconnections_per_hour"]),
+            _show(s["elections"])))
+    probes = sorted(set(s["listeners"].values()), key=lambda v: (v is None, v))
+    if probes:
+        parts.append("listener probe %s ms" % "/".join(_show(v) for v in probes))
+    for key in ("northd_probe_interval", "sbctl_probe_interval"):
+        if key in s["options"]:
+            parts.append("%s %s ms" % (key, _show(s["options"][key])))
+    text = ", ".join(parts)
+    if s["failed_gates"]:
+        text += " - failed: " + "; ".join(s["failed_gates"])
+    return text
+
+
+def listener_probe_mismatches(summaries, expected):
+    """Sentences for each referenced listener row whose effective inactivity probe is not the
+    expected one. ``summaries``: database -> health_summary; ``expected``: database -> ms or null."""
+    if not isinstance(summaries, dict) or not isinstance(expected, dict):
+        raise AnsibleFilterError("listener_probe_mismatches: expected two dicts keyed by database, got"
+                                 " %r and %r" % (type(summaries).__name__, type(expected).__name__))
+    mismatches = []
+    for database in sorted(expected):
+        want = expected[database]
+        if want is None or database not in summaries:
+            continue
+        listeners = summaries[database].get("listeners") or {}
+        if not listeners:
+            mismatches.append("%s: no listener row is referenced from %s, so no listener has the"
+                              " expected inactivity probe of %s ms" % (
+                                  database, GLOBAL_TABLES.get(database, "the global row"), want))
+        for target in sorted(listeners, key=to_text):
+            have = listeners[target]
+            if have != want:
+                mismatches.append("%s listener %s: inactivity probe %s ms, expected %s ms" % (
+                    database, target, _show(have), want))
+    return mismatches
+
+
+def _leaf_results(registered):
+    """The single results of registered variables (loop results flattened)."""
+    if isinstance(registered, dict):
+        registered = [registered]
+    for item in registered or []:
+        if not isinstance(item, dict):
+            raise AnsibleFilterError("tuning_changes: expected registered task results, got %r" % (item,))
+        if isinstance(item.get("results"), list):
+            for leaf in _leaf_results(item["results"]):
+                yield leaf
+        else:
+            yield item
+
+
+def _arg(result, name):
+    """An argument of the task that gave ``result``: from the loop item (a dict, or a pair of
+    subelements whose first part is a registered result), else from the task's invocation."""
+    item = result.get("item")
+    if isinstance(item, dict) and item.get(name) is not None:
+        return item[name]
+    if isinstance(item, (list, tuple)):
+        for part in item:
+            if not isinstance(part, dict):
+                continue
+            for source in (part, part.get("item"), part.get("cluster")):
+                if isinstance(source, dict) and source.get(name) is not None:
+                    return source[name]
+    return ((result.get("invocation") or {}).get("module_args") or {}).get(name)
+
+
+def _connection_lines(result):
+    before = result.get("before")
+    after = result.get("connection")
+    database = _arg(result, "database") or "?"
+    target = (after or before or {}).get("target") or _arg(result, "target")
+    lines = []
+    if before is None and after is not None:
+        lines.append("%s listener %s: created (inactivity_probe %s)" % (
+            database, target, _show(after.get("inactivity_probe"))))
+    elif after is None and before is not None:
+        lines.append("%s listener %s: removed" % (database, target))
+    elif before is not None:
+        for column in CONNECTION_COLUMNS:
+            if before.get(column) != after.get(column):
+                lines.append("%s listener %s: %s %s -> %s" % (
+                    database, target, column, _show(before.get(column)), _show(after.get(column))))
+    for removed in result.get("removed") or []:
+        if removed != target:
+            lines.append("%s listener %s: removed" % (database, removed))
+    return lines
+
+
+def _map_lines(label, before, after):
+    lines = []
+    for key in sorted(set(before or {}) | set(after or {})):
+        old, new = (before or {}).get(key), (after or {}).get(key)
+        if old != new:
+            lines.append("%s:%s %s -> %s" % (label, key, _show(old), _show(new)))
+    return lines
+
+
+def _result_lines(result):
+    if "connection" in result and "before" in result:
+        return _connection_lines(result)
+    if "options_before" in result:
+        database = _arg(result, "database")
+        return _map_lines("%s options" % GLOBAL_TABLES.get(database, database),
+                          result.get("options_before"), result.get("options_after"))
+    if "external_ids_before" in result:
+        name = result.get("chassis") or _arg(result, "name") or _arg(result, "remote")
+        return _map_lines("chassis %s external_ids" % name, result.get("external_ids_before"),
+                          result.get("external_ids_after"))
+    if "election_timer_before" in result:
+        steps = [s.get("election_timer") for s in result.get("steps") or []]
+        return ["%s election timer %s -> %s ms%s" % (
+            _arg(result, "database"), _show(result.get("election_timer_before")),
+            _show(result.get("election_timer_after")),
+            " in steps %s" % ", ".join(to_text(s) for s in steps) if len(steps) > 1 else "")]
+    if "changes" in result and "env_before" in result:
+        return ["%s/%s env %s %s -> %s (the pods restart)" % (
+            result.get("namespace"), result.get("name"), change.get("name"),
+            _show(change.get("before")), _show(change.get("after")))
+            for change in result.get("changes") or []]
+    if "differences" in result:
+        return ["restore %s" % difference for difference in result.get("differences") or []]
+    return ["%s changed" % (result.get("item") or "a task")]
+
+
+def tuning_changes(registered):
+    """One sentence per value that changed (or would, in check mode) in the given task results."""
+    lines = []
+    for result in _leaf_results(registered):
+        if result.get("skipped") or not result.get("changed"):
+            continue
+        lines.extend(_result_lines(result))
+    return lines
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "health_summary": health_summary,
+            "listener_probe_mismatches": listener_probe_mismatches,
+            "tuning_changes": tuning_changes,
+        }

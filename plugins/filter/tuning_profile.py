@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubedc.ovn_tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the tuning profile: normalize_profile and profile_checksum.
+
+A tuning profile is the one variable (``ovn_tuning_profile``) that says which probe
+settings a rollout gives every deployment.  ``normalize_profile`` validates it with the
+tunables table (the same parser every module uses) and converts each value to its
+knob's unit, so that ``60s`` and ``60000`` are the same profile; ``profile_checksum``
+identifies a profile by the sha256 of its canonical JSON.
+
+Documentation: normalize_profile.yml and profile_checksum.yml next to this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.six import string_types
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+
+# Profile field -> the tunable whose unit and range it takes.
+PROFILE_FIELDS = (
+    ("nb_inactivity_probe", "inactivity_probe"),
+    ("sb_inactivity_probe", "inactivity_probe"),
+    ("local_config_inactivity_probe", "inactivity_probe"),
+    ("northd_probe_interval", "northd_probe_interval"),
+    ("nbctl_probe_interval", "nbctl_probe_interval"),
+    ("ic_probe_interval", "ic_probe_interval"),
+    ("sbctl_probe_interval", "sbctl_probe_interval"),
+    ("chassis_remote_probe_interval", "ovn-remote-probe-interval"),
+    ("chassis_bridge_remote_probe_interval", "ovn-bridge-remote-probe-interval"),
+    ("nb_election_timer", "election_timer"),
+    ("sb_election_timer", "election_timer"),
+)
+FIELD_TUNABLE = dict(PROFILE_FIELDS)
+ENV_FIELD = "kube_ovn_env"
+ACCEPTED_FIELDS = tuple(name for name, _ in PROFILE_FIELDS) + (ENV_FIELD,)
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _normalize_env(env, param):
+    if env is None:
+        return {}
+    if not isinstance(env, dict):
+        raise AnsibleFilterError("%s: expected a dict of variable name to value, got %r" % (param, env))
+    known = dict((t.name, t) for t in tunables.by_kind(tunables.KIND_K8S_ENV))
+    normalized = {}
+    for name in sorted(env, key=to_text):
+        value = env[name]
+        label = "%s.%s" % (param, name)
+        if not isinstance(name, string_types) or not _ENV_NAME.match(name):
+            raise AnsibleFilterError("%s: %r is not an environment variable name (letters, digits and"
+                                     " '_', not starting with a digit)" % (param, name))
+        if value is None:
+            continue  # not managed by this profile
+        if name in known:
+            normalized[name] = _parse(value, known[name], label)
+        elif isinstance(value, bool):
+            normalized[name] = "true" if value else "false"
+        elif isinstance(value, (string_types, int, float)):
+            normalized[name] = to_text(value)
+        else:
+            raise AnsibleFilterError("%s: expected a string or a number, got %r" % (label, value))
+    return normalized
+
+
+def _parse(value, tunable, label):
+    try:
+        return tunables.parse_interval(value, tunable, label)
+    except tunables.IntervalError as exc:
+        raise AnsibleFilterError(to_text(exc))
+
+
+def normalize_profile(profile, param="ovn_tuning_profile"):
+    """The profile with every field present, each value in its knob's unit (int) or null."""
+    if not isinstance(profile, dict):
+        raise AnsibleFilterError("%s: expected a dict of profile fields, got %r" % (param, profile))
+    unknown = sorted(to_text(key) for key in profile if key not in ACCEPTED_FIELDS)
+    if unknown:
+        raise AnsibleFilterError("%s: unknown field(s) %s; accepted fields: %s"
+                                 % (param, ", ".join(unknown), ", ".join(ACCEPTED_FIELDS)))
+    normalized = {}
+    for field, tunable_name in PROFILE_FIELDS:
+        value = profile.get(field)
+        normalized[field] = None if value is None else _parse(
+            value, tunables.get(tunable_name), "%s.%s" % (param, field))
+    normalized[ENV_FIELD] = _normalize_env(profile.get(ENV_FIELD), "%s.%s" % (param, ENV_FIELD))
+    return normalized
+
+
+def canonical_json(data):
+    """JSON with sorted keys and no insignificant whitespace: equal data, equal text."""
+    try:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("profile_checksum: the value is not plain JSON data: %s" % exc)
+
+
+def profile_checksum(data):
+    """sha256 (hex) of the canonical JSON of ``data``."""
+    return hashlib.sha256(canonical_json(data).encode("ascii")).hexdigest()
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "normalize_profile": normalize_profile,
+            "profile_checksum": profile_checksum,
+        }

@@ -21,7 +21,7 @@ LAB_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def run(*argv, timeout=20):
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr or done.stdout}"
     return done.stdout
 
@@ -30,7 +30,7 @@ def cluster_status(member, database):
     """`ovs-appctl cluster/status` of a member, as {field: value} plus "Servers"."""
     text = run("ovs-appctl", "-t", member["ctl"], "cluster/status", database)
     fields = dict(re.findall(r"^([A-Z][^:\n]*): (.*)$", text, re.MULTILINE))
-    fields["Servers"] = re.findall(r"^\s+\w+ \((\w+) at (\S+)\)", text, re.MULTILINE)
+    fields["Servers"] = re.findall(r"^\s+\w+ \(\w+ at (\S+)\)", text, re.MULTILINE)
     return fields
 
 
@@ -101,7 +101,7 @@ def test_cluster_has_three_members_and_one_leader(ovn_lab, db):
     leader_sid = leader["Server ID"].split()[0]
     for status in statuses:
         assert status["Leader"] in ("self", leader_sid)
-        assert sorted(address for _, address in status["Servers"]) == \
+        assert sorted(status["Servers"]) == \
             sorted(member["raft"] for member in info["members"])
         assert status["Election timer"] == "1000"
     assert ovn_lab.leader(db) == statuses.index(leader)
@@ -345,7 +345,7 @@ def test_cli_start_status_stop(tmp_path):
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "ovnlab", *args, "--state-dir", state_dir],
-                              capture_output=True, text=True, env=env, timeout=120)
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
 
     started = cli("start", "--chassis", "1", "--northd", "--inactivity-probe", "4000",
                   "--chassis-probe", "9000")

@@ -1,9 +1,10 @@
 """ovnlab: real OVN NB/SB RAFT clusters, ovn-northd and chassis on loopback
 addresses, for tests and demos.  See docs/lab.md."""
 
-from .lab import (DATABASES, Lab, parse_cluster_status, read_state, recorded_status,
-                  stop_recorded)
+from .lab import Lab, parse_cluster_status
+from .layout import DATABASES
 from .rpc import RpcError, select, transact, unixctl
+from .state import read_state, recorded_status, stop_recorded
 from .waiting import LabError, LabTimeout
 
 __all__ = [

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import time
 
-from .lab import STATE_FILE, Lab, read_state, recorded_status, stop_recorded
+from .lab import Lab
 from .procs import ManagedProcess
+from .state import STATE_FILE, read_state, recorded_status, stop_recorded
 from .waiting import LabError, log_tail
 
 KEEPER_LOG = "keeper.log"
@@ -146,8 +147,7 @@ def _start(options):
             keeper.terminate()
             raise LabError(f"the lab did not start within {options.timeout + 30:g} s; "
                            f"see {keeper_log}")
-        readable, _, _ = select.select([keeper.stdout], [], [], remaining)
-        if readable:
+        if select.select([keeper.stdout], [], [], remaining)[0]:
             chunk = os.read(keeper.stdout.fileno(), 65536)
             if not chunk:
                 break

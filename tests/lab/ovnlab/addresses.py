@@ -80,7 +80,7 @@ def claim_block(owner, host_numbers, ports, attempts=500):
         os.chmod(CLAIM_DIR, 0o1777)  # shared by every user's test runs
     except OSError:
         pass
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         first = _chooser.randint(*FIRST_OCTET_RANGE)
         second = _chooser.randint(*SECOND_OCTET_RANGE)
         prefix = f"127.{first}.{second}"

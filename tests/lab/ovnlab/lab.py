@@ -1,10 +1,8 @@
-"""A lab of real OVN databases on loopback addresses.
+"""A lab of real OVN databases on loopback addresses (see docs/lab.md).
 
-See docs/lab.md for the layout.  In short: each Lab claims its own
-127.A.B.0/24; member i of the NB and SB RAFT clusters is 127.A.B.(i+1), with
-the same ports on every member as if they were separate hosts; chassis j
-uses 127.A.B.(100+j) as its encapsulation address.  Every file lives in the
-lab's workdir.
+Each Lab claims its own 127.A.B.0/24 (addresses.py), lays out its NB/SB
+RAFT members and chassis on it (layout.py), and starts them with every file
+in its workdir.  Readiness is always polled against a deadline (waiting.py).
 """
 
 import atexit
@@ -16,44 +14,17 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 
 from . import rpc
-from .addresses import claim_block, release_claim
+from .addresses import claim_block
+from .layout import (CHASSIS_HOST_BASE, DATABASES, LOCAL_CONFIG_SCHEMA, VSWITCH_SCHEMA, Chassis,
+                     Member)
 from .procs import AddressHold, ManagedProcess, listener_owner, proc_stat, stop_processes
+from .state import STATE_FILE
 from .waiting import LabError, describe_logs, wait_until
 
-OVN_NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
-OVN_SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
-VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-LOCAL_CONFIG_SCHEMA = "/usr/share/openvswitch/local-config.ovsschema"
-
-STATE_FILE = "lab.json"
-CHASSIS_HOST_BASE = 100  # chassis j gets 127.A.B.(100 + j)
 MAX_MEMBERS = 9
 MAX_CHASSIS = 50
-RAFT_DEFAULT_ELECTION_TIMER_MS = 1000
-
-
-@dataclass(frozen=True)
-class DatabaseSpec:
-    key: str            # "nb" / "sb"
-    name: str           # OVSDB database name
-    schema: str
-    global_table: str   # the root table whose "connections" column lists listeners
-    port: int           # client port, the same on every member
-    raft_port: int      # RAFT port, the same on every member
-    extra_port: int     # kube-ovn mode: an extra command-line listener
-
-    def __post_init__(self):
-        # Frozen dataclass: keep derived names as plain attributes.
-        object.__setattr__(self, "db_remote", f"db:{self.name},{self.global_table},connections")
-
-
-DATABASES = {
-    "nb": DatabaseSpec("nb", "OVN_Northbound", OVN_NB_SCHEMA, "NB_Global", 6641, 6643, 6651),
-    "sb": DatabaseSpec("sb", "OVN_Southbound", OVN_SB_SCHEMA, "SB_Global", 6642, 6644, 6652),
-}
 
 
 def parse_cluster_status(text):
@@ -98,80 +69,10 @@ def parse_cluster_status(text):
     }
 
 
-class Member:
-    """One RAFT member (one ovsdb-server) of the NB or SB cluster."""
-
-    def __init__(self, spec, index, address, workdir, kube_ovn):
-        stem = os.path.join(workdir, f"{spec.key}{index + 1}")
-        self.spec = spec
-        self.index = index
-        self.address = address
-        self.key = f"{spec.key}/{index}"
-        self.db_file = f"{stem}.db"
-        self.log_file = f"{stem}.log"
-        self.ctl = f"{stem}.ctl"
-        self.pid_file = f"{stem}.pid"
-        self.unix_socket = f"{stem}.sock"
-        self.local_config_file = f"{stem}-local-config.db" if kube_ovn else None
-        self.remote = f"tcp:{address}:{spec.port}"
-        self.raft = f"tcp:{address}:{spec.raft_port}"
-        self.listen_target = f"ptcp:{spec.port}:{address}"
-        self.extra_remote = f"tcp:{address}:{spec.extra_port}" if kube_ovn else None
-        self.process = None
-
-    def info(self):
-        return {
-            "index": self.index,
-            "address": self.address,
-            "remote": self.remote,
-            "raft": self.raft,
-            "ctl": self.ctl,
-            "unix": f"unix:{self.unix_socket}",
-            "pid": self.process.pid if self.process else None,
-            "db_file": self.db_file,
-            "log_file": self.log_file,
-            "local_config_file": self.local_config_file,
-            "extra_remote": self.extra_remote,
-        }
-
-
-class Chassis:
-    """A hypervisor without a datapath: its own Open_vSwitch ovsdb-server on a
-    unix socket, and an ovn-controller that registers it in the SB."""
-
-    def __init__(self, number, encap_ip, workdir):
-        self.name = f"chassis-{number}"
-        self.encap_ip = encap_ip
-        self.db_file = os.path.join(workdir, f"ovs{number}.db")
-        self.ovs_socket = os.path.join(workdir, f"ovs{number}.sock")
-        self.ovs_remote = f"unix:{self.ovs_socket}"
-        self.ovs_ctl = os.path.join(workdir, f"ovs{number}.ctl")
-        self.ovs_log_file = os.path.join(workdir, f"ovs{number}.log")
-        self.ovs_pid_file = os.path.join(workdir, f"ovs{number}.pid")
-        self.controller_log_file = os.path.join(workdir, f"controller{number}.log")
-        self.controller_pid_file = os.path.join(workdir, f"controller{number}.pid")
-        self.ovsdb = None
-        self.controller = None
-
-    def info(self):
-        return {
-            "name": self.name,
-            "ovs_remote": self.ovs_remote,
-            "ovs_ctl": self.ovs_ctl,
-            "ovsdb_pid": self.ovsdb.pid if self.ovsdb else None,
-            "controller_pid": self.controller.pid if self.controller else None,
-            "controller_ctl": self.controller.ctl if self.controller else None,
-            "encap_ip": self.encap_ip,
-            "db_file": self.db_file,
-            "ovsdb_log_file": self.ovs_log_file,
-            "controller_log_file": self.controller_log_file,
-        }
-
-
 def _run_tool(argv, timeout=30):
     """Run an OVS tool to completion; fail with its output."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:
         raise LabError(f"{argv[0]} not found: install Debian's ovn-central and ovn-host") from exc
     except subprocess.TimeoutExpired as exc:
@@ -376,21 +277,21 @@ class Lab:
         members = self._cluster(db)
 
         def current_leader():
-            statuses = []
+            statuses = {}  # member index -> parsed cluster/status
             for member in members:
                 if member.process is None or member.process.state() != "running":
                     continue
                 try:
-                    statuses.append((member, parse_cluster_status(
-                        self.cluster_status(db, member.index, timeout=1.0))))
+                    statuses[member.index] = parse_cluster_status(
+                        self.cluster_status(db, member.index, timeout=1.0))
                 except rpc.RpcError:
                     continue
             if not statuses:
                 return None
-            highest_term = max(status["term"] or 0 for _, status in statuses)
-            for member, status in statuses:
+            highest_term = max(status["term"] or 0 for status in statuses.values())
+            for index, status in statuses.items():
                 if status["role"] == "leader" and status["term"] == highest_term:
-                    return (member.index,)
+                    return (index,)  # a tuple: index 0 must count as found
             return None
 
         return wait_until(current_leader, timeout, f"a {db} leader",
@@ -812,10 +713,12 @@ class Lab:
              f"--pidfile={workdir}/northd.pid", "-vconsole:off", "-vsyslog:off"],
             f"{workdir}/northd.log", ctl=f"{workdir}/northd.ctl")
         self._northd.spawn(self._env, workdir)
-        wait_until(lambda: "Status: active" in rpc.unixctl(self._northd.ctl, "status",
-                                                            timeout=1.0),
-                   timeout, "ovn-northd to become active", [self._northd.log_file],
-                   [self._northd])
+
+        def northd_active():
+            return "Status: active" in rpc.unixctl(self._northd.ctl, "status", timeout=1.0)
+
+        wait_until(northd_active, timeout, "ovn-northd to become active",
+                   [self._northd.log_file], [self._northd])
 
     def _chassis_external_ids(self, chassis):
         external_ids = {
@@ -940,58 +843,3 @@ class Lab:
             self.stop()
         except Exception:  # noqa: BLE001 - interpreter exit: nothing to report to
             pass
-
-
-def read_state(state_dir):
-    """The content of a lab's lab.json."""
-    path = os.path.join(state_dir, STATE_FILE)
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except FileNotFoundError as exc:
-        raise LabError(f"no lab in {state_dir} ({STATE_FILE} not found)") from exc
-
-
-def recorded_status(state_dir):
-    """info() from a lab.json, with the current state ("running", "paused"
-    or "dead") of each recorded process next to its pid: "state" for
-    members and northd, "ovsdb_state"/"controller_state" for chassis, and
-    "owner_state" for the process that runs the lab."""
-    state = read_state(state_dir)
-    processes = {record["key"]: ManagedProcess.from_record(record)
-                 for record in state["processes"]}
-
-    def state_of(key):
-        process = processes.get(key)
-        return process.state() if process else "dead"
-
-    info = state["info"]
-    for key in DATABASES:
-        if info.get(key):
-            for member in info[key]["members"]:
-                member["state"] = state_of(f"{key}/{member['index']}")
-    if info.get("northd"):
-        info["northd"]["state"] = state_of("northd")
-    for chassis in info.get("chassis", []):
-        chassis["ovsdb_state"] = state_of(f"{chassis['name']}/ovsdb")
-        chassis["controller_state"] = state_of(f"{chassis['name']}/controller")
-    owner = state.get("owner") or {}
-    owner_process = ManagedProcess("owner", [], None, pid=owner.get("pid"),
-                                   start_ticks=owner.get("start_ticks"))
-    info["owner_state"] = owner_process.state()
-    info["phase"] = state.get("phase")
-    return info
-
-
-def stop_recorded(state_dir, timeout=5.0):
-    """Stop the processes recorded in a lab.json, from any process.
-
-    Used when the process that started the lab is gone.  Each pid is checked
-    against its recorded start time, so a recycled pid is never signalled.
-    """
-    state = read_state(state_dir)
-    processes = [ManagedProcess.from_record(record) for record in state["processes"]]
-    survivors = stop_processes(processes, timeout=timeout)
-    if state.get("claim_file"):
-        release_claim(state["claim_file"])
-    return survivors

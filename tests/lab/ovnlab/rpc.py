@@ -17,7 +17,7 @@ class RpcError(Exception):
 def _connect(address, timeout):
     """Open a stream socket to "unix:PATH", "tcp:IP:PORT" or a bare unixctl path."""
     if address.startswith("tcp:"):
-        _, host, port = address.split(":")
+        host, port = address[len("tcp:"):].rsplit(":", 1)
         return socket.create_connection((host, int(port)), timeout=timeout)
     path = address[len("unix:"):] if address.startswith("unix:") else address
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -23,9 +23,10 @@ description:
     member shows the new value, before the next step is set.
   - A change already pending when the module starts is waited on, not collided with, and the plan continues from
     its value. When the cluster is already at the target, nothing is set.
-  - When the leader goes away during the change (its daemon stopped or killed), the module waits for a new leader
+  - When the leader goes away during the change (its daemon exits or is killed), the module waits for a new leader
     among the remaining given members and continues from the value that cluster has committed; a step the old
-    leader took but never committed is set again. A member that goes away is reported as a warning.
+    leader took but never committed is set again. A member that goes away is reported as a warning. A member
+    that is still there but does not answer (a hung daemon) holds the next step until it answers again.
   - Everything, including the wait for a new leader, is bounded by O(timeout).
 author:
   - kubedc.ovn_tuning contributors (@kubedc)

@@ -38,7 +38,7 @@ def test_plan_steps(current, target, steps):
 
 def test_every_increase_step_at_most_doubles_and_ends_at_the_target():
     rng = random.Random(5)
-    for _ in range(500):
+    for _attempt in range(500):
         current = rng.randint(100, 600000)
         target = rng.randint(100, 600000)
         steps = et.plan_steps(current, target)

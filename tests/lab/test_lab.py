@@ -331,6 +331,23 @@ def test_readiness_failure_names_the_condition_and_shows_the_log(tmp_path):
     assert "the impossible" in message and "Address already in use" in message
 
 
+def test_failed_start_shows_the_log_and_cleans_up(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "ovn-controller"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'ovn-controller: simulated failure' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    lab = Lab(chassis=1, name="failing")
+    with pytest.raises(LabError) as failure:
+        lab.start()
+    message = str(failure.value)
+    assert "chassis-1/controller" in message and "simulated failure" in message
+    info = lab.info()
+    for member in info["nb"]["members"] + info["sb"]["members"]:
+        assert not os.path.exists(f"/proc/{member['pid']}")
+    assert not os.path.exists(info["workdir"])
+
+
 def test_invalid_arguments_fail_before_anything_starts():
     for kwargs in ({"members": 0}, {"databases": ("nb", "xx")}, {"northd": True, "databases": ("nb",)},
                    {"election_timer_ms": 50}, {"inactivity_probe_ms": -1},

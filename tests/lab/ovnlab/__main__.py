@@ -117,6 +117,7 @@ def _start(options):
                        f"run `python -m ovnlab stop --state-dir {state_dir}` first")
     if os.path.isdir(state_dir) and os.listdir(state_dir):
         raise LabError(f"{state_dir} is not empty; give a new or empty directory")
+    _lab_from_options(options)  # bad options fail here, before anything starts
     os.makedirs(state_dir, exist_ok=True)
 
     argv = [sys.executable, "-m", "ovnlab", "_serve", "--state-dir", state_dir,
@@ -155,13 +156,19 @@ def _start(options):
     if not line.strip():
         keeper.wait(timeout=10)
         raise LabError(f"the keeper exited ({keeper.returncode}) without reporting:\n"
-                       + log_tail(keeper_log))
+                       + log_tail(keeper_log) + _leftovers_note(state_dir))
     report = json.loads(line)
     if not report["ok"]:
         keeper.wait(timeout=30)
-        raise LabError(report["error"])
+        raise LabError(report["error"] + _leftovers_note(state_dir))
     print(json.dumps(report["info"], indent=2))
     return 0
+
+
+def _leftovers_note(state_dir):
+    """After a failed start: the logs are kept for a look; say how to clean up."""
+    return (f"\n(databases and logs kept in {state_dir}; "
+            f"`python -m ovnlab stop --state-dir {state_dir}` removes them)")
 
 
 def _status(options):

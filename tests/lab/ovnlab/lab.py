@@ -25,12 +25,16 @@ from .waiting import LabError, describe_logs, wait_until
 
 MAX_MEMBERS = 9
 MAX_CHASSIS = 50
+# Longest time a member's peers stay stopped while it takes its address; it
+# normally takes a few milliseconds.
+PAUSED_PEERS_LIMIT_S = 10.0
 
 
 def parse_cluster_status(text):
     """Parse `cluster/status` output into a dict.
 
-    Keys: "sid" (short server id), "status", "role", "term" (int), "leader"
+    Keys: "sid" (short server id), "server_id" (full uuid), "address" (its
+    RAFT address), "status", "role", "term" (int), "leader"
     ("self", a short sid or "unknown"), "election_timer" (int),
     "election_timer_changing_to" (int or None), "servers" ({short sid: RAFT
     address}), "entries_not_committed", "entries_not_applied",
@@ -53,8 +57,11 @@ def parse_cluster_status(text):
         value = fields.get(key, "")
         return int(value) if value.isdigit() else None
 
+    full_server_id = re.search(r"\((\S+)\)", server_id)
     return {
         "sid": server_id.split()[0] if server_id else None,
+        "server_id": full_server_id.group(1) if full_server_id else None,
+        "address": fields.get("Address"),
         "status": fields.get("Status"),
         "role": fields.get("Role"),
         "term": number("Term"),
@@ -632,11 +639,15 @@ class Lab:
             return False
 
         what = f"{member.key} to listen on {member.address}:{port}"
-        if member.key in self._holds:
+        if self._members_share_listener_rows():
+            # The peers would bind the address too as soon as it is free:
+            # keep them stopped until the member has it (milliseconds).
             with self._peers_paused(member):
-                self._holds.pop(member.key).release()
-                wait_until(listening_itself, timeout, what, [member.log_file],
-                           [member.process], interval=0.005)
+                hold = self._holds.pop(member.key, None)
+                if hold is not None:
+                    hold.release()
+                wait_until(listening_itself, min(timeout, PAUSED_PEERS_LIMIT_S), what,
+                           [member.log_file], [member.process], interval=0.005)
         else:
             wait_until(listening_itself, timeout, what, [member.log_file], [member.process])
         if self.kube_ovn:

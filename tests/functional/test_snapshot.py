@@ -1,0 +1,615 @@
+"""ovn_tuning_snapshot through Ansible against the lab, read back with the OVN/OVS CLIs.
+
+Oracles: ovn-nbctl / ovn-sbctl (Connection rows and global options, leader-only over the lab's remotes),
+ovs-vsctl (a chassis' external_ids), ovs-appctl cluster/status on every member (election timer),
+and hashlib for the checksum.  None of them shares code with the module.
+
+The session lab is only read (captures) or refused (tampered and mismatched snapshots, which must write
+nothing).  Every restore that writes runs on a private lab from lab_factory.  Connection rows that the lab's
+members listen through are kept in every state; only their probes change, and extra rows use active targets
+on an unused address of the lab's block, so no test takes a listening address from a member.
+"""
+
+import copy
+import datetime
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from support.ansible_run import run_tasks
+
+MODULE = "ovn_tuning_snapshot"
+NB_OPTION_KEYS = ("ic_probe_interval", "nbctl_probe_interval", "northd_probe_interval")
+SB_OPTION_KEYS = ("sbctl_probe_interval",)
+CHASSIS_KEYS = ("ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval", "ovn-remote-probe-interval")
+NB_COLUMNS = ("target", "inactivity_probe", "max_backoff", "other_config")
+SB_COLUMNS = NB_COLUMNS + ("read_only", "role")
+
+
+def run_module(module, args, check=False, diff=False):
+    """One task of ``module`` through ansible-playbook; ``failed`` is set from the task's status
+    (ansible-core 2.19 results of failed tasks do not always carry the key)."""
+    name = "kubedc.ovn_tuning." + module
+    run = run_tasks([{"name": "module under test", name: args, "ignore_errors": True}], check=check, diff=diff)
+    records = [r for r in run.records if r["task"] == "module under test"]
+    assert records, "no result:\n%s\n%s" % (run.stdout[-4000:], run.stderr[-2000:])
+    result = dict(records[-1]["result"])
+    result["failed"] = records[-1]["status"] == "failed"
+    return result
+
+
+# --------------------------------------------------------------------------- CLI oracles
+
+def cli(*argv):
+    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, "%s failed: %s" % (" ".join(argv), done.stderr or done.stdout)
+    return done.stdout
+
+
+def ctl_tool(db):
+    return "ovn-nbctl" if db == "nb" else "ovn-sbctl"
+
+
+def db_cli(lab, db, *args):
+    return cli(ctl_tool(db), "--timeout=30", "--db=" + lab.info()[db]["remotes"], *args)
+
+
+def vsctl(remote, *args):
+    # No ovs-vswitchd runs in the lab: never wait for it.
+    return cli("ovs-vsctl", "--timeout=30", "--no-wait", "--db=" + remote, *args)
+
+
+def _value(cell):
+    """An OVSDB JSON cell as plain Python: empty optional -> None, map -> dict, uuid -> str."""
+    if isinstance(cell, list) and len(cell) == 2 and cell[0] in ("set", "map", "uuid"):
+        kind, payload = cell
+        if kind == "uuid":
+            return payload
+        if kind == "map":
+            return dict((key, _value(item)) for key, item in payload)
+        if not payload:
+            return None
+        if len(payload) == 1:
+            return _value(payload[0])
+        return [_value(item) for item in payload]
+    return cell
+
+
+def cli_rows(argv_prefix, table, columns):
+    out = cli(*(argv_prefix + ["--format=json", "--columns=" + ",".join(columns), "list", table]))
+    data = json.loads(out)
+    return [dict(zip(data["headings"], [_value(cell) for cell in row])) for row in data["data"]]
+
+
+def cli_connections(lab, db):
+    columns = SB_COLUMNS if db == "sb" else NB_COLUMNS
+    prefix = [ctl_tool(db), "--timeout=30", "--db=" + lab.info()[db]["remotes"]]
+    rows = cli_rows(prefix, "Connection", ("_uuid",) + columns)
+    for row in rows:
+        row["other_config"] = row["other_config"] or {}
+    return sorted(rows, key=lambda r: r["target"])
+
+
+def cli_options(lab, db):
+    table = "NB_Global" if db == "nb" else "SB_Global"
+    prefix = [ctl_tool(db), "--timeout=30", "--db=" + lab.info()[db]["remotes"]]
+    options = cli_rows(prefix, table, ("options",))[0]["options"] or {}
+    keys = NB_OPTION_KEYS if db == "nb" else SB_OPTION_KEYS
+    return dict((key, options.get(key)) for key in keys)
+
+
+def cli_chassis_keys(remote):
+    external_ids = cli_rows(["ovs-vsctl", "--timeout=30", "--db=" + remote], "Open_vSwitch",
+                            ("external_ids",))[0]["external_ids"] or {}
+    return dict((key, external_ids.get(key)) for key in CHASSIS_KEYS)
+
+
+def cli_election_timer(lab, db):
+    """The election timer every member shows (they must agree, with no change pending)."""
+    name = lab.info()[db]["database"]
+    seen = {}
+    for member in lab.info()[db]["members"]:
+        text = cli("ovs-appctl", "-t", member["ctl"], "cluster/status", name)
+        found = re.search(r"^Election timer: (\d+)(.*)$", text, re.M)
+        seen[member["ctl"]] = (int(found.group(1)), found.group(2).strip())
+    values = set(seen.values())
+    assert len(values) == 1 and list(values)[0][1] == "", "members disagree on the %s timer: %s" % (db, seen)
+    return list(values)[0][0]
+
+
+def cli_tunables(lab, timers=("nb", "sb"), chassis=True):
+    """What the CLIs read, in the snapshot's ``tunables`` shape."""
+    state = {}
+    for db in ("nb", "sb"):
+        rows = [dict((k, v) for k, v in row.items() if k != "_uuid") for row in cli_connections(lab, db)]
+        state[db] = {"connections": rows, "options": cli_options(lab, db)}
+        if db in timers:
+            state[db]["election_timer"] = cli_election_timer(lab, db)
+    if chassis:
+        state["chassis"] = dict((c["name"], {"external_ids": cli_chassis_keys(c["ovs_remote"])})
+                                for c in lab.info()["chassis"])
+    return state
+
+
+def descriptor(lab, name="lab-under-test", timers=("nb", "sb"), chassis=True):
+    info = lab.info()
+    deployment = {"name": name}
+    for db in ("nb", "sb"):
+        deployment[db] = {"remote": info[db]["remotes"]}
+        if db in timers:
+            deployment[db]["ctl_sockets"] = [m["ctl"] for m in info[db]["members"]]
+    if chassis:
+        deployment["chassis"] = [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]]
+    return deployment
+
+
+def listener_targets(lab, db):
+    return sorted("ptcp:%d:%s" % (lab.info()[db]["port"], m["address"]) for m in lab.info()[db]["members"])
+
+
+def spare_address(lab):
+    """An address of the lab's block no member, chassis or other lab uses (extra rows point there)."""
+    return lab.info()["block"].split("/")[0].rsplit(".", 1)[0] + ".250"
+
+
+def sha256_of_content(document):
+    content = dict((k, v) for k, v in document.items() if k != "checksum")
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- setting a state by hand
+
+def set_rows_cli(lab, db, rows):
+    """Make the Connection rows exactly ``rows`` ({target: {column: value}}) in one ovn-*ctl call.
+
+    Rows not named are dropped from the global row (and so deleted); named rows are updated in place
+    or created.  A column value None clears it.
+    """
+    table = "NB_Global" if db == "nb" else "SB_Global"
+    current = dict((row["target"], row["_uuid"]) for row in cli_connections(lab, db))
+    args = []
+    for target, uuid in sorted(current.items()):
+        if target not in rows:
+            args += ["--", "remove", table, ".", "connections", uuid]
+    for number, (target, columns) in enumerate(sorted(rows.items())):
+        settings = []
+        clears = []
+        for column, value in sorted(columns.items()):
+            if value is None:
+                clears.append(column)
+            elif isinstance(value, dict):
+                settings.append("%s=%s" % (column, "{%s}" % ",".join('"%s"="%s"' % kv for kv in sorted(value.items()))
+                                           if value else "{}"))
+            elif isinstance(value, bool):
+                settings.append("%s=%s" % (column, "true" if value else "false"))
+            elif isinstance(value, str):
+                settings.append('%s="%s"' % (column, value))
+            else:
+                settings.append("%s=%s" % (column, value))
+        if target in current:
+            if settings:
+                args += ["--", "set", "Connection", current[target]] + settings
+            if clears:
+                args += ["--", "clear", "Connection", current[target]] + clears
+        else:
+            name = "@row%d" % number
+            args += ["--", "--id=" + name, "create", "Connection", 'target="%s"' % target] + settings
+            args += ["--", "add", table, ".", "connections", name]
+    if args:
+        db_cli(lab, db, *args)
+
+
+def set_options_cli(lab, db, options):
+    table = "NB_Global" if db == "nb" else "SB_Global"
+    args = []
+    for key, value in sorted(options.items()):
+        if value is None:
+            args += ["--", "remove", table, ".", "options", key]
+        else:
+            args += ["--", "set", table, ".", 'options:%s="%s"' % (key, value)]
+    if args:
+        db_cli(lab, db, *args)
+
+
+def set_chassis_keys_cli(remote, keys):
+    args = []
+    for key, value in sorted(keys.items()):
+        if value is None:
+            args += ["--", "remove", "Open_vSwitch", ".", "external_ids", key]
+        else:
+            args += ["--", "set", "Open_vSwitch", ".", 'external_ids:%s="%s"' % (key, value)]
+    if args:
+        vsctl(remote, *args)
+
+
+def change_timer_by_hand(lab, db, milliseconds):
+    """Step the timer with ovs-appctl on the leader (doubling at most), and wait until every member shows it."""
+    name = lab.info()[db]["database"]
+    lab.change_election_timer(db, milliseconds)  # the lab's own unixctl client, not the module's
+    assert cli_election_timer(lab, db) == milliseconds, name
+
+
+# --------------------------------------------------------------------------- capture (session lab, read only)
+
+def test_capture_writes_a_checksummed_snapshot_of_what_the_clis_read(ovn_lab, tmp_path):
+    path = str(tmp_path / "session.json")
+    args = {"state": "captured", "path": path, "deployment": descriptor(ovn_lab, name="session-lab")}
+    expected = cli_tunables(ovn_lab)
+
+    checked = run_module(MODULE, args, check=True, diff=True)
+    assert checked.get("failed") is not True, checked.get("msg")
+    assert checked["changed"] is True
+    assert not os.path.exists(path), "check mode wrote the snapshot"
+    assert checked["snapshot"]["tunables"] == expected
+    assert checked["diff"] == {"before": {}, "after": expected}
+
+    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    result = run_module(MODULE, args)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["changed"] is True and result["path"] == path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert sorted(os.listdir(str(tmp_path))) == ["session.json"], "a temporary file was left behind"
+    with open(path) as handle:
+        on_disk = json.load(handle)
+    assert on_disk == result["snapshot"]
+    assert on_disk["checksum"] == sha256_of_content(on_disk) == result["checksum"]
+    assert on_disk["kind"] == "kubedc.ovn_tuning/snapshot" and on_disk["schema_version"] == 1
+    assert on_disk["deployment"] == "session-lab"
+    created = datetime.datetime.strptime(on_disk["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    assert started <= created <= finished, (started, on_disk["created_at"], finished)
+    assert on_disk["tunables"] == cli_tunables(ovn_lab) == expected
+    # Presence and absence: every managed key is recorded, unset ones as null.
+    assert sorted(on_disk["tunables"]["nb"]["options"]) == list(NB_OPTION_KEYS)
+    assert sorted(on_disk["tunables"]["chassis"]["chassis-1"]["external_ids"]) == list(CHASSIS_KEYS)
+    assert [r["target"] for r in on_disk["tunables"]["nb"]["connections"]] == listener_targets(ovn_lab, "nb")
+    info = ovn_lab.info()
+    assert on_disk["sources"]["nb"]["remote"] == info["nb"]["remotes"]
+    assert on_disk["sources"]["nb"]["server"] == info["nb"]["members"][ovn_lab.leader("nb")]["remote"]
+    assert on_disk["sources"]["chassis"] == {"chassis-1": info["chassis"][0]["ovs_remote"]}
+
+
+def test_capture_refuses_to_overwrite_unless_forced(ovn_lab, tmp_path):
+    path = str(tmp_path / "snap.json")
+    args = {"state": "captured", "path": path, "deployment": descriptor(ovn_lab, timers=())}
+    first = run_module(MODULE, args)
+    assert first["changed"] is True
+    with open(path, "rb") as handle:
+        original = handle.read()
+    inode = os.stat(path).st_ino
+
+    for check in (True, False):
+        refused = run_module(MODULE, args, check=check)
+        assert refused["failed"] is True
+        assert "path: %s already exists and force is false" % path in refused["msg"]
+        with open(path, "rb") as handle:
+            assert handle.read() == original
+        assert os.stat(path).st_ino == inode
+
+    forced_check = run_module(MODULE, dict(args, force=True), check=True)
+    assert forced_check["changed"] is True
+    assert os.stat(path).st_ino == inode, "check mode replaced the file"
+
+    forced = run_module(MODULE, dict(args, force=True))
+    assert forced.get("failed") is not True, forced.get("msg")
+    assert forced["changed"] is True
+    assert os.stat(path).st_ino != inode, "the file was not replaced by a rename"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as handle:
+        replaced = json.load(handle)
+    assert replaced["checksum"] == sha256_of_content(replaced) == forced["checksum"]
+    assert sorted(os.listdir(str(tmp_path))) == ["snap.json"]
+
+
+# --------------------------------------------------------------------------- refusals (session lab, nothing written)
+
+def _write(path, document):
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+
+
+def test_tampered_foreign_or_mismatched_snapshots_are_refused_before_any_write(ovn_lab, tmp_path):
+    deployment = descriptor(ovn_lab, name="session-lab", timers=())
+    path = str(tmp_path / "good.json")
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
+    assert captured["changed"] is True
+    live_before = cli_tunables(ovn_lab, timers=())
+
+    # Untouched snapshot of an untouched lab: nothing to do.
+    same = run_module(MODULE, {"state": "restored", "path": path, "deployment": deployment}, check=True)
+    assert same.get("failed") is not True, same.get("msg")
+    assert same["changed"] is False and same["changes"] == {} and same["differences"] == []
+
+    # A snapshot that WOULD change the lab if it were trusted.
+    altered = copy.deepcopy(captured["snapshot"])
+    altered["tunables"]["nb"]["options"]["northd_probe_interval"] = "12345"
+    altered["tunables"]["chassis"]["chassis-1"]["external_ids"]["ovn-remote-probe-interval"] = "12345"
+    resealed = dict(altered, checksum=sha256_of_content(altered))
+    version_two = dict(altered, schema_version=2)
+    version_two["checksum"] = sha256_of_content(version_two)
+    no_chassis = dict(deployment, chassis=None)
+    renamed = dict(deployment, name="another-deployment")
+    cases = [
+        ("tampered.json", altered, deployment, "checksum mismatch"),
+        ("v2.json", version_two, deployment, "schema_version is 2"),
+        ("shape.json", resealed, no_chassis, "holds chassis[chassis-1], which the descriptor lacks"),
+        ("name.json", resealed, renamed, "the snapshot is of deployment 'session-lab', the descriptor names"
+                                         " 'another-deployment'"),
+    ]
+    for name, document, used_deployment, expected in cases:
+        case_path = str(tmp_path / name)
+        _write(case_path, document)
+        for check in (True, False):
+            refused = run_module(MODULE, {"state": "restored", "path": case_path, "deployment": used_deployment},
+                                 check=check)
+            assert refused["failed"] is True, (name, refused)
+            assert expected in refused["msg"], (name, refused["msg"])
+            assert refused["msg"].startswith("path: %s" % case_path), refused["msg"]
+        assert cli_tunables(ovn_lab, timers=()) == live_before, "a refused restore (%s) wrote" % name
+
+
+@pytest.mark.parametrize("args,param", [
+    ({"deployment": {"name": "x", "nbdb": {"remote": "tcp:127.0.0.1:6641"}}}, "deployment.nbdb"),
+    ({"deployment": {"nb": {"remote": "tcp:127.0.0.1:6641"}}}, "name"),
+    ({"deployment": {"name": "x"}}, "deployment: name at least one part"),
+    ({"deployment": {"name": "x", "nb": {"remote": "tcp:127.0.0.1"}}}, "deployment.nb.remote"),
+    ({"deployment": {"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641", "ctl_sockets": ["nb1.ctl"]}}},
+     "deployment.nb.ctl_sockets[0]"),
+    ({"deployment": {"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641", "ctl_sockets": ["/nonexistent/nb.ctl"]}}},
+     "deployment.nb.ctl_sockets"),
+    ({"deployment": {"name": "x", "chassis": [{"name": "c", "remote": "unix:/a,unix:/b"}]}},
+     "deployment.chassis[0].remote"),
+    ({"deployment": {"name": "x", "chassis": [{"name": "c", "remote": "unix:/a"}, {"name": "c", "remote": "unix:/b"}]}},
+     "deployment.chassis[1].name"),
+    ({"deployment": {"name": "x", "local_config": {"remotes": []}}}, "deployment.local_config.remotes"),
+    ({"deployment": {"name": "x", "kube_ovn": {"kubeconfig": "/nonexistent/kubeconfig"}}},
+     "deployment.kube_ovn.kubeconfig"),
+    ({"state": "present"}, "state"),
+    ({"remote": "tcp:127.0.0.1:6641"}, "remote"),
+    ({"client_probe_interval": 500}, "client_probe_interval"),
+    ({"timeout": 0}, "timeout"),
+    ({"path": "/nonexistent-dir/snap.json"}, "path: the directory /nonexistent-dir does not exist"),
+    ({"state": "restored", "path": "/nonexistent-dir/snap.json"}, "path: /nonexistent-dir/snap.json does not exist"),
+])
+def test_bad_input_fails_naming_the_parameter(ovn_lab, tmp_path, args, param):
+    path = str(tmp_path / "snap.json")
+    full = {"state": "captured", "path": path, "deployment": descriptor(ovn_lab, timers=())}
+    full.update(args)
+    before = cli_tunables(ovn_lab, timers=())
+    result = run_module(MODULE, full)
+    assert result["failed"] is True
+    assert param in result["msg"], result["msg"]
+    assert not os.path.exists(path)
+    assert cli_tunables(ovn_lab, timers=()) == before
+
+
+# --------------------------------------------------------------------------- restore (private lab)
+
+def prepare_state_a(lab):
+    spare = spare_address(lab)
+    nb_listeners = listener_targets(lab, "nb")
+    sb_listeners = listener_targets(lab, "sb")
+    nb_rows = dict((t, {}) for t in nb_listeners)
+    nb_rows[nb_listeners[0]] = {"inactivity_probe": 60000}
+    nb_rows["tcp:%s:7001" % spare] = {"inactivity_probe": 30000}
+    nb_rows["tcp:%s:7002" % spare] = {"max_backoff": 4000, "other_config": {"dscp": "46"}}
+    set_rows_cli(lab, "nb", nb_rows)
+    sb_rows = dict((t, {}) for t in sb_listeners)
+    sb_rows["tcp:%s:7003" % spare] = {"inactivity_probe": 20000, "read_only": True, "role": "ovn-controller"}
+    set_rows_cli(lab, "sb", sb_rows)
+    set_options_cli(lab, "nb", {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000"})
+    set_options_cli(lab, "sb", {"sbctl_probe_interval": "20000"})
+    set_chassis_keys_cli(lab.info()["chassis"][0]["ovs_remote"], {"ovn-remote-probe-interval": "30000"})
+
+
+def change_to_state_b(lab):
+    """Changes made with the modules, then by hand with the CLIs."""
+    info = lab.info()
+    spare = spare_address(lab)
+    nb_listeners = listener_targets(lab, "nb")
+    chassis_remote = info["chassis"][0]["ovs_remote"]
+    connection = {"remote": info["nb"]["remotes"], "database": "OVN_Northbound"}
+    tasks = [
+        {"name": "row removed since", "kubedc.ovn_tuning.ovsdb_connection":
+            dict(connection, target="tcp:%s:7001" % spare, state="absent")},
+        {"name": "listener probe changed", "kubedc.ovn_tuning.ovsdb_connection":
+            dict(connection, target=nb_listeners[0], inactivity_probe="5s")},
+        {"name": "row added since", "kubedc.ovn_tuning.ovsdb_connection":
+            dict(connection, target="tcp:%s:7004" % spare, inactivity_probe=90000)},
+        {"name": "keys", "kubedc.ovn_tuning.ovn_global_options":
+            {"remote": info["nb"]["remotes"], "database": "OVN_Northbound",
+             "options": {"northd_probe_interval": None, "ic_probe_interval": 15000}}},
+        {"name": "chassis keys", "kubedc.ovn_tuning.ovn_chassis_probe":
+            {"remote": chassis_remote, "remote_probe_interval": 10000, "openflow_probe_interval": 30}},
+        {"name": "nb timer", "kubedc.ovn_tuning.ovsdb_election_timer":
+            {"ctl_socket": [m["ctl"] for m in info["nb"]["members"]], "database": "OVN_Northbound",
+             "election_timer": 4000}},
+    ]
+    run = run_tasks(tasks)
+    assert not run.failed_tasks(), run.failed_tasks()
+    assert all(r["changed"] for r in run.results()), run.results()
+    # By hand.
+    nb_rows = dict((row["target"], {}) for row in cli_connections(lab, "nb"))
+    nb_rows["tcp:%s:7002" % spare] = {"max_backoff": None, "other_config": {}}
+    nb_rows["tcp:%s:7005" % spare] = {"inactivity_probe": 0}
+    set_rows_cli(lab, "nb", nb_rows)
+    sb_rows = dict((t, {}) for t in listener_targets(lab, "sb"))
+    sb_rows[listener_targets(lab, "sb")[1]] = {"max_backoff": 2000}
+    sb_rows["tcp:%s:7006" % spare] = {}
+    set_rows_cli(lab, "sb", sb_rows)  # drops the 7003 row
+    set_options_cli(lab, "nb", {"nbctl_probe_interval": "45000"})
+    set_options_cli(lab, "sb", {"sbctl_probe_interval": None})
+    set_chassis_keys_cli(chassis_remote, {"ovn-bridge-remote-probe-interval": "7000"})
+    change_timer_by_hand(lab, "sb", 2000)
+
+
+def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
+    lab = lab_factory(name="snaprestore", chassis=1)
+    deployment = descriptor(lab)
+    path = str(tmp_path / "a.json")
+    prepare_state_a(lab)
+    state_a = cli_tunables(lab)
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
+    assert captured.get("failed") is not True, captured.get("msg")
+    assert captured["snapshot"]["tunables"] == state_a
+    assert state_a["nb"]["election_timer"] == state_a["sb"]["election_timer"] == 1000
+
+    change_to_state_b(lab)
+    state_b = cli_tunables(lab)
+    assert state_b != state_a
+    assert state_b["nb"]["election_timer"] == 4000 and state_b["sb"]["election_timer"] == 2000
+
+    args = {"state": "restored", "path": path, "deployment": deployment}
+    checked = run_module(MODULE, args, check=True, diff=True)
+    assert checked.get("failed") is not True, checked.get("msg")
+    assert checked["changed"] is True
+    assert checked["diff"] == {"before": state_b, "after": state_a}
+    assert cli_tunables(lab) == state_b, "check mode changed the lab"
+    spare = spare_address(lab)
+    nb = checked["changes"]["nb"]
+    assert sorted(nb["connections"]["create"]) == ["tcp:%s:7001" % spare]
+    assert sorted(nb["connections"]["delete"]) == ["tcp:%s:7004" % spare, "tcp:%s:7005" % spare]
+    assert nb["options"] == {"set": {"nbctl_probe_interval": "30000", "northd_probe_interval": "60000"},
+                             "delete": ["ic_probe_interval"]}
+    assert nb["election_timer"] == {"before": 4000, "after": 1000, "steps": [1000]}
+    assert checked["changes"]["sb"]["election_timer"]["before"] == 2000
+    assert checked["changes"]["chassis[chassis-1]"] == {"external_ids": {
+        "set": {"ovn-remote-probe-interval": "30000"},
+        "remove": ["ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval"]}}
+
+    restored = run_module(MODULE, args, diff=True)
+    assert restored.get("failed") is not True, restored.get("msg")
+    assert restored["changed"] is True
+    assert cli_tunables(lab) == state_a
+    assert restored["diff"] == {"before": state_b, "after": state_a}
+    assert [s["election_timer"] for s in restored["steps"]["nb.election_timer"]["steps"]] == [1000]
+    lab.verify_listeners()
+
+    again = run_module(MODULE, args, diff=True)
+    assert again.get("failed") is not True, again.get("msg")
+    assert again["changed"] is False and again["changes"] == {} and again["differences"] == []
+    assert again["diff"] == {"before": state_a, "after": state_a}
+    assert cli_tunables(lab) == state_a
+
+
+def test_restore_steps_the_election_timer_up(lab_factory, tmp_path):
+    lab = lab_factory(name="snaptimer", databases=("nb",))
+    deployment = {"name": "timer", "nb": {"remote": lab.info()["nb"]["remotes"],
+                                          "ctl_sockets": [m["ctl"] for m in lab.info()["nb"]["members"]]}}
+    change_timer_by_hand(lab, "nb", 4000)
+    path = str(tmp_path / "timer.json")
+    assert run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})["changed"] is True
+    change_timer_by_hand(lab, "nb", 500)
+    args = {"state": "restored", "path": path, "deployment": deployment}
+    checked = run_module(MODULE, args, check=True)
+    assert checked["changes"]["nb"]["election_timer"] == {"before": 500, "after": 4000, "steps": [1000, 2000, 4000]}
+    assert cli_election_timer(lab, "nb") == 500
+    restored = run_module(MODULE, args)
+    assert restored["changed"] is True, restored.get("msg")
+    steps = restored["steps"]["nb.election_timer"]["steps"]
+    assert [(s["previous"], s["election_timer"]) for s in steps] == [(500, 1000), (1000, 2000), (2000, 4000)]
+    assert cli_election_timer(lab, "nb") == 4000
+    assert run_module(MODULE, args)["changed"] is False
+
+
+# --------------------------------------------------------------------------- the property
+
+PROBE = st.one_of(st.none(), st.just(0), st.integers(1000, 600000))
+LISTENER_PROBE = st.one_of(st.none(), st.just(0), st.integers(10000, 600000))
+BACKOFF = st.one_of(st.none(), st.integers(1000, 60000))
+OPTION = st.one_of(st.none(), st.just("0"), st.integers(1000, 600000).map(str))
+EXTRA_ROW = st.fixed_dictionaries({"inactivity_probe": PROBE, "max_backoff": BACKOFF})
+STATE = st.fixed_dictionaries({
+    "nb_listener_probes": st.lists(LISTENER_PROBE, min_size=3, max_size=3),
+    "sb_listener_probes": st.lists(LISTENER_PROBE, min_size=3, max_size=3),
+    "nb_extra": st.dictionaries(st.sampled_from([7101, 7102, 7103, 7104]), EXTRA_ROW, max_size=3),
+    "sb_extra": st.dictionaries(st.sampled_from([7201, 7202, 7203]), EXTRA_ROW, max_size=2),
+    "nb_options": st.fixed_dictionaries(dict((k, OPTION) for k in NB_OPTION_KEYS)),
+    "sb_options": st.fixed_dictionaries(dict((k, OPTION) for k in SB_OPTION_KEYS)),
+    "chassis": st.fixed_dictionaries({
+        "ovn-remote-probe-interval": OPTION,
+        "ovn-bridge-remote-probe-interval": OPTION,
+        "ovn-openflow-probe-interval": st.one_of(st.none(), st.integers(1, 3600).map(str)),
+    }),
+    "nb_election_timer": st.sampled_from([1000, 2000, 4000]),
+})
+
+
+def set_state(lab, state, via_modules=False):
+    """Set every tunable of ``state``: rows and the timer by hand; options and chassis keys by hand
+    or with the modules."""
+    spare = spare_address(lab)
+    for db in ("nb", "sb"):
+        rows = {}
+        for target, probe in zip(listener_targets(lab, db), state[db + "_listener_probes"]):
+            rows[target] = {"inactivity_probe": probe, "max_backoff": None}
+        for port, row in state[db + "_extra"].items():
+            rows["tcp:%s:%d" % (spare, port)] = dict(row)
+        set_rows_cli(lab, db, rows)
+    chassis_remote = lab.info()["chassis"][0]["ovs_remote"]
+    if via_modules:
+        info = lab.info()
+        tasks = [
+            {"kubedc.ovn_tuning.ovn_global_options": {"remote": info["nb"]["remotes"], "database": "OVN_Northbound",
+                                                       "options": state["nb_options"]}},
+            {"kubedc.ovn_tuning.ovn_global_options": {"remote": info["sb"]["remotes"], "database": "OVN_Southbound",
+                                                       "options": state["sb_options"]}},
+        ]
+        options = {"ovn-remote-probe-interval": "remote_probe_interval",
+                   "ovn-bridge-remote-probe-interval": "bridge_remote_probe_interval",
+                   "ovn-openflow-probe-interval": "openflow_probe_interval"}
+        present = dict((options[k], v) for k, v in state["chassis"].items() if v is not None)
+        absent = dict((options[k], True) for k, v in state["chassis"].items() if v is None)
+        for chosen, chassis_state in ((present, "present"), (absent, "absent")):
+            if chosen:
+                tasks.append({"kubedc.ovn_tuning.ovn_chassis_probe":
+                              dict(chosen, remote=chassis_remote, state=chassis_state)})
+        run = run_tasks(tasks)
+        assert not run.failed_tasks(), run.failed_tasks()
+    else:
+        set_options_cli(lab, "nb", state["nb_options"])
+        set_options_cli(lab, "sb", state["sb_options"])
+        set_chassis_keys_cli(chassis_remote, state["chassis"])
+    if cli_election_timer(lab, "nb") != state["nb_election_timer"]:
+        change_timer_by_hand(lab, "nb", state["nb_election_timer"])
+
+
+@pytest.fixture
+def property_lab(lab_factory):
+    return lab_factory(name="snapprop", chassis=1)
+
+
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(state_a=STATE, state_b=STATE, b_via_modules=st.booleans())
+def test_property_restore_returns_any_state_b_to_the_captured_state_a(property_lab, tmp_path_factory,
+                                                                      state_a, state_b, b_via_modules):
+    lab = property_lab
+    deployment = descriptor(lab, name="property", timers=("nb",))
+    path = str(tmp_path_factory.mktemp("property") / "a.json")
+    set_state(lab, state_a)
+    live_a = cli_tunables(lab, timers=("nb",))
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
+    assert captured.get("failed") is not True, captured.get("msg")
+    assert captured["snapshot"]["tunables"] == live_a
+
+    set_state(lab, state_b, via_modules=b_via_modules)
+    live_b = cli_tunables(lab, timers=("nb",))
+    args = {"state": "restored", "path": path, "deployment": deployment}
+    restored = run_module(MODULE, args)
+    assert restored.get("failed") is not True, restored.get("msg")
+    assert restored["changed"] is (live_b != live_a)
+    assert cli_tunables(lab, timers=("nb",)) == live_a
+
+    again = run_module(MODULE, args)
+    assert again.get("failed") is not True, again.get("msg")
+    assert again["changed"] is False
+    assert cli_tunables(lab, timers=("nb",)) == live_a

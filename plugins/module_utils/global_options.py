@@ -33,6 +33,11 @@ def global_table(database):
                                % (database, ", ".join(sorted(GLOBAL_TABLES))))
 
 
+# Keys ovn-northd writes into NB_Global.options: a SB_Global.options map that holds one of
+# them is ovn-northd's copy of NB_Global.options.
+NORTHD_KEYS = ("northd_internal_version", "mac_prefix", "svc_monitor_mac", "max_tunid")
+
+
 def known_keys():
     """``{key: Tunable}`` of every options key of NB_Global and SB_Global in the tunables table."""
     keys = {}
@@ -41,11 +46,44 @@ def known_keys():
     return keys
 
 
+def keys_set_in(table):
+    """``{key: Tunable}`` of the known keys an operator sets in ``table``'s options: its own,
+    plus those ovn-northd copies from it into another table (sbctl_probe_interval, read from
+    SB_Global, is set in NB_Global while ovn-northd runs; see :func:`check_not_a_copy`)."""
+    keys = dict(tunables.map_keys(table))
+    for copy, source in tunables.OPTIONS_COPIED_FROM.items():
+        if source == table:
+            keys.update(tunables.map_keys(copy))
+    return keys
+
+
 def _database_of(table):
     for database, name in GLOBAL_TABLES.items():
         if name == table:
             return database
     return table
+
+
+def _table_to_set(tunable):
+    return tunables.OPTIONS_COPIED_FROM.get(tunable.table, tunable.table)
+
+
+def check_not_a_copy(database, current_options, param="options"):
+    """Refuse, before any write, to change a map ovn-northd overwrites with a copy of another.
+
+    ``current_options`` is the map as read; holding one of ovn-northd's own keys shows that
+    ovn-northd maintains it, and would undo the change at once.
+    """
+    table = global_table(database)
+    source = tunables.OPTIONS_COPIED_FROM.get(table)
+    if source is None:
+        return
+    northd_keys = [key for key in NORTHD_KEYS if key in current_options]
+    if northd_keys:
+        raise OvsdbError(
+            "%s: %s.options is ovn-northd's copy of %s.options here (it holds %s): ovn-northd would"
+            " undo this change at once; set the keys with database: %s, and ovn-northd copies them"
+            " into %s" % (param, table, source, ", ".join(northd_keys), _database_of(source), table))
 
 
 def _string_value(key, value, param):
@@ -79,17 +117,20 @@ def desired_options(database, options, state="present", param="options"):
     if not names:
         raise OvsdbConfigError("%s: name at least one key" % param)
     known = known_keys()
+    settable = keys_set_in(table)
     desired = {}
     for key in names:
         if not isinstance(key, str) or not key.strip() or key != key.strip():
             raise OvsdbConfigError("%s: keys must be non-empty strings without surrounding spaces,"
                                    " got %r" % (param, key))
         tunable = known.get(key)
-        if tunable is not None and tunable.table != table:
-            raise OvsdbConfigError(
-                "%s.%s: this key lives in %s.options of %s, not in %s.options; use database: %s"
-                % (param, key, tunable.table, _database_of(tunable.table), table,
-                   _database_of(tunable.table)))
+        if tunable is not None and key not in settable:
+            right = _table_to_set(tunable)
+            where = "%s.options of %s" % (right, _database_of(right))
+            if right != tunable.table:
+                where += " (ovn-northd copies it into %s.options)" % tunable.table
+            raise OvsdbConfigError("%s.%s: this key is set in %s, not in %s.options; use database: %s"
+                                   % (param, key, where, table, _database_of(right)))
         value = None if state == "absent" else options[key]
         if value is None:
             desired[key] = None

@@ -105,10 +105,13 @@ TUNABLES = (
         description="Probe interval of ovn-ic's connections."),
     Tunable(
         "sbctl_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
-        "SB_Global.options:sbctl_probe_interval",
+        "SB_Global.options:sbctl_probe_interval, copied there by ovn-northd from"
+        " NB_Global.options:sbctl_probe_interval",
         databases=("OVN_Southbound",), table="SB_Global", column="options",
         key="sbctl_probe_interval", zero_disables=True,
-        description="Probe interval of ovn-sbctl (daemon mode) connections."),
+        description="Probe interval of ovn-sbctl (daemon mode) connections.",
+        notes="ovn-northd replaces SB_Global.options with a copy of NB_Global.options: while it"
+              " runs, set this key in OVN_Northbound (a value written to the SB is undone at once)."),
     Tunable(
         "ovn-remote-probe-interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
         "Open_vSwitch.external_ids:ovn-remote-probe-interval (each chassis' local OVS database)",
@@ -172,6 +175,11 @@ TUNABLES = (
 )
 
 BY_NAME = dict((t.name, t) for t in TUNABLES)
+
+# Map columns that ovn-northd overwrites with a copy of another table's map (seen with OVN
+# 23.03: a key written to SB_Global.options directly is removed again at once): {table: source}.
+# Keys read from the copy are set in the source.
+OPTIONS_COPIED_FROM = {"SB_Global": "NB_Global"}
 
 
 def get(name):

@@ -36,7 +36,12 @@ attributes:
     support: full
 options:
   database:
-    description: The database whose global row to change - V(OVN_Northbound) (C(NB_Global)) or V(OVN_Southbound) (C(SB_Global)).
+    description:
+      - The database whose global row to change - V(OVN_Northbound) (C(NB_Global)) or V(OVN_Southbound) (C(SB_Global)).
+      - While ovn-northd runs, C(SB_Global.options) is its copy of C(NB_Global.options) - ovn-northd undoes any
+        change made there at once. The module then refuses V(OVN_Southbound) (it recognises the map by the keys
+        ovn-northd writes, such as C(northd_internal_version)); set the keys in V(OVN_Northbound) and ovn-northd
+        copies them into C(SB_Global.options), where ovn-sbctl reads C(sbctl_probe_interval).
     type: str
     required: true
     choices: [OVN_Northbound, OVN_Southbound]
@@ -44,8 +49,9 @@ options:
     description:
       - With O(state=present), a dictionary of key to value. A null value removes the key.
       - With O(state=absent), the keys to remove - a list of key names, or a dictionary whose values are ignored.
-      - Known probe keys (C(northd_probe_interval), C(nbctl_probe_interval), C(ic_probe_interval) in
-        OVN_Northbound; C(sbctl_probe_interval) in OVN_Southbound) take V(0) (disabled) or 1000 ms to one hour,
+      - Known probe keys (C(northd_probe_interval), C(nbctl_probe_interval), C(ic_probe_interval) and
+        C(sbctl_probe_interval) in OVN_Northbound; C(sbctl_probe_interval) in an OVN_Southbound that ovn-northd
+        does not maintain) take V(0) (disabled) or 1000 ms to one hour,
         as an integer in ms or a string with a unit (V(30s), V(5m), V(60000ms)); negative values, 1-999 ms and
         values over one hour are refused. Other keys take a string, a number or a boolean (written as
         V(true)/V(false)).
@@ -82,10 +88,10 @@ EXAMPLES = r"""
     options: [northd_probe_interval]
     state: absent
 
-- name: SB client probe
+- name: ovn-sbctl's probe - set in NB_Global, ovn-northd copies it into SB_Global where ovn-sbctl reads it
   kubedc.ovn_tuning.ovn_global_options:
-    remote: "{{ ovn_sb_db }}"
-    database: OVN_Southbound
+    remote: "{{ ovn_nb_db }}"
+    database: OVN_Northbound
     options:
       sbctl_probe_interval: 1m
 """
@@ -138,6 +144,7 @@ def manage_options(module):
     table = global_options.global_table(database)
     with client_from_params(params, database, {table: [global_options.OPTIONS_COLUMN]}) as client:
         _row, current = global_options.read_options(client, database)
+        global_options.check_not_a_copy(database, current)
         changes = global_options.plan(current, desired)
         options_after = changes["options_after"]
         if changes["changed"] and not module.check_mode:

@@ -5,7 +5,8 @@ import pytest
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows as cr
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import global_options as go
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbConfigError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+    OvsdbConfigError, OvsdbError)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.tunables import IntervalError
 
 
@@ -230,12 +231,29 @@ class TestDesiredOptions:
         assert str(error.value).startswith(message)
 
     def test_a_key_for_the_other_database_names_the_right_one(self):
-        with pytest.raises(OvsdbConfigError) as error:
-            go.desired_options("OVN_Northbound", {"sbctl_probe_interval": 30000})
-        assert "options.sbctl_probe_interval" in str(error.value)
-        assert "use database: OVN_Southbound" in str(error.value)
-        with pytest.raises(OvsdbConfigError, match="use database: OVN_Northbound"):
-            go.desired_options("OVN_Southbound", ["northd_probe_interval"], "absent")
+        for options, state in (({"northd_probe_interval": 30000}, "present"),
+                               (["nbctl_probe_interval"], "absent")):
+            with pytest.raises(OvsdbConfigError) as error:
+                go.desired_options("OVN_Southbound", options, state)
+            assert str(error.value).startswith("options.")
+            assert "use database: OVN_Northbound" in str(error.value)
+
+    def test_sbctl_probe_is_set_in_nb_which_ovn_northd_copies_to_sb(self):
+        assert go.desired_options("OVN_Northbound", {"sbctl_probe_interval": "30s"}) == {
+            "sbctl_probe_interval": "30000"}
+        assert go.desired_options("OVN_Southbound", {"sbctl_probe_interval": "30s"}) == {
+            "sbctl_probe_interval": "30000"}
+        with pytest.raises(IntervalError, match=r"^options\.sbctl_probe_interval: "):
+            go.desired_options("OVN_Northbound", {"sbctl_probe_interval": 999})
+
+    def test_a_sb_map_that_ovn_northd_maintains_is_refused(self):
+        with pytest.raises(OvsdbError) as error:
+            go.check_not_a_copy("OVN_Southbound", {"mac_prefix": "0a:00:00", "northd_internal_version": "x"})
+        text = str(error.value)
+        assert text.startswith("options: SB_Global.options is ovn-northd's copy of NB_Global.options")
+        assert "database: OVN_Northbound" in text
+        go.check_not_a_copy("OVN_Southbound", {"sbctl_probe_interval": "5000"})  # no ovn-northd
+        go.check_not_a_copy("OVN_Northbound", {"mac_prefix": "0a:00:00"})
 
     def test_absent_takes_a_list_or_a_dict(self):
         assert go.desired_options("OVN_Northbound", ["a", "b"], "absent") == {"a": None, "b": None}

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from k8s_standin.fixtures import http_get_deployment, k8s_standin, k8s_standin_server  # noqa: F401 - fixtures
 from support.ansible_run import run_tasks
 
 MODULE = "ovn_tuning_snapshot"
@@ -43,6 +44,23 @@ def run_module(module, args, check=False, diff=False):
     result = dict(records[-1]["result"])
     result["failed"] = records[-1]["status"] == "failed"
     return result
+
+
+def run_cases(module, cases):
+    """Several tasks of ``module`` in one ansible-playbook run: ``cases`` is a list of
+    ``(label, args, check)``; returns ``{label: result}`` with ``failed`` set from each task's status."""
+    name = "kubedc.ovn_tuning." + module
+    tasks = [{"name": label, name: args, "check_mode": check, "ignore_errors": True}
+             for label, args, check in cases]
+    run = run_tasks(tasks)
+    results = {}
+    for label, _args, _check in cases:
+        records = [r for r in run.records if r["task"] == label]
+        assert records, "no result for %s:\n%s\n%s" % (label, run.stdout[-4000:], run.stderr[-2000:])
+        result = dict(records[-1]["result"])
+        result["failed"] = records[-1]["status"] == "failed"
+        results[label] = result
+    return results
 
 
 # --------------------------------------------------------------------------- CLI oracles
@@ -286,16 +304,14 @@ def test_capture_refuses_to_overwrite_unless_forced(ovn_lab, tmp_path):
         original = handle.read()
     inode = os.stat(path).st_ino
 
-    for check in (True, False):
-        refused = run_module(MODULE, args, check=check)
-        assert refused["failed"] is True
-        assert "path: %s already exists and force is false" % path in refused["msg"]
-        with open(path, "rb") as handle:
-            assert handle.read() == original
-        assert os.stat(path).st_ino == inode
-
-    forced_check = run_module(MODULE, dict(args, force=True), check=True)
-    assert forced_check["changed"] is True
+    results = run_cases(MODULE, [("refused check", args, True), ("refused", args, False),
+                                 ("forced check", dict(args, force=True), True)])
+    for label in ("refused check", "refused"):
+        assert results[label]["failed"] is True
+        assert "path: %s already exists and force is false" % path in results[label]["msg"]
+    with open(path, "rb") as handle:
+        assert handle.read() == original
+    assert results["forced check"]["failed"] is False and results["forced check"]["changed"] is True
     assert os.stat(path).st_ino == inode, "check mode replaced the file"
 
     forced = run_module(MODULE, dict(args, force=True))
@@ -344,19 +360,23 @@ def test_tampered_foreign_or_mismatched_snapshots_are_refused_before_any_write(o
         ("name.json", resealed, renamed, "the snapshot is of deployment 'session-lab', the descriptor names"
                                          " 'another-deployment'"),
     ]
-    for name, document, used_deployment, expected in cases:
-        case_path = str(tmp_path / name)
-        _write(case_path, document)
+    tasks = []
+    for name, document, used_deployment, _expected in cases:
+        _write(str(tmp_path / name), document)
         for check in (True, False):
-            refused = run_module(MODULE, {"state": "restored", "path": case_path, "deployment": used_deployment},
-                                 check=check)
+            tasks.append(("%s check=%s" % (name, check),
+                          {"state": "restored", "path": str(tmp_path / name), "deployment": used_deployment}, check))
+    results = run_cases(MODULE, tasks)
+    for name, _document, _deployment, expected in cases:
+        for check in (True, False):
+            refused = results["%s check=%s" % (name, check)]
             assert refused["failed"] is True, (name, refused)
             assert expected in refused["msg"], (name, refused["msg"])
-            assert refused["msg"].startswith("path: %s" % case_path), refused["msg"]
-        assert cli_tunables(ovn_lab, timers=()) == live_before, "a refused restore (%s) wrote" % name
+            assert refused["msg"].startswith("path: %s" % str(tmp_path / name)), refused["msg"]
+    assert cli_tunables(ovn_lab, timers=()) == live_before, "a refused restore wrote"
 
 
-@pytest.mark.parametrize("args,param", [
+BAD_INPUTS = [
     ({"deployment": {"name": "x", "nbdb": {"remote": "tcp:127.0.0.1:6641"}}}, "deployment.nbdb"),
     ({"deployment": {"nb": {"remote": "tcp:127.0.0.1:6641"}}}, "name"),
     ({"deployment": {"name": "x"}}, "deployment: name at least one part"),
@@ -378,16 +398,23 @@ def test_tampered_foreign_or_mismatched_snapshots_are_refused_before_any_write(o
     ({"timeout": 0}, "timeout"),
     ({"path": "/nonexistent-dir/snap.json"}, "path: the directory /nonexistent-dir does not exist"),
     ({"state": "restored", "path": "/nonexistent-dir/snap.json"}, "path: /nonexistent-dir/snap.json does not exist"),
-])
-def test_bad_input_fails_naming_the_parameter(ovn_lab, tmp_path, args, param):
-    path = str(tmp_path / "snap.json")
-    full = {"state": "captured", "path": path, "deployment": descriptor(ovn_lab, timers=())}
-    full.update(args)
+]
+
+
+def test_bad_input_fails_naming_the_parameter(ovn_lab, tmp_path):
     before = cli_tunables(ovn_lab, timers=())
-    result = run_module(MODULE, full)
-    assert result["failed"] is True
-    assert param in result["msg"], result["msg"]
-    assert not os.path.exists(path)
+    cases = []
+    for number, (args, _param) in enumerate(BAD_INPUTS):
+        full = {"state": "captured", "path": str(tmp_path / ("snap%d.json" % number)),
+                "deployment": descriptor(ovn_lab, timers=())}
+        full.update(args)
+        cases.append(("case %d" % number, full, False))
+    results = run_cases(MODULE, cases)
+    for number, (args, param) in enumerate(BAD_INPUTS):
+        result = results["case %d" % number]
+        assert result["failed"] is True, (args, result)
+        assert param in result["msg"], (param, result["msg"])
+    assert os.listdir(str(tmp_path)) == []
     assert cli_tunables(ovn_lab, timers=()) == before
 
 
@@ -518,6 +545,90 @@ def test_restore_steps_the_election_timer_up(lab_factory, tmp_path):
     assert [(s["previous"], s["election_timer"]) for s in steps] == [(500, 1000), (1000, 2000), (2000, 4000)]
     assert cli_election_timer(lab, "nb") == 4000
     assert run_module(MODULE, args)["changed"] is False
+
+
+# --------------------------------------------------------------------------- kube-ovn clustered mode
+
+ENV_NAMES = ("OVN_LEADER_PROBE_INTERVAL", "OVN_NORTHD_N_THREADS", "OVN_NORTHD_PROBE_INTERVAL", "PROBE_INTERVAL")
+
+
+def cli_local_config_rows(remote):
+    """Local_Config Connection rows read with ovsdb-client (the members' real listeners in kube-ovn mode)."""
+    out = cli("ovsdb-client", "--timeout=30", "transact", remote, json.dumps([
+        "Local_Config", {"op": "select", "table": "Connection", "where": [],
+                         "columns": list(SB_COLUMNS)}]))
+    rows = []
+    for row in json.loads(out)[0]["rows"]:
+        row = dict((column, _value(value)) for column, value in row.items())
+        row["other_config"] = row["other_config"] or {}
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["target"])
+
+
+def standin_env(server):
+    """The ovn-central container's env as the stand-in serves it (read with urllib)."""
+    deployment = http_get_deployment(server)
+    container = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "ovn-central"][0]
+    env = dict((e["name"], {"valueFrom": e["valueFrom"]} if e.get("valueFrom") else e.get("value", ""))
+               for e in container.get("env") or [])
+    return dict((name, env.get(name)) for name in ENV_NAMES)
+
+
+def test_kube_ovn_local_config_rows_and_deployment_env_are_restored(lab_factory, k8s_standin, tmp_path):
+    lab = lab_factory(name="snapkube", databases=("nb",), kube_ovn=True)
+    local_remotes = [m["extra_remote"] for m in lab.info()["nb"]["members"]]
+    deployment = {"name": "kube", "nb": {"remote": lab.info()["nb"]["remotes"]},
+                  "local_config": {"remotes": local_remotes},
+                  "kube_ovn": {"kubeconfig": k8s_standin.kubeconfig}}
+    spare = spare_address(lab)
+
+    def live():
+        return ({"local_config": dict((r, cli_local_config_rows(r)) for r in local_remotes)}, standin_env(k8s_standin))
+
+    path = str(tmp_path / "kube.json")
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
+    assert captured.get("failed") is not True, captured.get("msg")
+    rows_a, env_a = live()
+    tunables = captured["snapshot"]["tunables"]
+    assert dict((r, p["connections"]) for r, p in tunables["local_config"].items()) == rows_a["local_config"]
+    assert tunables["kube_ovn"]["env"] == env_a
+    assert tunables["kube_ovn"]["namespace"] == "kube-system" and tunables["nb"]["connections"] == []
+
+    change = run_tasks([
+        {"name": "listener probe", "kubedc.ovn_tuning.ovsdb_connection": {
+            "database": "Local_Config", "remote": local_remotes[0],
+            "target": rows_a["local_config"][local_remotes[0]][0]["target"], "inactivity_probe": 60000}},
+        {"name": "env", "kubedc.ovn_tuning.ovn_central_env": {
+            "kubeconfig": k8s_standin.kubeconfig, "wait": False,
+            "env": {"OVN_LEADER_PROBE_INTERVAL": 15, "PROBE_INTERVAL": None}}},
+    ])
+    assert not change.failed_tasks(), change.failed_tasks()
+    cli("ovsdb-client", "--timeout=30", "transact", local_remotes[1], json.dumps([
+        "Local_Config",
+        {"op": "insert", "table": "Connection", "uuid-name": "extra",
+         "row": {"target": "tcp:%s:7301" % spare, "inactivity_probe": 5000}},
+        {"op": "mutate", "table": "Config", "where": [],
+         "mutations": [["connections", "insert", ["set", [["named-uuid", "extra"]]]]]}]))
+    rows_b, env_b = live()
+    assert rows_b != rows_a and env_b != env_a
+
+    args = {"state": "restored", "path": path, "deployment": deployment}
+    checked = run_module(MODULE, args, check=True)
+    assert checked["changed"] is True, checked.get("msg")
+    assert live() == (rows_b, env_b), "check mode changed something"
+    assert checked["changes"]["kube_ovn"] == {"env": [
+        {"name": "OVN_LEADER_PROBE_INTERVAL", "before": "15", "after": env_a["OVN_LEADER_PROBE_INTERVAL"]},
+        {"name": "PROBE_INTERVAL", "before": None, "after": env_a["PROBE_INTERVAL"]}]}
+    assert checked["changes"]["local_config[%s]" % local_remotes[1]]["connections"]["delete"] == [
+        "tcp:%s:7301" % spare]
+
+    restored = run_module(MODULE, args)
+    assert restored["changed"] is True, restored.get("msg")
+    assert live() == (rows_a, env_a)
+    assert any("restarts" in warning for warning in restored.get("warnings", []))
+    again = run_module(MODULE, args)
+    assert again["changed"] is False, again.get("msg")
+    assert live() == (rows_a, env_a)
 
 
 # --------------------------------------------------------------------------- the property

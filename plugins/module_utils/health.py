@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import json
 import os
+import sys
 import tempfile
 
 try:
@@ -585,4 +586,4 @@ def markdown_page():
 
 
 if __name__ == "__main__":
-    print(markdown_page(), end="")
+    sys.stdout.write(markdown_page())

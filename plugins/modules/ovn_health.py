@@ -41,7 +41,7 @@ attributes:
     description: >-
       The module only reads the databases; it runs the same in check mode, including the sampling window.
       O(metrics_file) is written in check mode too - the metrics are an output of the check, not a change
-      to the system - and RV(changed) is always false.
+      to the system - and C(changed) is always false.
     support: full
   diff_mode:
     description: Nothing is changed, so there is no diff.
@@ -108,7 +108,7 @@ options:
     default: 0
   assertions:
     description:
-      - JMESPath expressions evaluated over the facts document - the RV(facts.end) structure (C(summary),
+      - JMESPath expressions evaluated over the facts document - the C(end) facts of RV(facts) (C(summary),
         C(members), C(probe_settings)...) with C(start), C(end) and C(window) (the window's numbers, null
         without one) added at its top. Each must be truthy as Ansible's C(assert) sees it - false, null, 0,
         empty strings, lists and objects fail.

@@ -51,7 +51,7 @@ options:
       - Name of the database - V(OVN_Northbound), V(OVN_Southbound), or any other database the servers
         serve (V(Local_Config), V(Open_vSwitch)...).
       - Probe settings are known for OVN_Northbound, OVN_Southbound, Local_Config and Open_vSwitch; for
-        another database RV(cluster.probe_settings.error) says so.
+        another database C(error) of C(probe_settings) in RV(cluster) says so.
     type: str
     required: true
   ctl_socket:

@@ -76,7 +76,7 @@ def facts_args(lab, db, **extra):
 def stable_oracle(lab, db, attempts=5):
     """cluster/status of every member when two readings agree on term and leader (no election
     in between), so the module's reading can be compared with it."""
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         first = oracle_status(lab, db)
         second = oracle_status(lab, db)
         key = [(s["term"], s["leader"], s["role"]) for s in first]
@@ -255,7 +255,7 @@ def test_bad_input_fails_with_a_sentence_naming_the_option(ovn_lab):
          "client_probe_interval: 10 is below the minimum"),
     ]
     results = run_all([{"name": "case %d" % i, "kubedc.ovn_tuning.ovsdb_cluster_info": args}
-                       for i, (args, _) in enumerate(cases)])
+                       for i, (args, _fragment) in enumerate(cases)])
     for i, (args, fragment) in enumerate(cases):
         result = results["case %d" % i]
         assert result.get("failed") is True, (args, result)

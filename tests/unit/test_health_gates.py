@@ -158,7 +158,7 @@ class TestSummary:
         summary = document["summary"]
         assert summary["model"] == "standalone" and summary["quorum"] and summary["leader_agreed"]
         assert summary["term"] is None and summary["disconnections_total"] is None
-        gates, _ = health.evaluate(document, document)
+        gates = health.evaluate(document, document)[0]
         assert all(gate["passed"] for gate in gates), gates
 
 
@@ -234,7 +234,7 @@ class TestGates:
 
     def test_failed_sentences_name_the_gate(self):
         document = facts([member(0, uncommitted=50), member(1), member(2)])
-        gates, _ = health.evaluate(document, document)
+        gates = health.evaluate(document, document)[0]
         assert health.failed_sentences(gates) == [
             "uncommitted_entries: at most 50 entries not yet committed (limit max_uncommitted=10);"
             " over the limit: tcp:127.0.0.51:16651: 50"]
@@ -429,7 +429,7 @@ class TestMetrics:
         end = facts([member(0, disconnections=2), member(1, disconnections=1),
                      member(2, reachable=False, status=False)])
         window = health.window_stats(start, end, 8.0)
-        gates, _ = health.evaluate(start, end, window)
+        gates = health.evaluate(start, end, window)[0]
         text = health.render_metrics(health.metric_samples(end, gates, False, window))
         types, values = parse_metrics(text)
         db = ("database", "OVN_Northbound")
@@ -462,7 +462,7 @@ class TestMetrics:
         document["members"][0]["remote"] = 'unix:/tmp/we"ird\\path\nx'
         text = health.render_metrics(health.metric_samples(document))
         assert 'member="unix:/tmp/we\\"ird\\\\path\\nx"' in text
-        _, values = parse_metrics(text)
+        values = parse_metrics(text)[1]
         assert values[("ovn_tuning_member_up", (("database", "OVN_Northbound"),
                                                 ("member", 'unix:/tmp/we"ird\\path\nx')))] == 1
 

@@ -256,12 +256,12 @@ def build_module():
 
 def validate(params):
     """Every option checked before anything is contacted; returns what the run needs."""
+    request = cluster_facts.validate_facts_params(params)
     try:
         assertions = health.compile_assertions(params["assertions"])
-        expected = health.parse_expected_probes(params["expected_probes"], params["database"])
+        expected = health.parse_expected_probes(params["expected_probes"], request.database)
     except health.HealthInputError as exc:
         raise OvsdbConfigError(str(exc))
-    request = cluster_facts.validate_facts_params(params)
     if expected and not request.probe_settings:
         raise OvsdbConfigError("expected_probes: needs probe_settings=true (the settings must be read"
                                " to be compared)")

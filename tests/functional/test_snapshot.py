@@ -23,7 +23,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from k8s_standin.fixtures import http_get_deployment, k8s_standin, k8s_standin_server  # noqa: F401 - fixtures
+# The stand-in's fixtures, used by the kube-ovn test.
+from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
+    http_get_deployment, k8s_standin, k8s_standin_server)
 from support.ansible_run import run_tasks
 
 MODULE = "ovn_tuning_snapshot"
@@ -66,7 +68,7 @@ def run_cases(module, cases):
 # --------------------------------------------------------------------------- CLI oracles
 
 def cli(*argv):
-    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, "%s failed: %s" % (" ".join(argv), done.stderr or done.stdout)
     return done.stdout
 
@@ -669,10 +671,9 @@ def set_state(lab, state, via_modules=False):
     if via_modules:
         info = lab.info()
         tasks = [
-            {"kubedc.ovn_tuning.ovn_global_options": {"remote": info["nb"]["remotes"], "database": "OVN_Northbound",
-                                                       "options": state["nb_options"]}},
-            {"kubedc.ovn_tuning.ovn_global_options": {"remote": info["sb"]["remotes"], "database": "OVN_Southbound",
-                                                       "options": state["sb_options"]}},
+            {"kubedc.ovn_tuning.ovn_global_options": {
+                "remote": info[db]["remotes"], "database": info[db]["database"], "options": state[db + "_options"]}}
+            for db in ("nb", "sb")
         ]
         options = {"ovn-remote-probe-interval": "remote_probe_interval",
                    "ovn-bridge-remote-probe-interval": "bridge_remote_probe_interval",

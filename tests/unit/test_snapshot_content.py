@@ -292,8 +292,8 @@ class TestPlanRestore:
 
     def test_chassis_keys(self):
         live = tunables_doc()
-        live["chassis"]["chassis-1"]["external_ids"].update({"ovn-remote-probe-interval": None,
-                                                              "ovn-openflow-probe-interval": "30"})
+        live["chassis"]["chassis-1"]["external_ids"].update(
+            {"ovn-remote-probe-interval": None, "ovn-openflow-probe-interval": "30"})
         plan = snap.plan_restore(live, tunables_doc())
         assert plan["parts"] == {"chassis[chassis-1]": {"external_ids": {
             "set": {"ovn-remote-probe-interval": "30000"}, "remove": ["ovn-openflow-probe-interval"]}}}

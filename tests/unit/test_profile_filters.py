@@ -1,0 +1,98 @@
+"""The profile filters: normalize_profile (validation, units) and profile_checksum."""
+
+import hashlib
+import json
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubedc.ovn_tuning.plugins.filter import tuning_profile
+from ansible_collections.kubedc.ovn_tuning.plugins.filter.tuning_profile import (
+    normalize_profile, profile_checksum)
+
+
+def test_every_field_is_present_and_in_its_unit():
+    profile = normalize_profile({
+        "nb_inactivity_probe": "60s",
+        "sb_inactivity_probe": 60000,
+        "northd_probe_interval": "1m",
+        "chassis_remote_probe_interval": "5m",
+        "sb_election_timer": "4s",
+        "kube_ovn_env": {"OVN_LEADER_PROBE_INTERVAL": "60s", "OVN_NORTHD_PROBE_INTERVAL": 60000,
+                         "EXTRA_FLAG": True, "OTHER": 3},
+    })
+    assert profile["nb_inactivity_probe"] == 60000
+    assert profile["sb_inactivity_probe"] == 60000
+    assert profile["northd_probe_interval"] == 60000
+    assert profile["chassis_remote_probe_interval"] == 300000
+    assert profile["sb_election_timer"] == 4000
+    assert profile["nb_election_timer"] is None
+    assert profile["local_config_inactivity_probe"] is None
+    assert profile["kube_ovn_env"] == {"OVN_LEADER_PROBE_INTERVAL": 60, "OVN_NORTHD_PROBE_INTERVAL": 60000,
+                                       "EXTRA_FLAG": "true", "OTHER": "3"}
+    assert sorted(profile) == sorted(tuning_profile.ACCEPTED_FIELDS)
+
+
+def test_zero_disables_a_probe():
+    assert normalize_profile({"northd_probe_interval": 0})["northd_probe_interval"] == 0
+
+
+def test_null_env_variable_is_not_managed():
+    profile = normalize_profile({"kube_ovn_env": {"OVN_LEADER_PROBE_INTERVAL": None, "X": "1"}})
+    assert profile["kube_ovn_env"] == {"X": "1"}
+    assert normalize_profile({"kube_ovn_env": None})["kube_ovn_env"] == {}
+
+
+@pytest.mark.parametrize("profile,fragments", [
+    ({"nb_inactivity_probe": 500}, ["ovn_tuning_profile.nb_inactivity_probe", "1000"]),
+    ({"sb_inactivity_probe": "2h"}, ["ovn_tuning_profile.sb_inactivity_probe", "above the maximum"]),
+    ({"northd_probe_interval": "soon"}, ["ovn_tuning_profile.northd_probe_interval", "cannot read"]),
+    ({"chassis_remote_probe_interval": -1}, ["chassis_remote_probe_interval", "negative"]),
+    ({"nb_election_timer": 50}, ["ovn_tuning_profile.nb_election_timer", "100"]),
+    ({"nb_election_timer": 0}, ["nb_election_timer", "0 is not allowed"]),
+    ({"nb_probe": 5000}, ["unknown field(s) nb_probe", "accepted fields", "nb_inactivity_probe"]),
+    ({"kube_ovn_env": {"OVN_LEADER_PROBE_INTERVAL": 60000}},
+     ["ovn_tuning_profile.kube_ovn_env.OVN_LEADER_PROBE_INTERVAL", "looks like milliseconds"]),
+    ({"kube_ovn_env": {"1BAD": "x"}}, ["kube_ovn_env", "not an environment variable name"]),
+    ({"kube_ovn_env": {"X": {"valueFrom": {}}}}, ["kube_ovn_env.X", "string or a number"]),
+    ({"kube_ovn_env": ["OVN_LEADER_PROBE_INTERVAL"]}, ["kube_ovn_env", "expected a dict"]),
+    ("60s", ["ovn_tuning_profile", "expected a dict"]),
+])
+def test_bad_profiles_fail_naming_the_field(profile, fragments):
+    with pytest.raises(AnsibleFilterError) as caught:
+        normalize_profile(profile)
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+
+
+def test_param_name_is_used_in_messages():
+    with pytest.raises(AnsibleFilterError, match=r"^my_profile\.northd_probe_interval"):
+        normalize_profile({"northd_probe_interval": 10}, "my_profile")
+
+
+def test_checksum_is_sha256_of_canonical_json():
+    data = {"b": 1, "a": [1, 2, {"z": None, "y": "é"}]}
+    canonical = '{"a":[1,2,{"y":"\\u00e9","z":null}],"b":1}'
+    assert profile_checksum(data) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_checksum_ignores_key_order_and_units_after_normalizing():
+    one = normalize_profile({"nb_inactivity_probe": "60s", "northd_probe_interval": 60000})
+    two = normalize_profile({"northd_probe_interval": "1m", "nb_inactivity_probe": 60000})
+    assert profile_checksum(one) == profile_checksum(two)
+    three = normalize_profile({"northd_probe_interval": "1m", "nb_inactivity_probe": 61000})
+    assert profile_checksum(one) != profile_checksum(three)
+
+
+def test_checksum_refuses_what_is_not_json():
+    with pytest.raises(AnsibleFilterError, match="not plain JSON"):
+        profile_checksum({"x": float("nan")})
+    with pytest.raises(AnsibleFilterError, match="not plain JSON"):
+        profile_checksum({"x": object()})
+
+
+def test_filters_are_registered():
+    filters = tuning_profile.FilterModule().filters()
+    assert filters["normalize_profile"] is normalize_profile
+    assert filters["profile_checksum"] is profile_checksum
+    assert json.loads(tuning_profile.canonical_json({"k": 1})) == {"k": 1}

@@ -1,0 +1,164 @@
+"""The report filters of the roles: health_summary, tuning_changes, listener_probe_mismatches."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubedc.ovn_tuning.plugins.filter import rollout_report
+from ansible_collections.kubedc.ovn_tuning.plugins.filter.rollout_report import (
+    health_summary, listener_probe_mismatches, tuning_changes)
+
+
+def health_result(healthy=True, window=True, failed=(), term=4):
+    """The shape of an ovn_health result (as the module returns it) with the fields the filter reads."""
+    end = {
+        "database": "OVN_Southbound",
+        "collected_at": "2026-11-22T07:30:00Z",
+        "collected_at_epoch": 1795332600.0,
+        "summary": {
+            "model": "clustered", "leader": {"sid": "a1", "address": "tcp:10.0.0.11:6644",
+                                             "remote": "tcp:10.0.0.11:6642"},
+            "members_connected": 3, "members_total": 3, "quorum": True, "term": term,
+            "election_timer": 1000, "election_timer_pending": None, "entries_not_committed_max": 0,
+            "disconnections_total": 12, "command_line_listeners": ["punix:/run/ovn/sb1.sock"],
+        },
+        "probe_settings": {
+            "connections": [
+                {"target": "ptcp:6642:10.0.0.11", "referenced": True, "inactivity_probe_effective": 60000},
+                {"target": "ptcp:6642:10.0.0.12", "referenced": True, "inactivity_probe_effective": 5000},
+                {"target": "ptcp:7000", "referenced": False, "inactivity_probe_effective": 5000},
+            ],
+            "options_effective": {"sbctl_probe_interval": 5000},
+        },
+    }
+    return {
+        "changed": False, "healthy": healthy, "failed_gates": list(failed),
+        "gates_not_evaluated": [{"name": "expected_probes", "reason": "expected_probes not given"}],
+        "facts": {"start": end, "end": end},
+        "window_seconds": 30.0 if window else None,
+        "disconnections_delta": 2 if window else None,
+        "disconnections_per_hour": 240.0 if window else None,
+        "elections": 0 if window else None,
+    }
+
+
+def test_health_summary_keeps_the_numbers():
+    summary = health_summary(health_result())
+    assert summary["database"] == "OVN_Southbound"
+    assert summary["healthy"] is True
+    assert summary["leader"] == "tcp:10.0.0.11:6642"
+    assert (summary["members_connected"], summary["members_total"], summary["term"]) == (3, 3, 4)
+    assert summary["disconnections_total"] == 12
+    assert (summary["window_seconds"], summary["disconnections_delta"], summary["elections"]) == (30.0, 2, 0)
+    assert summary["disconnections_per_hour"] == 240.0
+    assert summary["listeners"] == {"ptcp:6642:10.0.0.11": 60000, "ptcp:6642:10.0.0.12": 5000}
+    assert summary["options"] == {"sbctl_probe_interval": 5000}
+    assert summary["gates_not_evaluated"] == ["expected_probes"]
+    assert summary["measured_at_epoch"] == 1795332600.0
+    assert summary["text"] == (
+        "OVN_Southbound healthy, leader tcp:10.0.0.11:6642, 3/3 members connected, term 4, election timer"
+        " 1000 ms, RAFT disconnections 12, in 30.0 s: +2 disconnections (240.0/h), 0 elections, listener"
+        " probe 5000/60000 ms, sbctl_probe_interval 5000 ms")
+
+
+def test_health_summary_of_an_unhealthy_result_lists_the_failed_gates():
+    summary = health_summary(health_result(healthy=False, window=False, failed=["quorum: 1 of 3"]))
+    assert summary["healthy"] is False
+    assert summary["window_seconds"] is None
+    assert " in " not in summary["text"].split(" - failed")[0]
+    assert summary["text"].startswith("OVN_Southbound UNHEALTHY, leader")
+    assert summary["text"].endswith(" - failed: quorum: 1 of 3")
+
+
+def test_health_summary_of_a_cluster_info_result():
+    end = health_result()["facts"]["end"]
+    summary = health_summary({"changed": False, "cluster": end})
+    assert summary["healthy"] is None and summary["term"] == 4
+    assert summary["text"].startswith("OVN_Southbound read, leader")
+
+
+def test_health_summary_of_a_failed_task_is_unhealthy_with_the_reason():
+    summary = health_summary({"failed": True, "msg": "timeout: must be positive",
+                              "item": {"database": "OVN_Northbound"}})
+    assert summary["healthy"] is False
+    assert summary["database"] == "OVN_Northbound"
+    assert summary["text"] == "OVN_Northbound could not be read: timeout: must be positive"
+    assert set(summary) == set(rollout_report.SUMMARY_KEYS) | {"text"}
+
+
+def test_health_summary_refuses_what_is_not_a_result():
+    with pytest.raises(AnsibleFilterError, match="expected a result"):
+        health_summary(["not", "a", "result"])
+
+
+def test_listener_probe_mismatches():
+    summaries = {"OVN_Southbound": health_summary(health_result()),
+                 "OVN_Northbound": dict(health_summary(health_result()), listeners={})}
+    assert listener_probe_mismatches(summaries, {"OVN_Southbound": 60000}) == [
+        "OVN_Southbound listener ptcp:6642:10.0.0.12: inactivity probe 5000 ms, expected 60000 ms"]
+    assert listener_probe_mismatches(summaries, {"OVN_Southbound": None, "OVN_Northbound": 60000}) == [
+        "OVN_Northbound: no listener row is referenced from NB_Global, so no listener has the expected"
+        " inactivity probe of 60000 ms"]
+    assert listener_probe_mismatches(summaries, {"OVN_Southbound": None}) == []
+    assert listener_probe_mismatches(summaries, {"Other": 1000}) == []
+    with pytest.raises(AnsibleFilterError, match="two dicts"):
+        listener_probe_mismatches([], {})
+
+
+def test_tuning_changes_reads_every_module_result():
+    listeners = {"changed": True, "results": [
+        {"changed": True, "item": [{"item": {"database": "OVN_Northbound"}}, {"target": "ptcp:6641:10.0.0.11"}],
+         "before": {"target": "ptcp:6641:10.0.0.11", "inactivity_probe": None, "max_backoff": None},
+         "connection": {"target": "ptcp:6641:10.0.0.11", "inactivity_probe": 60000, "max_backoff": None},
+         "removed": []},
+        {"changed": False, "item": [{"item": {"database": "OVN_Northbound"}}, {"target": "ptcp:6641:10.0.0.12"}],
+         "before": {"target": "ptcp:6641:10.0.0.12", "inactivity_probe": 60000},
+         "connection": {"target": "ptcp:6641:10.0.0.12", "inactivity_probe": 60000}, "removed": []},
+        {"skipped": True, "changed": False, "item": [{}, {"target": "x"}]},
+    ]}
+    local_config = {"changed": True, "results": [
+        {"changed": True, "item": [{"item": "unix:/run/nb1.sock", "cluster": {"database": "Local_Config"}},
+                                   {"target": "ptcp:6641:10.0.0.11"}],
+         "before": None, "connection": {"target": "ptcp:6641:10.0.0.11", "inactivity_probe": 60000},
+         "removed": ["ptcp:6641:0.0.0.0"]}]}
+    options = {"changed": True, "results": [
+        {"changed": True, "item": {"database": "OVN_Northbound"},
+         "options_before": {"northd_probe_interval": "5000"}, "options_after": {"northd_probe_interval": "60000"}},
+        {"changed": True, "item": {"database": "OVN_Southbound"},
+         "options_before": {"sbctl_probe_interval": None}, "options_after": {"sbctl_probe_interval": "30000"}}]}
+    chassis = {"changed": True, "results": [
+        {"changed": True, "chassis": "hv1", "external_ids_before": {},
+         "external_ids_after": {"ovn-remote-probe-interval": "300000"}}]}
+    timers = {"changed": True, "results": [
+        {"changed": True, "item": {"database": "OVN_Southbound"}, "election_timer_before": 1000,
+         "election_timer_after": 4000, "steps": [{"election_timer": 2000}, {"election_timer": 4000}]}]}
+    env = {"changed": True, "namespace": "kube-system", "name": "ovn-central", "env_before": {},
+           "changes": [{"name": "OVN_LEADER_PROBE_INTERVAL", "before": "5", "after": "60"}]}
+    restore = {"changed": True, "differences": ["nb.options.northd_probe_interval: \"60000\" -> \"5000\""]}
+    skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+
+    assert tuning_changes([listeners, local_config, options, chassis, timers, env, restore, skipped]) == [
+        "OVN_Northbound listener ptcp:6641:10.0.0.11: inactivity_probe unset -> 60000",
+        "Local_Config listener ptcp:6641:10.0.0.11: created (inactivity_probe 60000)",
+        "Local_Config listener ptcp:6641:0.0.0.0: removed",
+        "NB_Global options:northd_probe_interval 5000 -> 60000",
+        "SB_Global options:sbctl_probe_interval unset -> 30000",
+        "chassis hv1 external_ids:ovn-remote-probe-interval unset -> 300000",
+        "OVN_Southbound election timer 1000 -> 4000 ms in steps 2000, 4000",
+        "kube-system/ovn-central env OVN_LEADER_PROBE_INTERVAL 5 -> 60 (the pods restart)",
+        "restore nb.options.northd_probe_interval: \"60000\" -> \"5000\"",
+    ]
+
+
+def test_tuning_changes_of_unchanged_results_is_empty():
+    assert tuning_changes([{"changed": False, "results": []}, {"changed": False, "options_before": {}}]) == []
+    assert tuning_changes({"changed": False}) == []
+
+
+def test_tuning_changes_refuses_what_is_not_a_result():
+    with pytest.raises(AnsibleFilterError, match="registered task results"):
+        tuning_changes(["text"])
+
+
+def test_filters_are_registered():
+    assert set(rollout_report.FilterModule().filters()) == {
+        "health_summary", "listener_probe_mismatches", "tuning_changes"}

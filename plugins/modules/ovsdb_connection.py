@@ -258,9 +258,9 @@ def manage_connection(module):
                                                  != connection_rows.by_target(changes["rows_before"])))
     removed = [d["target"] for d in changes["delete"]] if changes["changed"] else []
     if removed:
+        verb = "would remove" if module.check_mode else "removed"
         module.warn("%s Connection row(s) %s of %s: ovsdb-server stops listening on them unless its command"
-                    " line also has them" % ("would remove" if module.check_mode else "removed",
-                                              ", ".join(removed), database))
+                    " line also has them" % (verb, ", ".join(removed), database))
     result = {
         "changed": changes["changed"],
         "connection": _find(rows_after, target),

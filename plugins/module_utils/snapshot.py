@@ -45,7 +45,7 @@ import tempfile
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
     chassis_probe, connection_rows, election_timer, global_options, k8s_client, tunables)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbError, parse_remotes)
+    Deadline, OvsdbError, parse_remotes, sleep_until)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, validate_connection_params)
 
@@ -77,8 +77,18 @@ class SnapshotError(OvsdbError):
 # --------------------------------------------------------------------------- tunables table
 
 def option_keys(database):
-    """The probe keys of ``database``'s global options map (from the tunables table)."""
-    return sorted(tunables.map_keys(global_options.global_table(database)))
+    """The probe keys set in ``database``'s global options map (from the tunables table): its own,
+    plus those ovn-northd copies from it into the other database (NB_Global's sbctl_probe_interval)."""
+    return sorted(global_options.keys_set_in(global_options.global_table(database)))
+
+
+def is_northd_copy(database, options):
+    """True when ``database``'s options map is ovn-northd's copy of another (it would undo a write)."""
+    try:
+        global_options.check_not_a_copy(database, options)
+    except OvsdbError:
+        return True
+    return False
 
 
 def chassis_keys():
@@ -246,11 +256,6 @@ def tunables_shape(tunables_doc):
     if kube is not None:
         shape.append("kube_ovn[%s/%s/%s]" % (kube["namespace"], kube["name"], kube["container"]))
     return sorted(shape)
-
-
-_SHAPE_HINTS = {
-    "election_timer": "ctl_sockets",
-}
 
 
 def shape_differences(document, descriptor):
@@ -590,12 +595,14 @@ def summarise_connections(changes):
             "delete": [d["target"] for d in changes["delete"]]}
 
 
-def plan_restore(live, snapshot):
+def plan_restore(live, snapshot, copied=()):
     """What a restore changes, part by part (pure, from two ``tunables`` documents of the same shape).
 
     Returns ``{"changed": bool, "parts": {label: change}}`` where only parts with
     a change appear: ``nb``/``sb`` (``connections``, ``options``, ``election_timer``),
-    ``local_config[REMOTE]``, ``chassis[NAME]`` and ``kube_ovn``.
+    ``local_config[REMOTE]``, ``chassis[NAME]`` and ``kube_ovn``.  The options of the
+    databases in ``copied`` (``sb`` while ovn-northd copies NB_Global.options into
+    SB_Global.options) are not planned: restoring the other database's options restores them.
     """
     parts = {}
     for key, _database in DATABASES:
@@ -610,7 +617,7 @@ def plan_restore(live, snapshot):
             change["connections"] = summarise_connections(rows)
         options = global_options.plan(dict((k, v) for k, v in have["options"].items() if v is not None),
                                       want["options"])
-        if options["changed"]:
+        if options["changed"] and key not in copied:
             change["options"] = {"set": options["set"], "delete": options["delete"]}
         if "election_timer" in want and have.get("election_timer") != want["election_timer"]:
             change["election_timer"] = {
@@ -673,6 +680,7 @@ class DeploymentSession(object):
         self.clients = {}
         self.k8s = None
         self.sources = _sources_of(descriptor)
+        self.copied = set()  # databases whose options map is ovn-northd's copy of the other's
 
     # -- checks before any contact
     def _params_for(self, remote):
@@ -700,6 +708,10 @@ class DeploymentSession(object):
     # -- connections
     def _client(self, label, remote, database, tables, leader_only=None):
         client = self.clients.get(label)
+        if client is not None and not client.is_connected():
+            # Dropped while idle (a long election timer walk): read and write on a fresh connection.
+            client.close()
+            client = None
         if client is None:
             client = client_from_params(self._params_for(remote), database, tables, leader_only=leader_only)
             try:
@@ -759,6 +771,9 @@ class DeploymentSession(object):
         client.refresh()
         self.sources[key]["server"] = client.remote
         _row, options = global_options.read_options(client, database)
+        if is_northd_copy(database, options):
+            self.copied.add(key)
+            self.sources[key]["options_copied_by_northd"] = True
         part = {"connections": self._read_rows(client, database),
                 "options": dict((k, options.get(k)) for k in option_keys(database))}
         sockets = self.descriptor[key]["ctl_sockets"]
@@ -829,6 +844,27 @@ class DeploymentSession(object):
             live["kube_ovn"] = self.read_kube_ovn()
         return live
 
+    def wait_for_copies(self, snapshot):
+        """After a restore, wait (up to ``timeout``) until ovn-northd has copied the restored
+        NB_Global.options into each copied database's options."""
+        for key in sorted(self.copied):
+            database = DATABASE_OF[key]
+            deadline = Deadline(self.params["timeout"], "ovn-northd copying the options into %s" % database)
+            while True:
+                client = self.database_client(key)
+                client.refresh()
+                _row, options = global_options.read_options(client, database)
+                current = dict((k, options.get(k)) for k in option_keys(database))
+                if current == snapshot[key]["options"]:
+                    break
+                if deadline.expired():
+                    raise SnapshotError(
+                        "%s.options: ovn-northd did not copy the restored NB_Global.options into %s.options"
+                        " within %.0f s (still %s, snapshot %s); is ovn-northd running and active?"
+                        % (key, global_options.global_table(database), deadline.seconds,
+                           canonical_json(current), canonical_json(snapshot[key]["options"])))
+                sleep_until(deadline, 0.1)
+
     # -- writing
     def _transact(self, label, client, build):
         try:
@@ -851,7 +887,7 @@ class DeploymentSession(object):
             global_row, rows = connection_rows.read_connections(ovsdb, database)
             _row, options = global_options.read_options(ovsdb, database)
             row_changes = plan_connections(rows, want["connections"], columns)
-            option_changes = global_options.plan(options, want["options"])
+            option_changes = global_options.plan(options, {} if key in self.copied else want["options"])
             if global_row is None and (row_changes["changed"] or option_changes["changed"]):
                 raise SnapshotError("%s: %s has no row (the database was never initialised); nothing of it"
                                     " was restored" % (key, table))

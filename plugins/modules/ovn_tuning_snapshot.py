@@ -400,7 +400,7 @@ def restore(module):
     wanted = document["tunables"]
     try:
         live = session.read()
-        plan = snapshot.plan_restore(live, wanted)
+        plan = snapshot.plan_restore(live, wanted, session.copied)
         steps = {}
         after = live
         if plan["changed"]:
@@ -408,6 +408,7 @@ def restore(module):
             if module.check_mode:
                 after = wanted
             else:
+                session.wait_for_copies(wanted)
                 after = session.read()
                 left = snapshot.differences(after, wanted)
                 if left:

@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -29,7 +30,8 @@ from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
 from support.ansible_run import run_tasks
 
 MODULE = "ovn_tuning_snapshot"
-NB_OPTION_KEYS = ("ic_probe_interval", "nbctl_probe_interval", "northd_probe_interval")
+# sbctl_probe_interval is read from SB_Global; while ovn-northd runs it is set in NB_Global and copied.
+NB_OPTION_KEYS = ("ic_probe_interval", "nbctl_probe_interval", "northd_probe_interval", "sbctl_probe_interval")
 SB_OPTION_KEYS = ("sbctl_probe_interval",)
 CHASSIS_KEYS = ("ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval", "ovn-remote-probe-interval")
 NB_COLUMNS = ("target", "inactivity_probe", "max_backoff", "other_config")
@@ -249,6 +251,17 @@ def set_chassis_keys_cli(remote, keys):
         vsctl(remote, *args)
 
 
+def wait_for_northd_copy(lab, timeout=30.0):
+    """Until ovn-northd has copied NB_Global.options:sbctl_probe_interval into SB_Global (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wanted = cli_options(lab, "nb")["sbctl_probe_interval"]
+        if cli_options(lab, "sb")["sbctl_probe_interval"] == wanted:
+            return wanted
+        assert time.monotonic() < deadline, "ovn-northd did not copy sbctl_probe_interval within %s s" % timeout
+        time.sleep(0.1)
+
+
 def change_timer_by_hand(lab, db, milliseconds):
     """Step the timer with ovs-appctl on the leader (doubling at most), and wait until every member shows it."""
     name = lab.info()[db]["database"]
@@ -434,8 +447,10 @@ def prepare_state_a(lab):
     sb_rows = dict((t, {}) for t in sb_listeners)
     sb_rows["tcp:%s:7003" % spare] = {"inactivity_probe": 20000, "read_only": True, "role": "ovn-controller"}
     set_rows_cli(lab, "sb", sb_rows)
-    set_options_cli(lab, "nb", {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000"})
-    set_options_cli(lab, "sb", {"sbctl_probe_interval": "20000"})
+    # ovn-northd runs here: SB_Global.options is its copy of NB_Global.options.
+    set_options_cli(lab, "nb", {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000",
+                                "sbctl_probe_interval": "20000"})
+    assert wait_for_northd_copy(lab) == "20000"
     set_chassis_keys_cli(lab.info()["chassis"][0]["ovs_remote"], {"ovn-remote-probe-interval": "30000"})
 
 
@@ -474,14 +489,14 @@ def change_to_state_b(lab):
     sb_rows[listener_targets(lab, "sb")[1]] = {"max_backoff": 2000}
     sb_rows["tcp:%s:7006" % spare] = {}
     set_rows_cli(lab, "sb", sb_rows)  # drops the 7003 row
-    set_options_cli(lab, "nb", {"nbctl_probe_interval": "45000"})
-    set_options_cli(lab, "sb", {"sbctl_probe_interval": None})
+    set_options_cli(lab, "nb", {"nbctl_probe_interval": "45000", "sbctl_probe_interval": None})
+    assert wait_for_northd_copy(lab) is None
     set_chassis_keys_cli(chassis_remote, {"ovn-bridge-remote-probe-interval": "7000"})
     change_timer_by_hand(lab, "sb", 2000)
 
 
 def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
-    lab = lab_factory(name="snaprestore", chassis=1)
+    lab = lab_factory(name="snaprestore", chassis=1, northd=True)
     deployment = descriptor(lab)
     path = str(tmp_path / "a.json")
     prepare_state_a(lab)
@@ -506,8 +521,12 @@ def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
     nb = checked["changes"]["nb"]
     assert sorted(nb["connections"]["create"]) == ["tcp:%s:7001" % spare]
     assert sorted(nb["connections"]["delete"]) == ["tcp:%s:7004" % spare, "tcp:%s:7005" % spare]
-    assert nb["options"] == {"set": {"nbctl_probe_interval": "30000", "northd_probe_interval": "60000"},
+    assert nb["options"] == {"set": {"nbctl_probe_interval": "30000", "northd_probe_interval": "60000",
+                                     "sbctl_probe_interval": "20000"},
                              "delete": ["ic_probe_interval"]}
+    # SB_Global.options is ovn-northd's copy: restored through NB_Global, never written directly.
+    assert "options" not in checked["changes"]["sb"]
+    assert "sb.options.sbctl_probe_interval: absent -> \"20000\"" in checked["differences"]
     assert nb["election_timer"] == {"before": 4000, "after": 1000, "steps": [1000]}
     assert checked["changes"]["sb"]["election_timer"]["before"] == 2000
     assert checked["changes"]["chassis[chassis-1]"] == {"external_ids": {
@@ -517,7 +536,7 @@ def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
     restored = run_module(MODULE, args, diff=True)
     assert restored.get("failed") is not True, restored.get("msg")
     assert restored["changed"] is True
-    assert cli_tunables(lab) == state_a
+    assert cli_tunables(lab) == state_a  # the SB copy included: the module waits for ovn-northd
     assert restored["diff"] == {"before": state_b, "after": state_a}
     assert [s["election_timer"] for s in restored["steps"]["nb.election_timer"]["steps"]] == [1000]
     lab.verify_listeners()

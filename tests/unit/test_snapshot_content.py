@@ -31,7 +31,7 @@ def tunables_doc():
     return {
         "nb": {"connections": copy.deepcopy(NB_ROWS),
                "options": {"northd_probe_interval": "60000", "nbctl_probe_interval": None,
-                           "ic_probe_interval": None},
+                           "ic_probe_interval": None, "sbctl_probe_interval": None},
                "election_timer": 1000},
         "sb": {"connections": copy.deepcopy(SB_ROWS), "options": {"sbctl_probe_interval": None}},
         "local_config": {"tcp:127.0.0.11:6651": {"connections": [
@@ -281,6 +281,24 @@ class TestPlanRestore:
         assert plan["parts"]["nb"]["options"] == {"set": {"northd_probe_interval": "60000"},
                                                   "delete": ["nbctl_probe_interval"]}
         assert plan["parts"]["sb"]["options"] == {"set": {}, "delete": ["sbctl_probe_interval"]}
+
+    def test_options_ovn_northd_copies_are_restored_through_the_source(self):
+        live = tunables_doc()
+        live["nb"]["options"]["sbctl_probe_interval"] = "1000"
+        live["sb"]["options"]["sbctl_probe_interval"] = "1000"
+        plan = snap.plan_restore(live, tunables_doc(), copied=("sb",))
+        assert plan["parts"] == {"nb": {"options": {"set": {}, "delete": ["sbctl_probe_interval"]}}}
+        assert snap.plan_restore(live, tunables_doc())["parts"]["sb"] == {
+            "options": {"set": {}, "delete": ["sbctl_probe_interval"]}}
+
+    def test_which_keys_are_recorded_where(self):
+        # sbctl_probe_interval is read from SB_Global and set in NB_Global while ovn-northd runs.
+        assert snap.option_keys("OVN_Northbound") == [
+            "ic_probe_interval", "nbctl_probe_interval", "northd_probe_interval", "sbctl_probe_interval"]
+        assert snap.option_keys("OVN_Southbound") == ["sbctl_probe_interval"]
+        assert snap.is_northd_copy("OVN_Southbound", {"mac_prefix": "0a:00:00", "sbctl_probe_interval": "1"})
+        assert not snap.is_northd_copy("OVN_Southbound", {"sbctl_probe_interval": "1"})
+        assert not snap.is_northd_copy("OVN_Northbound", {"mac_prefix": "0a:00:00"})
 
     def test_election_timer_steps(self):
         live = tunables_doc()

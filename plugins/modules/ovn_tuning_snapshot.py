@@ -29,6 +29,9 @@ description:
     removed and keys removed since are put back, touching no other key; the election timer is stepped back (at
     most doubling per step, on the leader, each step committed before the next); the kube-ovn Deployment's
     variables are put back last, because changing the pod template restarts the database pods.
+  - While ovn-northd runs, C(SB_Global.options) is its copy of C(NB_Global.options) (it undoes a direct write).
+    The snapshot records C(sbctl_probe_interval) in both; a restore then writes it to C(NB_Global) only and waits
+    (up to O(timeout)) until ovn-northd has copied it, so the read-back of both matches the snapshot.
   - A snapshot whose checksum does not match its content, whose C(schema_version) is not 1, or that is malformed
     is refused before anything is contacted. A snapshot of another deployment, or of another shape (for example
     with a chassis the descriptor does not list), is refused before any write with the differences named.
@@ -260,7 +263,9 @@ snapshot:
       description: The deployment's name.
       type: str
     sources:
-      description: Where each part was read - remotes, the server read for nb/sb, ctl sockets, chassis remotes, the Deployment and API host.
+      description:
+        - Where each part was read - remotes, the server read for nb/sb, ctl sockets, chassis remotes, the Deployment
+          and API host; C(options_copied_by_northd) when that database's options were ovn-northd's copy.
       type: dict
     tunables:
       description: The values (see above).

@@ -153,8 +153,7 @@ def _leaf_results(registered):
         if not isinstance(item, dict):
             raise AnsibleFilterError("tuning_changes: expected registered task results, got %r" % (item,))
         if isinstance(item.get("results"), list):
-            for leaf in _leaf_results(item["results"]):
-                yield leaf
+            yield from _leaf_results(item["results"])
         else:
             yield item
 

@@ -42,7 +42,7 @@ PROFILE_FIELDS = (
 )
 FIELD_TUNABLE = dict(PROFILE_FIELDS)
 ENV_FIELD = "kube_ovn_env"
-ACCEPTED_FIELDS = tuple(name for name, _ in PROFILE_FIELDS) + (ENV_FIELD,)
+ACCEPTED_FIELDS = tuple(field for field, _tunable in PROFILE_FIELDS) + (ENV_FIELD,)
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -465,7 +465,8 @@ def metric_samples(facts, gates=None, healthy=None, window=None):
         if value is None:
             return
         labels = dict(database=database, **labels)
-        assert tuple(labels) == METRICS_BY_NAME[name].labels, (name, tuple(labels))
+        if tuple(labels) != METRICS_BY_NAME[name].labels:
+            raise AssertionError((name, tuple(labels)))
         samples[name].append((labels, value))
 
     for member in facts["members"]:

@@ -288,10 +288,12 @@ def test_a_concurrent_write_between_read_and_write_is_kept(k8s_standin):
     result = run({"kubeconfig": k8s_standin.kubeconfig, "env": {"OVN_LEADER_PROBE_INTERVAL": 30}, "wait": False})
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
-    assert result["conflicts"] == 1
+    # At least the injected write conflicts; the stand-in's rollout controller may still be
+    # finishing an earlier rollout (status writes move resourceVersion too, as in Kubernetes).
+    assert result["conflicts"] >= 1
     patches = k8s_standin.requests_of("PATCH")
-    assert [p["status"] for p in patches] == [409, 200]
-    assert patches[0]["sent_resource_version"] != patches[1]["sent_resource_version"]
+    assert [p["status"] for p in patches] == [409] * result["conflicts"] + [200]
+    assert patches[0]["sent_resource_version"] != patches[-1]["sent_resource_version"]
     env = env_dict(http_get_deployment(k8s_standin))
     assert env["OVN_LEADER_PROBE_INTERVAL"] == "30"  # ours
     assert env["ENABLE_COMPACT"] == "true" and env["ADDED_BY_OTHER"] == "1"  # theirs, not overwritten

@@ -1,0 +1,179 @@
+"""Benchmark 1 (converge cost against the shell way) and benchmark 6 (the incident's metric),
+which share one pair of lab deployments started with the incident's settings."""
+
+import os
+import time
+
+from common import (INCIDENT_SETTINGS, TUNED, BENCH_DIR, BenchError, lab_inventory,
+                    reset_to_incident_settings)
+from ovnlab import Lab
+from support.ansible_run import run_playbook
+
+import incident
+
+PLAYBOOKS = {
+    "modules": os.path.join(BENCH_DIR, "playbooks", "converge_modules.yml"),
+    "shell": os.path.join(BENCH_DIR, "playbooks", "converge_shell.yml"),
+}
+
+
+class LabPair:
+    """Two deployments (staging and production), each with 3-member NB and SB clusters, ovn-northd
+    and two chassis, started with 5 s probes and 1 s election timers; stopped on exit."""
+
+    def __init__(self, workdir, chassis=2):
+        self.labs = [Lab(workdir=os.path.join(workdir, name), name=name, northd=True, chassis=chassis,
+                         start_timeout=120, **INCIDENT_SETTINGS)
+                     for name in ("bench-staging", "bench-prod")]
+        self.inventory = os.path.join(workdir, "inventory.yml")
+
+    def __enter__(self):
+        try:
+            for lab in self.labs:
+                lab.start()
+        except BaseException:
+            self.stop()
+            raise
+        lab_inventory(self.labs, self.inventory)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stop(self):
+        for lab in self.labs:
+            lab.stop()
+
+    @property
+    def state_dirs(self):
+        return [lab.workdir for lab in self.labs]
+
+    def reset(self):
+        for lab in self.labs:
+            reset_to_incident_settings(lab)
+
+
+def _count(run):
+    """Tasks, module/command invocations (loop items) and changes of one playbook run."""
+    tasks = set()
+    results = invocations = changed = skipped_items = 0
+    for record in run.records:
+        if record["status"] == "skipped":
+            continue
+        tasks.add(record["task"])
+        results += 1
+        result = record["result"]
+        items = result.get("results") if isinstance(result.get("results"), list) else [result]
+        for item in items:
+            if item.get("skipped"):
+                skipped_items += 1
+                continue
+            invocations += 1
+            changed += 1 if item.get("changed") else 0
+    return {"tasks": len(tasks), "task_results": results, "invocations": invocations, "changed": changed,
+            "skipped_items": skipped_items,
+            "records": [[record["host"], record["task"], record["status"],
+                         len(record["result"].get("results") or [])] for record in run.records]}
+
+
+def _converge(pair, style, label, log):
+    started = time.monotonic()
+    run = run_playbook(PLAYBOOKS[style], inventory=pair.inventory, extra_vars={"tuning": TUNED}, timeout=900)
+    seconds = time.monotonic() - started
+    if run.returncode != 0:
+        raise BenchError("%s (%s) failed (rc %d):\n%s\n%s" % (PLAYBOOKS[style], label, run.returncode,
+                                                             run.stdout[-3000:], run.stderr[-2000:]))
+    figures = dict(_count(run), seconds=round(seconds, 2))
+    log("converge %s %s: %.1f s, %d tasks, %d invocations, %d changed"
+        % (style, label, seconds, figures["tasks"], figures["invocations"], figures["changed"]))
+    return figures
+
+
+def _verify_tuned(pair):
+    """Read the tuned values back with the CLIs (independently of either playbook)."""
+    for lab in pair.labs:
+        settings = incident.probes(incident.LabTargets(lab.workdir))
+        expected = {"nb_inactivity_probe": [TUNED["listener_probe"]], "sb_inactivity_probe": [TUNED["listener_probe"]],
+                    "northd_probe_interval": [TUNED["northd_probe"]],
+                    "chassis_remote_probe_interval": [TUNED["chassis_probe"]],
+                    "nb_election_timer": [TUNED["election_timer"]], "sb_election_timer": [TUNED["election_timer"]]}
+        wrong = dict((key, settings.get(key)) for key, value in expected.items() if settings.get(key) != value)
+        if wrong:
+            raise BenchError("%s is not tuned after the run: %s" % (lab.name, wrong))
+
+
+def run_converge_and_incident(workdir, run_converge, run_incident, window_seconds, seed, log):
+    """Benchmarks 1 and/or 6 on one pair of deployments. Returns {1: result, 6: result}."""
+    results = {}
+    with LabPair(workdir) as pair:
+        before = None
+        if run_incident:
+            before = incident.measure(pair.state_dirs, window_seconds, seed, label="before", log=log)
+        converge = {}
+        converge["modules_first"] = _converge(pair, "modules", "first run", log)
+        _verify_tuned(pair)
+        converge["modules_rerun"] = _converge(pair, "modules", "re-run", log)
+        if run_incident:
+            after = incident.measure(pair.state_dirs, window_seconds, seed, label="after", log=log)
+            results[6] = incident_result(before, after)
+        if run_converge:
+            pair.reset()
+            converge["shell_first"] = _converge(pair, "shell", "first run", log)
+            _verify_tuned(pair)
+            converge["shell_rerun"] = _converge(pair, "shell", "re-run", log)
+            results[1] = converge_result(converge)
+    return results
+
+
+def converge_result(converge):
+    modules_first, modules_rerun = converge["modules_first"], converge["modules_rerun"]
+    shell_first, shell_rerun = converge["shell_first"], converge["shell_rerun"]
+    ratio_first = round(shell_first["seconds"] / modules_first["seconds"], 2)
+    ratio_rerun = round(shell_rerun["seconds"] / modules_rerun["seconds"], 2)
+    table = [
+        "| playbook | run | wall time (s) | tasks | task results | invocations | changed |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for style, title in (("modules", "collection modules"), ("shell", "shell (CLI get-then-set)")):
+        for run, run_title in (("first", "first"), ("rerun", "no-op re-run")):
+            figures = converge["%s_%s" % (style, run)]
+            table.append("| %s | %s | %.1f | %d | %d | %d | %d |" % (
+                title, run_title, figures["seconds"], figures["tasks"], figures["task_results"],
+                figures["invocations"], figures["changed"]))
+    table.append("")
+    table.append("Shell / modules wall-time ratio: first run %.2f, no-op re-run %.2f (above 1: the modules are faster)."
+                 % (ratio_first, ratio_rerun))
+    return {
+        "id": 1, "title": "Converge cost vs. the shell way",
+        "summary": {"ratio_first_run_shell_over_modules": ratio_first,
+                    "ratio_rerun_shell_over_modules": ratio_rerun,
+                    "modules_rerun_changed": modules_rerun["changed"], "shell_rerun_changed": shell_rerun["changed"],
+                    "modules_tasks": modules_first["tasks"], "shell_tasks": shell_first["tasks"]},
+        "table": table, "details": converge,
+    }
+
+
+def incident_result(before, after):
+    text, comparison = incident.markdown(before, after)
+    every = comparison["all_disconnections"]
+    figures = comparison["figures"]
+    table = text.rstrip("\n").split("\n")
+    table.append("")
+    table.append("Seed incident: %s disconnections a day before, target < %s a day. In this lab, at this fault rate: "
+                 "RAFT %s -> %s per hour, client %s -> %s per hour."
+                 % ("{:,}".format(incident.INCIDENT_PER_DAY), "{:,}".format(incident.TARGET_PER_DAY),
+                    figures["raft_disconnections"]["before_per_hour"], figures["raft_disconnections"]["after_per_hour"],
+                    figures["client_disconnections"]["before_per_hour"],
+                    figures["client_disconnections"]["after_per_hour"]))
+    return {
+        "id": 6, "title": "The incident's metric",
+        "summary": {"raft_per_hour_before": figures["raft_disconnections"]["before_per_hour"],
+                    "raft_per_hour_after": figures["raft_disconnections"]["after_per_hour"],
+                    "client_per_hour_before": figures["client_disconnections"]["before_per_hour"],
+                    "client_per_hour_after": figures["client_disconnections"]["after_per_hour"],
+                    "elections_before": figures["elections"]["before"],
+                    "elections_after": figures["elections"]["after"],
+                    "reduction_percent": every["reduction_percent"], "aim_met": comparison["aim_met"],
+                    "same_fault_plan": comparison["same_fault_plan"]},
+        "table": table, "details": {"comparison": comparison, "before": before, "after": after},
+    }

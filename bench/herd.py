@@ -1,0 +1,308 @@
+"""Benchmark 5: no thundering herd.
+
+N clients, one process each, connected to one server (a standalone ovsdb-server with the NB schema,
+listening on its command-line remote only); the server is killed and started again a second and a
+half later. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
+once per attempt) is timestamped with the system's monotonic clock.
+
+- ours: this collection's OvsdbClient (backoff 1 s x2 up to 30 s, each pause drawn from [half, all]
+  of its base), reconnecting with connect() once its session drops;
+- ovs.reconnect: an ovs.db.idl.Idl, whose session reconnects with the library's defaults (1 s,
+  doubling up to 8 s, no jitter), as OVN's Python tools use it.
+
+Reported: attempts per 100 ms from the kill, and the most attempts within any 100 ms as a share of
+the clients - over every attempt, and over the attempts made once the server listened again (those
+land on the restarted server).
+"""
+
+import json
+import multiprocessing
+import os
+import queue
+import subprocess
+import time
+
+import ovs.db.idl
+import ovs.poller
+import ovs.stream
+
+from common import BenchError, summary, tool
+from ovnlab.addresses import claim_block
+from ovnlab.procs import listening_socket_inode
+
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client
+
+BUCKET_SECONDS = 0.1
+DOWN_SECONDS = 1.5
+RECONNECT_DEADLINE = 45.0
+NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
+
+
+def _record_attempts(remote, attempts):
+    """Append the time of every connection attempt to `remote` (in this process) to `attempts`."""
+    original = ovs.stream.Stream.open
+
+    def open_and_log(name, *args, **kwargs):
+        if name == remote:
+            attempts.append(time.monotonic())
+        return original(name, *args, **kwargs)
+
+    ovs.stream.Stream.open = staticmethod(open_and_log)
+
+
+def _wait(poll_object, milliseconds):
+    poller = ovs.poller.Poller()
+    poll_object.wait(poller)
+    poller.timer_wait(milliseconds)
+    poller.block()
+
+
+def _our_client(remote, ready, results, deadline):
+    """One client of this collection's library: connect, and once the session drops, connect()
+    again (attempts spaced by its jittered backoff)."""
+    attempts = []
+    _record_attempts(remote, attempts)
+    report = {"attempts": [], "reconnected": None, "error": None}
+    client = ovsdb_client.OvsdbClient(remote, "OVN_Northbound", {"NB_Global": ["options"]}, timeout=30,
+                                      probe_interval_ms=5000, backoff=ovsdb_client.Backoff(1.0, 2.0, 30.0))
+    try:
+        client.connect()
+        ready.put(os.getpid())
+        while client.is_connected() and time.monotonic() < deadline:
+            client.idl.run()
+            _wait(client.idl, 100)
+        dropped_at = time.monotonic()
+        client.connect(ovsdb_client.Deadline(max(1.0, deadline - time.monotonic()), "reconnecting"))
+        report["reconnected"] = time.monotonic()
+        report["attempts"] = [t for t in attempts if t >= dropped_at]
+    except ovsdb_client.OvsdbError as exc:
+        report["error"] = str(exc)
+        report["attempts"] = attempts
+    finally:
+        client.close()
+        results.put(report)
+
+
+def _ovs_client(remote, ready, results, deadline):
+    """One client of the ovs library as OVN's Python tools use it: an Idl, whose session reconnects
+    with ovs.reconnect's defaults (1 s, doubling up to 8 s, no jitter)."""
+    attempts = []
+    _record_attempts(remote, attempts)
+    report = {"attempts": [], "reconnected": None, "error": None}
+    helper = ovs.db.idl.SchemaHelper(location=NB_SCHEMA)
+    helper.register_columns("NB_Global", ["options"])
+    idl = ovs.db.idl.Idl(remote, helper)
+    try:
+        while not (idl.state == idl.IDL_S_MONITORING and idl.has_ever_connected()):
+            if time.monotonic() > deadline:
+                raise BenchError("never connected")
+            idl.run()
+            _wait(idl, 100)
+        ready.put(os.getpid())
+        while idl._session.is_connected() and time.monotonic() < deadline:  # pylint: disable=protected-access
+            idl.run()
+            _wait(idl, 100)
+        dropped_at = time.monotonic()
+        seqno = idl._session.get_seqno()  # pylint: disable=protected-access
+        while time.monotonic() < deadline:
+            idl.run()
+            session = idl._session  # pylint: disable=protected-access
+            if session.is_connected() and session.get_seqno() != seqno and idl.state == idl.IDL_S_MONITORING:
+                report["reconnected"] = time.monotonic()
+                break
+            _wait(idl, 20)
+        if report["reconnected"] is None:
+            report["error"] = "did not reconnect before the deadline"
+        report["attempts"] = [t for t in attempts if t >= dropped_at]
+    except BenchError as exc:
+        report["error"] = str(exc)
+    finally:
+        idl.close()
+        results.put(report)
+
+
+def _outage_with_clients(server, client, clients, log, name):
+    """Start the clients (one process each), wait until all are connected, kill the server, start it
+    again DOWN_SECONDS later and collect what every client saw."""
+    context = multiprocessing.get_context("fork")
+    ready, results = context.Queue(), context.Queue()
+    deadline = time.monotonic() + 120 + RECONNECT_DEADLINE
+    processes = [context.Process(target=client, args=(server.remote, ready, results, deadline), daemon=True)
+                 for _ in range(clients)]
+    reports = []
+    try:
+        for process in processes:
+            process.start()
+        for _ in range(clients):
+            ready.get(timeout=max(1.0, deadline - RECONNECT_DEADLINE - time.monotonic()))
+        killed_at = time.monotonic()
+        server.kill()
+        time.sleep(DOWN_SECONDS)
+        listening_at = server.start()
+        for _ in range(clients):
+            reports.append(results.get(timeout=max(1.0, deadline + 15 - time.monotonic())))
+    except queue.Empty:
+        raise BenchError("%s: %d of %d clients reported" % (name, len(reports), clients))
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+    attempts = sorted(t for report in reports for t in report["attempts"])
+    reconnected = [report["reconnected"] for report in reports if report["reconnected"] is not None]
+    errors = [report["error"] for report in reports if report["error"]]
+    log("%s: %d attempts, %d of %d reconnected" % (name, len(attempts), len(reconnected), clients))
+    return {"killed_at": killed_at, "listening_at": listening_at, "attempts": attempts,
+            "reconnected": reconnected, "errors": errors}
+
+
+class StandaloneServer:
+    """One standalone ovsdb-server (OVN_Northbound schema) on a claimed loopback address, listening only
+    on its command-line remote. Killed and started again by this benchmark; only this process is ever
+    signalled, and it is stopped on exit."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.db_file = os.path.join(workdir, "herd-nb.db")
+        self.log_file = os.path.join(workdir, "herd-nb.log")
+        self.block = None
+        self.process = None
+        self.address = None
+        self.port = 6641
+
+    @property
+    def remote(self):
+        return "tcp:%s:%d" % (self.address, self.port)
+
+    def __enter__(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        self.block = claim_block({"pid": os.getpid(), "name": "bench-herd", "workdir": self.workdir},
+                                 host_numbers=[1], ports=[self.port])
+        self.address = self.block.host(1)
+        tool(["ovsdb-tool", "create", self.db_file, "/usr/share/ovn/ovn-nb.ovsschema"])
+        tool(["ovsdb-tool", "transact", self.db_file,
+              json.dumps(["OVN_Northbound", {"op": "insert", "table": "NB_Global", "row": {}}])])
+        try:
+            self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self.kill()
+        if self.block is not None:
+            self.block.release()
+            self.block = None
+
+    def start(self, timeout=30.0):
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                ["ovsdb-server", self.db_file, "--remote=ptcp:%d:%s" % (self.port, self.address),
+                 "--unixctl=" + os.path.join(self.workdir, "herd-nb.ctl"), "--log-file=" + self.log_file,
+                 "--pidfile=" + os.path.join(self.workdir, "herd-nb.pid"), "-vconsole:off", "-vsyslog:off"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.workdir, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self.listening():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise BenchError("ovsdb-server did not listen on %s; see %s" % (self.remote, self.log_file))
+            time.sleep(0.002)
+        return time.monotonic()
+
+    def listening(self):
+        return listening_socket_inode(self.address, self.port) is not None
+
+    def kill(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+def _histogram(times, origin):
+    buckets = {}
+    for moment in times:
+        bucket = int((moment - origin) / BUCKET_SECONDS)
+        buckets[bucket] = buckets.get(bucket, 0) + 1
+    return buckets
+
+
+def _describe(outage, clients):
+    origin = outage["killed_at"]
+    listening = outage["listening_at"] - origin
+    all_buckets = _histogram(outage["attempts"], origin)
+    after = [t for t in outage["attempts"] if t >= outage["listening_at"]]
+    reconnect_seconds = [t - outage["listening_at"] for t in outage["reconnected"]]
+
+    def peak(times):
+        """The most attempts within any 100 ms window (windows start at an attempt)."""
+        best, best_start, first = 0, None, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] > BUCKET_SECONDS:
+                first += 1
+            if last - first + 1 > best:
+                best, best_start = last - first + 1, times[first]
+        return {"window_start_s": None if best_start is None else round(best_start - origin, 2),
+                "attempts": best, "share_of_clients": round(best / float(clients), 3)}
+
+    return {
+        "clients": clients,
+        "server_listening_after_s": round(listening, 2),
+        "attempts": len(outage["attempts"]),
+        "attempts_after_listening": len(after),
+        "peak_all": peak(outage["attempts"]),
+        "peak_after_listening": peak(after),
+        "reconnected": len(outage["reconnected"]),
+        "reconnect_after_listening_s": summary(reconnect_seconds),
+        "histogram_100ms": dict((str(key), value) for key, value in sorted(all_buckets.items())),
+        "errors": outage["errors"][:5],
+    }
+
+
+def _sparkline(histogram, until_bucket):
+    marks = " .:-=+*#%@"
+    peak = max(histogram.values()) if histogram else 1
+    return "".join(marks[min(len(marks) - 1, -(-histogram.get(str(bucket), 0) * (len(marks) - 1) // peak))]
+                   for bucket in range(until_bucket))
+
+
+def run_herd(workdir, clients, log):
+    with StandaloneServer(os.path.join(workdir, "herd")) as server:
+        ours = _describe(_outage_with_clients(server, _our_client, clients, log, "ours"), clients)
+        theirs = _describe(_outage_with_clients(server, _ovs_client, clients, log, "ovs.reconnect"), clients)
+    for name, result in (("ours", ours), ("ovs.reconnect", theirs)):
+        if result["reconnected"] < clients:
+            raise BenchError("%s: only %d of %d clients reconnected: %s"
+                             % (name, result["reconnected"], clients, result["errors"]))
+    span = max(int(max([float(k) for k in ours["histogram_100ms"]] + [float(k) for k in theirs["histogram_100ms"]]
+                       + [0])) + 1, 1)
+    span = min(span, 120)
+    table = [
+        "| clients | library | server back after (s) | attempts | most attempts in 100 ms | the same, once the"
+        " server listens | reconnected p50 / p95 after it listens (s) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for title, result in (("ours (jittered backoff)", ours), ("ovs.reconnect default (no jitter)", theirs)):
+        table.append("| %d | %s | %.2f | %d | %d (%.0f %%) at %.1f s | %d (%.0f %%) at %.1f s | %.2f / %.2f |" % (
+            clients, title, result["server_listening_after_s"], result["attempts"],
+            result["peak_all"]["attempts"], 100 * result["peak_all"]["share_of_clients"],
+            result["peak_all"]["window_start_s"] or 0.0,
+            result["peak_after_listening"]["attempts"], 100 * result["peak_after_listening"]["share_of_clients"],
+            result["peak_after_listening"]["window_start_s"] or 0.0,
+            result["reconnect_after_listening_s"].get("p50", 0.0), result["reconnect_after_listening_s"].get("p95", 0.0)))
+    table += [
+        "",
+        "Attempts per 100 ms from the kill (one character per bucket, scaled to each row's peak):",
+        "",
+        "```",
+        "ours           |%s|" % _sparkline(ours["histogram_100ms"], span),
+        "ovs.reconnect  |%s|" % _sparkline(theirs["histogram_100ms"], span),
+        "```",
+    ]
+    return {"id": 5, "title": "No thundering herd", "table": table,
+            "summary": {"clients": clients,
+                        "ours_peak_share_all": ours["peak_all"]["share_of_clients"],
+                        "ours_peak_share_after_listening": ours["peak_after_listening"]["share_of_clients"],
+                        "ovs_peak_share_all": theirs["peak_all"]["share_of_clients"],
+                        "ovs_peak_share_after_listening": theirs["peak_after_listening"]["share_of_clients"]},
+            "details": {"ours": ours, "ovs_reconnect": theirs}}

@@ -455,6 +455,14 @@ def annotate_listeners(members, settings):
                 listener["tunable"] = True
                 listener["inactivity_probe_effective"] = None
                 continue
+            if listener["remote"].startswith("punix:"):
+                # ovsdb-server gives command-line unix listeners no probe at all (their
+                # clients are local): nothing to tune and nothing to warn about.
+                listener["probed"] = False
+                listener["tunable"] = False
+                listener["inactivity_probe_effective"] = 0
+                continue
+            listener["probed"] = True
             row = targets.get(listener["remote"])
             listener["tunable"] = row is not None
             listener["inactivity_probe_effective"] = (
@@ -480,7 +488,8 @@ def gather(request):
     warnings = []
     for member in members:
         for listener in member["listeners"] or []:
-            if listener["source"] == "command_line" and not listener["tunable"]:
+            if (listener["source"] == "command_line" and not listener["tunable"]
+                    and listener.get("probed", True)):
                 warnings.append(
                     "%s serves %s given on its command line: that listener's inactivity probe is"
                     " the built-in default and cannot be changed at run time (no listener row with"

@@ -260,7 +260,8 @@ def probe_mismatches(facts, expected):
             if key == "inactivity_probe":
                 for member in facts["members"]:
                     for listener in member.get("listeners") or []:
-                        if listener["source"] == "command_line" and not listener.get("tunable"):
+                        if (listener["source"] == "command_line" and not listener.get("tunable")
+                                and listener.get("probed", True)):
                             have = listener.get("inactivity_probe_effective")
                             if have != want:
                                 mismatches.append(

@@ -232,7 +232,8 @@ def run_faults(plan, state_dirs, log=None, deadline_seconds=None):
         for _resume_at, record, _process in active:
             try:
                 log(f"{record.get('resumed_at', now()):6.1f}s resume {record['lab']} {record['process']}")
-            except Exception:  # noqa: BLE001 pylint: disable=broad-except - never stop resuming for a log line
+            # Never stop resuming for a log line.
+            except Exception:  # noqa: BLE001 pylint: disable=broad-except
                 pass
         if failures:
             raise LabError("could not resume " + "; ".join(failures))

@@ -64,15 +64,18 @@ bench: deps
 	$(VPY) bench/run.py $(BENCH_ARGS)
 
 # The Ansible ecosystem's own checks (.ci/run runs `make check`: the test suite, then these).
-# Each part prints how long it took.
+# Every part runs even when an earlier one failed; the summary gives each part's time and result.
 CHECK_PARTS := test sanity units-ansible-test lint changelog-lint molecule
 
 check:
-	@for part in $(CHECK_PARTS); do \
+	@summary=""; failed=""; \
+	for part in $(CHECK_PARTS); do \
 	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$part || { echo "== make check: $$part FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
-	  echo "== make check: $$part passed in $$(( $$(date +%s) - start )) s"; \
-	done
+	  if $(MAKE) --no-print-directory $$part; then result=passed; else result=FAILED; failed="$$failed $$part"; fi; \
+	  summary="$$summary\n  $$part: $$result in $$(( $$(date +%s) - start )) s"; \
+	done; \
+	printf "== make check:$$summary\n"; \
+	if [ -n "$$failed" ]; then echo "== make check FAILED:$$failed"; exit 1; fi
 
 # ansible-test on a copy of the collection under .build/ansible-test/ansible_collections/kubedc/ovn_tuning.
 sanity: venv

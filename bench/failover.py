@@ -125,14 +125,14 @@ def run_no_hang(workdir, trials, timeout_seconds, log):
     table = [
         "| trials | timeout T (s) | | p50 (s) | p95 (s) | max (s) |",
         "|---:|---:|---|---:|---:|---:|",
-        "| %d | %g | module wall time - T | %.2f | %.2f | %.2f |" % (over["n"], timeout_seconds, over["p50"], over["p95"],
-                                                                  over["max"]),
+        "| %d | %g | module wall time - T | %.2f | %.2f | %.2f |"
+        % (over["n"], timeout_seconds, over["p50"], over["p95"], over["max"]),
         "| | | start-up and exit (same module failing on its arguments) | %.2f | %.2f | %.2f |"
         % (fixed["p50"], fixed["p95"], fixed["max"]),
         "| | | **wall time - T - start-up, paired per trial** | **%.2f** | **%.2f** | **%.2f** |"
         % (beyond["p50"], beyond["p95"], beyond["max"]),
-        "| | | same module against the running leader | %.2f | %.2f | %.2f |" % (running["p50"], running["p95"],
-                                                                              running["max"]),
+        "| | | same module against the running leader | %.2f | %.2f | %.2f |"
+        % (running["p50"], running["p95"], running["max"]),
         "",
         "The NB leader SIGSTOPped, the module pointed at it with timeout T: every run failed with a message naming the"
         " remote and the timeout. The timeout bounds the work against the database; the Python start-up before it is"

@@ -128,18 +128,18 @@ def _outage_with_clients(server, client, clients, log, name):
     ready, results = context.Queue(), context.Queue()
     deadline = time.monotonic() + 120 + RECONNECT_DEADLINE
     processes = [context.Process(target=client, args=(server.remote, ready, results, deadline), daemon=True)
-                 for _ in range(clients)]
+                 for _client in range(clients)]
     reports = []
     try:
         for process in processes:
             process.start()
-        for _ in range(clients):
+        for _client in range(clients):
             ready.get(timeout=max(1.0, deadline - RECONNECT_DEADLINE - time.monotonic()))
         killed_at = time.monotonic()
         server.kill()
         time.sleep(DOWN_SECONDS)
         listening_at = server.start()
-        for _ in range(clients):
+        for _client in range(clients):
             reports.append(results.get(timeout=max(1.0, deadline + 15 - time.monotonic())))
     except queue.Empty:
         raise BenchError("%s: %d of %d clients reported" % (name, len(reports), clients))

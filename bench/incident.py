@@ -288,8 +288,8 @@ def markdown(before, after):
     def row(title, name, per_hour=False):
         key_before, key_after = ("before_per_hour", "after_per_hour") if per_hour else ("before", "after")
         value_before, value_after = figures[name][key_before], figures[name][key_after]
-        lines.append("| %s | %s | %s | %s |" % (title, _number(value_before), _number(value_after),
-                                               _change(value_before, value_after) if not per_hour else ""))
+        change = "" if per_hour else _change(value_before, value_after)
+        lines.append("| %s | %s | %s | %s |" % (title, _number(value_before), _number(value_after), change))
 
     row("RAFT disconnections (cluster/status, all members)", "raft_disconnections")
     row("  per hour", "raft_disconnections", per_hour=True)

@@ -23,7 +23,8 @@ import tempfile
 import time
 import traceback
 
-import common  # noqa: F401 pylint: disable=unused-import - sets up sys.path for the imports below
+# common sets up sys.path (the collection, the lab, the test helpers) for the imports below.
+import common  # noqa: F401 pylint: disable=unused-import
 from common import REPO_ROOT, BenchError, ensure_collection_link, machine
 
 ALL = (1, 2, 3, 4, 5, 6)
@@ -46,6 +47,7 @@ def _options(argv):
     parser.add_argument("--clients", type=int, help="clients for 5 (default 100)")
     parser.add_argument("--window", type=float, help="seconds of each measuring window of 6 (default 60)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the fault plan of 6 (default 7)")
+    parser.add_argument("--rounds", type=int, help="rounds of 1, the two playbooks in alternating order (default 2)")
     parser.add_argument("--hang-timeout", type=float, default=3.0, help="module timeout T of 4, seconds (default 3)")
     parser.add_argument("--results-dir", default=os.path.join(REPO_ROOT, "bench", "results"))
     docs = parser.add_mutually_exclusive_group()
@@ -67,6 +69,9 @@ def _options(argv):
     options.ports = options.ports or (5000 if quick else 200000)
     options.clients = options.clients or (10 if quick else 100)
     options.window = options.window or (30.0 if quick else 60.0)
+    options.rounds = options.rounds or (1 if quick else 2)
+    if not 1 <= options.rounds <= 10:
+        parser.error("--rounds: give 1 to 10")
     if not 1 <= options.ports <= 1000000:
         parser.error("--ports: give 1 to 1,000,000")
     if not 1 <= options.clients <= 500:
@@ -97,7 +102,8 @@ def _run_all(options, workdir):
         _log("benchmark %s: %s" % ("+".join(str(n) for n in numbers), ", ".join(TITLES[n] for n in numbers)))
         try:
             produced = work()
-        except Exception as exc:  # pylint: disable=broad-except - one failure must not stop the rest
+        # One failed benchmark must not stop the others.
+        except Exception as exc:  # pylint: disable=broad-except
             _log("benchmark %s FAILED: %s" % (numbers, exc))
             produced = dict((n, {"id": n, "title": TITLES[n], "error": "%s: %s" % (type(exc).__name__, exc),
                                  "traceback": traceback.format_exc()[-4000:]}) for n in numbers)
@@ -109,7 +115,8 @@ def _run_all(options, workdir):
     if 1 in wanted or 6 in wanted:
         numbers = [n for n in (1, 6) if n in wanted]
         attempt(numbers, lambda: converge.run_converge_and_incident(
-            os.path.join(workdir, "converge"), 1 in wanted, 6 in wanted, options.window, options.seed, _log))
+            os.path.join(workdir, "converge"), 1 in wanted, 6 in wanted, options.window, options.seed, _log,
+            rounds=options.rounds))
     if 2 in wanted:
         attempt([2], lambda: {2: flat.run_flat(workdir, options.flat_trials, options.ports, _log)})
     if 3 in wanted:
@@ -124,9 +131,9 @@ def _run_all(options, workdir):
 def markdown(report):
     described = report["machine"]
     lines = [
-        "Measured %s in %.0f s (%s%s)." % (report["started_at"], report["duration_s"],
-                                          "benchmarks " + ", ".join(str(n) for n in report["selected"]),
-                                          ", --quick" if report["options"]["quick"] else ""),
+        "Measured %s in %.0f s (benchmarks %s%s)."
+        % (report["started_at"], report["duration_s"], ", ".join(str(n) for n in report["selected"]),
+           ", --quick" if report["options"]["quick"] else ""),
         "",
         "| machine | |",
         "|---|---|",
@@ -202,9 +209,10 @@ def main(argv=None):
               "options": {"quick": options.quick, "flat_trials": options.flat_trials,
                           "failover_trials": options.failover_trials, "ports": options.ports,
                           "clients": options.clients, "window_seconds": options.window, "seed": options.seed,
+                          "converge_rounds": options.rounds,
                           "hang_timeout_s": options.hang_timeout}}
-    _log("benchmarks %s on %s CPUs, load %s" % (options.selected, report["machine"]["nproc"],
-                                               report["machine"]["load_average_at_start"]))
+    _log("benchmarks %s on %s CPUs, load %s"
+         % (options.selected, report["machine"]["nproc"], report["machine"]["load_average_at_start"]))
     try:
         results = _run_all(options, workdir)
     finally:
@@ -220,8 +228,8 @@ def main(argv=None):
         update_docs(report)
         _log("docs/performance.md updated")
     elif not options.no_docs:
-        _log("docs/performance.md left as it is (%s)" % ("a benchmark failed" if failed else "partial or quick run;"
-                                                          " --update-docs to write it anyway"))
+        reason = "a benchmark failed" if failed else "partial or quick run; --update-docs to write it anyway"
+        _log("docs/performance.md left as it is (%s)" % reason)
     return 1 if failed else 0
 
 

@@ -13,67 +13,28 @@ import subprocess
 import pytest
 
 from ovnlab.waiting import wait_until
-from support.ansible_run import run_tasks
+from support import three_runs
 
 MODULE = "kubedc.ovn_tuning.ovn_global_options"
+
+
+def _result(record):
+    return three_runs.task_result(record)
+
+
+def run_many(cases):
+    return three_runs.run_many(MODULE, cases)
+
+
+def check_real_again(args, reader, between=()):
+    return three_runs.check_real_again(MODULE, args, reader, between)
+
+
 CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
 GLOBAL = {"nb": "NB_Global", "sb": "SB_Global"}
 
 
-# --------------------------------------------------------------------------- running the module
-
-def _result(record):
-    result = dict(record["result"])
-    result["failed"] = record["status"] == "failed"
-    return result
-
-
-def run_many(cases):
-    """Several module runs in one ansible-playbook process; results by case name."""
-    run = run_tasks([{"name": name, MODULE: args, "ignore_errors": True} for name, args in cases],
-                    timeout=300)
-    results = dict((record["task"], _result(record)) for record in run.records)
-    missing = [name for name, _args in cases if name not in results]
-    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
-    return results
-
-
-def check_real_again(args, reader, between=()):
-    """Run ``args`` in check mode, for real, and again (all with --diff), in one playbook, with
-    ``reader`` (an independent CLI read) run before and after each module run.
-
-    ``between`` are extra tasks (another writer) run after the real run and before its read,
-    so that the second run starts from a map someone else changed meanwhile.  Asserts what
-    holds for every case: no failure, check mode reports a change and writes nothing, the real
-    run reports a change and writes, the second run reports none and writes nothing.
-    """
-    tasks = []
-    for step, check in (("check", True), ("real", False), ("again", False)):
-        if step == "again":
-            tasks += list(between)
-        tasks += reader.tasks("before " + step)
-        tasks.append({"name": step, MODULE: args, "check_mode": check, "diff": True,
-                      "ignore_errors": True})
-    tasks += reader.tasks("after again")
-    run = run_tasks(tasks, timeout=300)
-    records = dict((record["task"], record) for record in run.records)
-    missing = [task["name"] for task in tasks if task["name"] not in records]
-    assert not missing, "no result for %s:\n%s\n%s" % (missing, run.stdout[-3000:], run.stderr[-2000:])
-    for task in between:
-        assert records[task["name"]]["status"] == "ok", records[task["name"]]["result"]
-    checked, applied, again = (_result(records[step]) for step in ("check", "real", "again"))
-    states = [reader.from_records(records, label)
-              for label in ("before check", "before real", "before again", "after again")]
-    for name, result in (("check", checked), ("real", applied), ("again", again)):
-        assert not result["failed"], "%s: %s" % (name, result.get("msg"))
-    assert checked["changed"] is True
-    assert states[1] == states[0], "check mode wrote to the database"
-    assert applied["changed"] is True
-    assert states[2] != states[1], "the real run left the database unchanged"
-    assert again["changed"] is False
-    assert states[3] == states[2], "the second run changed the database"
-    assert again["diff"]["before"] == again["diff"]["after"]
-    return checked, applied, again, states
+# --------------------------------------------------------------------------- reading the database
 
 
 class Reader(object):

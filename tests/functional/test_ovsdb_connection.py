@@ -18,8 +18,23 @@ import pytest
 
 from ovnlab.waiting import wait_until
 from support.ansible_run import run_tasks
+from support import three_runs
 
 MODULE = "kubedc.ovn_tuning.ovsdb_connection"
+
+
+def _result(record):
+    return three_runs.task_result(record)
+
+
+def run_many(cases):
+    return three_runs.run_many(MODULE, cases)
+
+
+def check_real_again(args, reader, between=()):
+    return three_runs.check_real_again(MODULE, args, reader, between)
+
+
 CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
 DATABASE = {"nb": "OVN_Northbound", "sb": "OVN_Southbound"}
 GLOBAL = {"nb": "NB_Global", "sb": "SB_Global"}
@@ -31,11 +46,6 @@ EXTRA_SB_PORT = 6662
 
 # --------------------------------------------------------------------------- running the module
 
-def _result(record):
-    result = dict(record["result"])
-    result["failed"] = record["status"] == "failed"
-    return result
-
 
 def run_module(args, check=False, diff=False):
     """One module run through ansible-playbook; ``failed`` comes from the task's status."""
@@ -44,49 +54,6 @@ def run_module(args, check=False, diff=False):
     records = [r for r in run.records if r["task"] == "module under test"]
     assert records, "no result:\n%s\n%s" % (run.stdout[-3000:], run.stderr[-2000:])
     return _result(records[-1])
-
-
-def run_many(cases):
-    """Several module runs in one ansible-playbook process; results by case name."""
-    run = run_tasks([{"name": name, MODULE: args, "ignore_errors": True} for name, args in cases],
-                    timeout=300)
-    results = dict((record["task"], _result(record)) for record in run.records)
-    missing = [name for name, _args in cases if name not in results]
-    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
-    return results
-
-
-def check_real_again(args, reader):
-    """Run ``args`` in check mode, for real, and again (all with --diff), in one playbook, with
-    ``reader`` (an independent CLI read of the database) run before and after each of them.
-
-    Asserts what holds for every case: no failure, check mode reports a change and leaves the
-    database as it was, the real run reports a change and the database differs, the second run
-    reports none and changes nothing.  Returns the three results and the four database states.
-    """
-    tasks = []
-    for step, check in (("check", True), ("real", False), ("again", False)):
-        tasks += reader.tasks("before " + step)
-        tasks.append({"name": step, MODULE: args, "check_mode": check, "diff": True,
-                      "ignore_errors": True})
-    tasks += reader.tasks("after again")
-    run = run_tasks(tasks, timeout=300)
-    records = dict((record["task"], record) for record in run.records)
-    missing = [task["name"] for task in tasks if task["name"] not in records]
-    assert not missing, "no result for %s:\n%s\n%s" % (missing, run.stdout[-3000:], run.stderr[-2000:])
-    checked, applied, again = (_result(records[step]) for step in ("check", "real", "again"))
-    states = [reader.from_records(records, label)
-              for label in ("before check", "before real", "before again", "after again")]
-    for name, result in (("check", checked), ("real", applied), ("again", again)):
-        assert not result["failed"], "%s: %s" % (name, result.get("msg"))
-    assert checked["changed"] is True
-    assert states[1] == states[0], "check mode wrote to the database"
-    assert applied["changed"] is True
-    assert states[2] != states[1], "the real run left the database unchanged"
-    assert again["changed"] is False
-    assert states[3] == states[2], "the second run changed the database"
-    assert again["diff"]["before"] == again["diff"]["after"]
-    return checked, applied, again, states
 
 
 class Reader(object):

@@ -1,0 +1,64 @@
+"""Run a module the way every module test must: in check mode, for real, and again.
+
+One ansible-playbook process runs the three module runs (all with --diff) with an independent
+CLI read of the database before and after each of them, and the assertions that hold for every
+case are made here once.
+"""
+
+from support.ansible_run import run_tasks
+
+
+def task_result(record):
+    """A task's result with ``failed`` taken from the task's status."""
+    result = dict(record["result"])
+    result["failed"] = record["status"] == "failed"
+    return result
+
+
+def run_many(module, cases):
+    """Several runs of ``module`` in one ansible-playbook process; results by case name."""
+    run = run_tasks([{"name": name, module: args, "ignore_errors": True} for name, args in cases],
+                    timeout=300)
+    results = dict((record["task"], task_result(record)) for record in run.records)
+    missing = [name for name, _args in cases if name not in results]
+    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
+    return results
+
+
+def check_real_again(module, args, reader, between=()):
+    """Run ``module`` with ``args`` in check mode, for real, and again, ``reader`` (an independent
+    CLI read with ``tasks(label)`` and ``from_records(records, label)``) around each run.
+
+    ``between`` are extra tasks (another writer) run after the real run and before its read,
+    so that the second run starts from what someone else changed meanwhile.  Asserts: no
+    failure, check mode reports a change and writes nothing, the real run reports a change and
+    writes, the second run reports none and writes nothing.  Returns the three results and the
+    four database states.
+    """
+    tasks = []
+    for step, check in (("check", True), ("real", False), ("again", False)):
+        if step == "again":
+            tasks += list(between)
+        tasks += reader.tasks("before " + step)
+        tasks.append({"name": step, module: args, "check_mode": check, "diff": True,
+                      "ignore_errors": True})
+    tasks += reader.tasks("after again")
+    run = run_tasks(tasks, timeout=300)
+    records = dict((record["task"], record) for record in run.records)
+    missing = [task["name"] for task in tasks if task["name"] not in records]
+    assert not missing, "no result for %s:\n%s\n%s" % (missing, run.stdout[-3000:], run.stderr[-2000:])
+    for task in between:
+        assert records[task["name"]]["status"] == "ok", records[task["name"]]["result"]
+    checked, applied, again = (task_result(records[step]) for step in ("check", "real", "again"))
+    states = [reader.from_records(records, label)
+              for label in ("before check", "before real", "before again", "after again")]
+    for name, result in (("check", checked), ("real", applied), ("again", again)):
+        assert not result["failed"], "%s: %s" % (name, result.get("msg"))
+    assert checked["changed"] is True
+    assert states[1] == states[0], "check mode wrote to the database"
+    assert applied["changed"] is True
+    assert states[2] != states[1], "the real run left the database unchanged"
+    assert again["changed"] is False
+    assert states[3] == states[2], "the second run changed the database"
+    assert again["diff"]["before"] == again["diff"]["after"]
+    return checked, applied, again, states

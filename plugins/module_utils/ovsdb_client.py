@@ -510,6 +510,10 @@ class OvsdbClient(object):
         ``leader_only``) and load the registered columns, within the deadline."""
         deadline = deadline or Deadline(self.timeout, "connecting to %s" % self.database)
         self.close()
+        if self.connect_count:
+            # A reconnection: every client that lost the same server lost it at the same moment,
+            # so even the first new attempt is spread over up to one initial backoff.
+            sleep_until(deadline, self.backoff.rng.uniform(0, self.backoff.initial))
         order = list(self.remotes)
         random.shuffle(order)
         round_number = 0

@@ -20,6 +20,10 @@ apt:
 	  echo "installing ovn-central ovn-host (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ovn-central ovn-host >/dev/null; \
 	fi
+	@if ! command -v shellcheck >/dev/null; then \
+	  echo "installing shellcheck (needs root; used by ansible-test sanity)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; \
+	fi
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,7 +82,7 @@ check:
 	if [ -n "$$failed" ]; then echo "== make check FAILED:$$failed"; exit 1; fi
 
 # ansible-test on a copy of the collection under .build/ansible-test/ansible_collections/kubedc/ovn_tuning.
-sanity: venv
+sanity: apt venv
 	tests/sanity/run.sh sanity
 
 units-ansible-test: venv

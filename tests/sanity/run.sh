@@ -25,6 +25,15 @@ case "$command" in
   *) echo "usage: $0 [sanity|units] [ansible-test options]" >&2; exit 2 ;;
 esac
 
+# The collection is sanity-clean without exceptions: an ignore file with entries is refused.
+for ignore_file in "$ROOT"/tests/sanity/ignore-*.txt; do
+  [ -e "$ignore_file" ] || continue
+  if grep -qv '^[[:space:]]*\(#\|$\)' "$ignore_file"; then
+    echo "${ignore_file#"$ROOT"/} has entries: fix what sanity reports instead of ignoring it" >&2
+    exit 1
+  fi
+done
+
 # tests/unit/requirements.txt (what ansible-test units installs) repeats pins of requirements*.txt:
 # refuse to run when they have drifted apart.
 while read -r pin; do

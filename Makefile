@@ -97,6 +97,7 @@ docs-render: venv link
 
 changelog-lint: venv
 	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
 # Also part of `make test` (tests/unit); building the image needs podman or docker (docs/awx.md).
 ee-check: venv link

@@ -68,17 +68,23 @@ bench: deps
 	$(VPY) bench/run.py $(BENCH_ARGS)
 
 # The Ansible ecosystem's own checks (.ci/run runs `make check`: the test suite, then these).
-# Every part runs even when an earlier one failed; the summary gives each part's time and result.
+# Every part runs even when an earlier one failed; the summary gives each part's time and result, and
+# for a failed part its failing tests (or last lines); each part's whole output is in .build/check/PART.log.
 CHECK_PARTS := test sanity units-ansible-test lint changelog-lint molecule
 
 check:
-	@summary=""; failed=""; \
+	@mkdir -p .build/check; summary=""; failed=""; details=""; \
 	for part in $(CHECK_PARTS); do \
-	  start=$$(date +%s); \
-	  if $(MAKE) --no-print-directory $$part; then result=passed; else result=FAILED; failed="$$failed $$part"; fi; \
+	  start=$$(date +%s); log=.build/check/$$part.log; \
+	  $(MAKE) --no-print-directory $$part 2>&1 | tee $$log; \
+	  if [ "$${PIPESTATUS[0]}" = 0 ]; then result=passed; else \
+	    result=FAILED; failed="$$failed $$part"; \
+	    details="$$details\n== $$part failed ($$log), its last words:\n$$( { grep -E '^(FAILED|ERROR) ' $$log || tail -n 15 $$log; } | cut -c1-400 | tail -n 20)"; \
+	  fi; \
 	  summary="$$summary\n  $$part: $$result in $$(( $$(date +%s) - start )) s"; \
 	done; \
 	printf "== make check:$$summary\n"; \
+	printf "%b\n" "$$details"; \
 	if [ -n "$$failed" ]; then echo "== make check FAILED:$$failed"; exit 1; fi
 
 # ansible-test on a copy of the collection under .build/ansible-test/ansible_collections/kubedc/ovn_tuning.

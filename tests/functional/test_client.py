@@ -4,10 +4,11 @@ Outcomes are read back through an independent path: ovs-appctl (who leads) and o
 written).
 """
 
-import subprocess
 import time
 
 import pytest
+
+from support import oracle
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client as client
 
@@ -16,8 +17,7 @@ TABLES = {"NB_Global": ["external_ids", "options", "connections"],
 
 
 def nbctl(remotes, *args):
-    return subprocess.run(["ovn-nbctl", "--timeout=20", "--db=" + remotes] + list(args),
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return oracle.run(["ovn-nbctl", "--timeout=20", "--db=" + remotes] + list(args)).strip()
 
 
 def leader_address(lab, db="nb"):

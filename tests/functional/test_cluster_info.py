@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ovnlab import parse_cluster_status
+from support import oracle
 from support.ansible_run import run_tasks
 
 CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
@@ -61,8 +62,7 @@ def server_rows(remote, database):
 
 
 def dbctl(db, remotes, *args):
-    return subprocess.run([CTL[db], "--timeout=20", "--db=" + remotes] + list(args), check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return oracle.run([CTL[db], "--timeout=20", "--db=" + remotes] + list(args)).strip()
 
 
 def facts_args(lab, db, **extra):
@@ -100,18 +100,18 @@ def test_healthy_cluster_facts_match_ovs_appctl(ovn_lab, db, check):
         "an election happened while the module ran"
 
     leader_index = next(i for i, s in enumerate(after) if s["role"] == "leader")
-    for index, (member, oracle) in enumerate(zip(cluster["members"], after)):
+    for index, (member, seen) in enumerate(zip(cluster["members"], after)):
         assert member["reachable"] is True and member["error"] is None
         assert member["echo_rtt_ms"] > 0
         status = member["cluster_status"]
         assert member["cluster_status_error"] is None
-        assert status["server_id_short"] == oracle["sid"]
-        assert status["role"] == oracle["role"] == member["role"]
-        assert status["term"] == oracle["term"]
-        assert status["election_timer"] == oracle["election_timer"] == ovn_lab.election_timer_ms
-        assert status["status"] == oracle["status"] == "cluster member"
-        assert status["disconnections"] == oracle["disconnections"]
-        assert sorted(s["sid"] for s in status["servers"]) == sorted(oracle["servers"])
+        assert status["server_id_short"] == seen["sid"]
+        assert status["role"] == seen["role"] == member["role"]
+        assert status["term"] == seen["term"]
+        assert status["election_timer"] == seen["election_timer"] == ovn_lab.election_timer_ms
+        assert status["status"] == seen["status"] == "cluster member"
+        assert status["disconnections"] == seen["disconnections"]
+        assert sorted(s["sid"] for s in status["servers"]) == sorted(seen["servers"])
         # _Server, read with ovsdb-client
         row = server_rows(member["remote"], info["database"])
         assert member["server"]["sid"] == row["sid"][1] == member["sid"]

@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from support import oracle
 from support.ansible_run import run_tasks
 
 MODULE = "kubedc.ovn_tuning.ovn_chassis_probe"
@@ -45,8 +46,7 @@ def run_many(cases):
 
 
 def vsctl(remote, *args):
-    return subprocess.run(["ovs-vsctl", "--timeout=20", "--no-wait", "--db=" + remote] + list(args),
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return oracle.run(["ovs-vsctl", "--timeout=20", "--no-wait", "--db=" + remote] + list(args)).strip()
 
 
 def external_ids(remote):
@@ -64,9 +64,8 @@ def controller_connected(chassis):
 
 
 def sb_has_chassis(lab, name):
-    out = subprocess.run(["ovn-sbctl", "--timeout=20", "--no-leader-only", "--db=" + lab.remotes("sb"),
-                          "--bare", "--columns=name", "find", "Chassis", "name=" + name],
-                         check=True, capture_output=True, text=True).stdout.split()
+    out = oracle.run(["ovn-sbctl", "--timeout=20", "--no-leader-only", "--db=" + lab.remotes("sb"),
+                      "--bare", "--columns=name", "find", "Chassis", "name=" + name]).split()
     return name in out
 
 

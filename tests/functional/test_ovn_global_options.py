@@ -8,12 +8,11 @@ survive, and the `shared_options` fixture puts both maps back exactly as they we
 """
 
 import json
-import subprocess
 
 import pytest
 
 from ovnlab.waiting import wait_until
-from support import three_runs
+from support import oracle, three_runs
 
 MODULE = "kubedc.ovn_tuning.ovn_global_options"
 
@@ -46,13 +45,10 @@ class Reader(object):
         self.parse = parse
 
     def __call__(self):
-        done = subprocess.run(self.argv, capture_output=True, text=True, check=False, timeout=60)
-        assert done.returncode == 0, "%s: %s" % (" ".join(self.argv), done.stderr or done.stdout)
-        return self.parse(done.stdout)
+        return self.parse(oracle.run(self.argv))
 
     def tasks(self, label):
-        return [{"name": label, "ansible.builtin.command": {"argv": self.argv},
-                 "check_mode": False, "changed_when": False}]
+        return [oracle.command_task(label, self.argv)]
 
     def from_records(self, records, label):
         record = records[label]
@@ -67,10 +63,7 @@ def ctl_argv(lab, db, *args):
 
 
 def ctl(lab, db, *args):
-    argv = ctl_argv(lab, db, *args)
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-    assert done.returncode == 0, "%s: %s" % (" ".join(argv), done.stderr or done.stdout)
-    return done.stdout
+    return oracle.run(ctl_argv(lab, db, *args))
 
 
 def _options(list_json):

@@ -18,7 +18,7 @@ import pytest
 
 from ovnlab.waiting import wait_until
 from support.ansible_run import run_tasks
-from support import three_runs
+from support import oracle, three_runs
 
 MODULE = "kubedc.ovn_tuning.ovsdb_connection"
 
@@ -68,17 +68,10 @@ class Reader(object):
         self.parse = parse
 
     def __call__(self):
-        outputs = []
-        for argv in self.argvs:
-            done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-            assert done.returncode == 0, "%s: %s" % (" ".join(argv), done.stderr or done.stdout)
-            outputs.append(done.stdout)
-        return self.parse(outputs)
+        return self.parse([oracle.run(argv) for argv in self.argvs])
 
     def tasks(self, label):
-        return [{"name": "%s %d" % (label, index), "ansible.builtin.command": {"argv": argv},
-                 "check_mode": False, "changed_when": False}
-                for index, argv in enumerate(self.argvs)]
+        return [oracle.command_task("%s %d" % (label, index), argv) for index, argv in enumerate(self.argvs)]
 
     def from_records(self, records, label):
         outputs = []
@@ -129,10 +122,7 @@ def ctl_argv(lab, db, *args):
 
 
 def ctl(lab, db, *args):
-    argv = ctl_argv(lab, db, *args)
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-    assert done.returncode == 0, "%s: %s" % (" ".join(argv), done.stderr or done.stdout)
-    return done.stdout
+    return oracle.run(ctl_argv(lab, db, *args))
 
 
 def _connection_rows(list_json):

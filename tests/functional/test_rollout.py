@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from ovnlab import Lab
+from support import oracle
 from support.ansible_run import REPO_ROOT, run_playbook
 
 # The Kubernetes API stand-in's fixtures, for the kube-ovn test.
@@ -136,9 +137,7 @@ def expected_checksum(overrides=None):
 # --------------------------------------------------------------------------- CLI oracles
 
 def cli(*argv):
-    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, "%s failed: %s" % (" ".join(argv), done.stderr or done.stdout)
-    return done.stdout.strip()
+    return oracle.run(argv).strip()
 
 
 def listener_probes(lab, db):

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import stat
-import subprocess
 import time
 
 import pytest
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 # The stand-in's fixtures, used by the kube-ovn test.
 from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
     http_get_deployment, k8s_standin, k8s_standin_server)
+from support import oracle
 from support.ansible_run import run_tasks
 
 MODULE = "ovn_tuning_snapshot"
@@ -70,9 +70,7 @@ def run_cases(module, cases):
 # --------------------------------------------------------------------------- CLI oracles
 
 def cli(*argv):
-    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, "%s failed: %s" % (" ".join(argv), done.stderr or done.stdout)
-    return done.stdout
+    return oracle.run(argv)
 
 
 def ctl_tool(db):

@@ -1,0 +1,43 @@
+"""The tests' independent oracles: the OVS/OVN command-line tools, run here or as command tasks.
+
+ovn-nbctl, ovn-sbctl and ovs-vsctl make one connection attempt per remote and exit with
+"database connection failed" when none of them answers as leader at that moment - which a
+3-member cluster with the incident's 1 s election timer does for a moment whenever it elects a
+new leader under load. Such a read says nothing about the state being checked, so it is repeated
+(at most READ_ATTEMPTS times, a second apart). Every other failure fails the test at once.
+"""
+
+import subprocess
+import time
+
+# What the CLIs print when no remote was usable (no leader, or none reachable) in this attempt.
+TRANSIENT = "database connection failed"
+READ_ATTEMPTS = 5
+READ_PAUSE = 1.0
+
+
+def transient(stderr):
+    return TRANSIENT in (stderr or "")
+
+
+def run(argv, timeout=60):
+    """Run one CLI command; its stdout. Retries a transient "no leader" failure; asserts success."""
+    argv = [str(arg) for arg in argv]
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+        if done.returncode == 0:
+            return done.stdout
+        if not transient(done.stderr) or attempt == READ_ATTEMPTS:
+            break
+        time.sleep(READ_PAUSE)
+    raise AssertionError("%s failed (attempt %d of %d): %s" % (
+        " ".join(argv), attempt, READ_ATTEMPTS, done.stderr or done.stdout))
+
+
+def command_task(name, argv):
+    """The same read as an ansible.builtin.command task inside a playbook (never a change, also
+    in check mode), repeated on the same transient failure as ``run``."""
+    return {"name": name, "ansible.builtin.command": {"argv": [str(arg) for arg in argv]},
+            "check_mode": False, "changed_when": False, "register": "oracle_read",
+            "retries": READ_ATTEMPTS - 1, "delay": int(READ_PAUSE),
+            "until": "oracle_read.rc == 0 or '%s' not in oracle_read.stderr" % TRANSIENT}

@@ -6,6 +6,7 @@ virtualenv; results come back through the test-only ``result_log`` callback as d
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,12 @@ def run_playbook(playbook, check=False, diff=False, extra_vars=None, inventory=N
         proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
                               cwd=REPO_ROOT, check=False)
         records = []
+        keep_dir = os.environ.get("KUBEDC_KEEP_RESULTS")
+        if keep_dir and os.path.exists(log_path):
+            # For a look at a run afterwards: every run's records (with each task's seconds).
+            os.makedirs(keep_dir, exist_ok=True)
+            shutil.copy(log_path, tempfile.mkstemp(suffix=".jsonl", prefix=os.path.basename(playbook) + "-",
+                                                   dir=keep_dir)[1])
         if os.path.exists(log_path):
             with open(log_path) as handle:
                 records = [json.loads(line) for line in handle if line.strip()]

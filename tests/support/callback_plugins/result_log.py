@@ -6,6 +6,7 @@ __metaclass__ = type
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -23,6 +24,13 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "result_log"
     CALLBACK_NEEDS_ENABLED = True
 
+    def __init__(self, *args, **kwargs):
+        super(CallbackModule, self).__init__(*args, **kwargs)
+        self._task_started = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._task_started = time.monotonic()
+
     def _write(self, result, status):
         path = os.environ.get("KUBEDC_RESULT_LOG")
         if not path:
@@ -33,6 +41,8 @@ class CallbackModule(CallbackBase):
             "action": result._task.action,
             "status": status,
             "result": self._clean(result._result),
+            # seconds from the start of the task to this host's result
+            "seconds": round(time.monotonic() - self._task_started, 3) if self._task_started else None,
         }
         # ansible-core 2.19 keeps the failure in the task status, not always in the result.
         record["result"].setdefault("failed", status == "failed")

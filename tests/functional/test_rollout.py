@@ -14,90 +14,34 @@ The tests share the two labs and run in file order: none of the first ones leave
 (check mode, refusals and a rolled-back staging), the full rollout comes after them, then the
 rollback, health and snapshot playbooks. Soak and baseline windows are 2 s to keep the run short.
 """
-
-import copy
 import glob
 import json
 import os
-import re
-import subprocess
 import time
 
 import pytest
 import yaml
 
-from ovnlab import Lab
-from support import oracle
-from support.ansible_run import REPO_ROOT, run_playbook
+from support.ansible_run import run_playbook
+from support.rollout import (
+    HEALTH, INITIAL, PLAYBOOK_TIMEOUT, ROLLBACK, SNAPSHOT, TUNED, assert_profile_values, changed_writes,
+    descriptor, expected_checksum, extra_vars, failure_text, files_under, incident_labs, messages, rollout,
+    state_of, task_results, touched, write_inventory, write_record)
 
-# The Kubernetes API stand-in's fixtures, for the kube-ovn test.
-from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
-    http_get_deployment, k8s_standin, k8s_standin_server)
-
-from ansible_collections.kubedc.ovn_tuning.plugins.filter.tuning_profile import (
-    normalize_profile, profile_checksum)
-
-PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")
-ROLLOUT = os.path.join(PLAYBOOKS, "rollout.yml")
-ROLLBACK = os.path.join(PLAYBOOKS, "rollback.yml")
-HEALTH = os.path.join(PLAYBOOKS, "health.yml")
-SNAPSHOT = os.path.join(PLAYBOOKS, "snapshot.yml")
-LAB_PLAYBOOK = os.path.join(PLAYBOOKS, "lab.yml")
-
-PROFILE_OVERRIDES = {"nb_election_timer": "2s"}
-TUNED = {"nb_listener_probe": 60000, "sb_listener_probe": 60000, "northd_probe_interval": "60000",
-         "chassis_probe": "300000", "nb_election_timer": 2000}
-INITIAL = {"nb_listener_probe": 5000, "sb_listener_probe": 5000, "northd_probe_interval": "5000",
-           "chassis_probe": "5000", "nb_election_timer": 1000}
-# Modules that write to a database; a converged rollout must run none of them with a change.
-WRITING_ACTIONS = ("ovsdb_connection", "ovn_global_options", "ovn_chassis_probe", "ovsdb_election_timer",
-                   "ovn_central_env")
-PLAYBOOK_TIMEOUT = 1200
-
-
-# --------------------------------------------------------------------------- labs and inventory
 
 @pytest.fixture(scope="module")
 def labs():
     """staging-1 and prod-1: each a private lab (3-member NB and SB, one chassis) started with
     the incident's probes, shared by the tests of this file."""
-    keep = os.environ.get("OVNLAB_KEEP", "") not in ("", "0")
-    started = {}
-    try:
-        for deployment, lab_name in (("staging-1", "rollout-stg"), ("prod-1", "rollout-prod")):
-            lab = Lab(name=lab_name, chassis=1, election_timer_ms=1000, inactivity_probe_ms=5000,
-                      northd_probe_ms=5000, chassis_probe_ms=5000, keep=keep)
-            started[deployment] = lab
-            lab.start()
+    with incident_labs([("staging-1", "rollout-stg", 3, 1), ("prod-1", "rollout-prod", 3, 1)]) as started:
         yield started
-    finally:
-        for lab in started.values():
-            lab.stop()
-
-
-def descriptor(name, lab):
-    """ovn_deployment of a lab, as the lab playbook writes it."""
-    info = lab.info()
-    return {
-        "name": name,
-        "nb": {"remote": info["nb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["nb"]["members"]]},
-        "sb": {"remote": info["sb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["sb"]["members"]]},
-        "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
-    }
 
 
 @pytest.fixture
 def inventory(labs, tmp_path):
-    path = tmp_path / "inventory.yml"
-    data = {"all": {
-        "vars": {"ansible_connection": "local",
-                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "children": {
-            "ovn_staging": {"hosts": {"staging-1": {"ovn_deployment": descriptor("staging-1", labs["staging-1"])}}},
-            "ovn_production": {"hosts": {"prod-1": {"ovn_deployment": descriptor("prod-1", labs["prod-1"])}}},
-        }}}
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
+    return write_inventory(tmp_path / "inventory.yml", {
+        "ovn_staging": {"staging-1": descriptor("staging-1", labs["staging-1"])},
+        "ovn_production": {"prod-1": descriptor("prod-1", labs["prod-1"])}})
 
 
 @pytest.fixture
@@ -109,126 +53,6 @@ def state_dir(tmp_path):
 def rollout_state_dir(tmp_path_factory):
     """The state directory of the full rollout, which the rollback test then rolls back from."""
     return str(tmp_path_factory.mktemp("rollout") / "state")
-
-
-def extra_vars(state_dir, **more):
-    data = {"ovn_tuning_state_dir": state_dir, "ovn_tuning_baseline_seconds": 2, "ovn_tuning_soak_seconds": 2,
-            "ovn_tuning_profile": dict(PROFILE_OVERRIDES)}
-    data.update(more)
-    return data
-
-
-def rollout(inventory, state_dir, check=False, extra_args=(), **more):
-    return run_playbook(ROLLOUT, inventory=inventory, check=check, diff=check,
-                        extra_vars=extra_vars(state_dir, **more), extra_args=extra_args,
-                        timeout=PLAYBOOK_TIMEOUT)
-
-
-def expected_checksum(overrides=None):
-    """The profile checksum from the role's own defaults, computed without Ansible."""
-    with open(os.path.join(REPO_ROOT, "roles", "config", "defaults", "main.yml")) as handle:
-        defaults = yaml.safe_load(handle)
-    profile = copy.deepcopy(defaults["ovn_tuning_builtin_profiles"][defaults["ovn_tuning_profile_name"]])
-    for key, value in (PROFILE_OVERRIDES if overrides is None else overrides).items():
-        profile[key] = value
-    return profile_checksum(normalize_profile(profile))
-
-
-# --------------------------------------------------------------------------- CLI oracles
-
-def cli(*argv):
-    return oracle.run(argv).strip()
-
-
-def listener_probes(lab, db):
-    tool = "ovn-nbctl" if db == "nb" else "ovn-sbctl"
-    out = json.loads(cli(tool, "--timeout=20", "--db=" + lab.info()[db]["remotes"], "--format=json",
-                         "--columns=target,inactivity_probe", "list", "Connection"))
-    probes = {}
-    for target, probe in out["data"]:
-        probes[target] = None if probe == ["set", []] else probe
-    return probes
-
-
-def election_timer(lab, db="nb"):
-    """The election timer every member shows in cluster/status (they must agree)."""
-    timers = set()
-    for member in lab.info()[db]["members"]:
-        text = cli("ovs-appctl", "--timeout=20", "-t", member["ctl"], "cluster/status",
-                   "OVN_Northbound" if db == "nb" else "OVN_Southbound")
-        timers.add(int(re.search(r"^Election timer: (\d+)", text, re.M).group(1)))
-    assert len(timers) == 1, "members disagree on the election timer: %s" % timers
-    return timers.pop()
-
-
-def state_of(lab):
-    """Everything the rollout may change in one deployment, read with the CLIs."""
-    info = lab.info()
-    nb_probes = listener_probes(lab, "nb")
-    sb_probes = listener_probes(lab, "sb")
-    return {
-        "nb_listeners": nb_probes,
-        "sb_listeners": sb_probes,
-        "nb_listener_probe": sorted(set(nb_probes.values()))[0] if len(set(nb_probes.values())) == 1 else nb_probes,
-        "sb_listener_probe": sorted(set(sb_probes.values()))[0] if len(set(sb_probes.values())) == 1 else sb_probes,
-        "northd_probe_interval": cli("ovn-nbctl", "--timeout=20", "--db=" + info["nb"]["remotes"], "--if-exists",
-                                     "get", "NB_Global", ".", "options:northd_probe_interval").strip('"'),
-        "nb_options": cli("ovn-nbctl", "--timeout=20", "--db=" + info["nb"]["remotes"], "get", "NB_Global", ".",
-                          "options"),
-        "sb_options": cli("ovn-sbctl", "--timeout=20", "--db=" + info["sb"]["remotes"], "get", "SB_Global", ".",
-                          "options"),
-        "chassis_probe": cli("ovs-vsctl", "--timeout=20", "--db=" + info["chassis"][0]["ovs_remote"], "--if-exists",
-                             "get", "Open_vSwitch", ".", "external_ids:ovn-remote-probe-interval").strip('"'),
-        "nb_election_timer": election_timer(lab, "nb"),
-        "sb_election_timer": election_timer(lab, "sb"),
-    }
-
-
-def assert_profile_values(state, values):
-    for key, value in values.items():
-        assert state[key] == value, "%s is %r, expected %r (state: %s)" % (key, state[key], value, state)
-
-
-# --------------------------------------------------------------------------- run helpers
-
-def task_results(run, task, host=None):
-    """Records of a task by its name (the callback names tasks of roles "ROLE : NAME")."""
-    return [r for r in run.records if (r["task"] == task or r["task"].endswith(" : " + task))
-            and (host is None or r["host"] == host)]
-
-
-def messages(run, task, host):
-    found = task_results(run, task, host)
-    assert found, "task %r did not run on %s:\n%s" % (task, host, run.stdout[-3000:])
-    return found[-1]["result"].get("msg")
-
-
-def failure_text(run):
-    return "\n".join(str(r["result"].get("msg")) for r in run.failed_tasks())
-
-
-def changed_writes(run):
-    """(host, task) of every task of a writing module that changed (or would change) something."""
-    return [(r["host"], r["task"]) for r in run.records
-            if r["action"].split(".")[-1] in WRITING_ACTIONS and r["result"].get("changed")]
-
-
-def touched(run):
-    """(host, task) of every task that ran a writing module, or restored a snapshot."""
-    return [(r["host"], r["task"]) for r in run.records if r["status"] != "skipped" and (
-        r["action"].split(".")[-1] in WRITING_ACTIONS
-        or (r["action"].endswith("ovn_tuning_snapshot") and "differences" in r["result"]))]
-
-
-def files_under(directory):
-    return sorted(glob.glob(os.path.join(directory, "**", "*"), recursive=True))
-
-
-def write_record(state_dir, checksum, record):
-    directory = os.path.join(state_dir, "promotions")
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, checksum + ".json"), "w") as handle:
-        json.dump(record, handle)
 
 
 # --------------------------------------------------------------------------- tests
@@ -458,118 +282,3 @@ def test_health_and_snapshot_playbooks_on_a_tuned_deployment(labs, inventory, tm
         prod["nb_listeners"]
     assert snapshot["tunables"]["nb"]["election_timer"] == 2000
     assert state_of(labs["prod-1"]) == prod
-
-
-def local_config_probes(lab):
-    """target -> inactivity_probe of every member's Local_Config, read with ovsdb-client."""
-    probes = {}
-    for db in ("nb", "sb"):
-        for member in lab.info()[db]["members"]:
-            out = json.loads(cli("ovsdb-client", "--timeout=20", "--format=json", "dump", member["unix"],
-                                 "Local_Config", "Connection", "target", "inactivity_probe"))
-            table = out[0] if isinstance(out, list) else out
-            columns = table["headings"]
-            for row in table["data"]:
-                values = dict(zip(columns, row))
-                probe = values["inactivity_probe"]
-                probes[(member["unix"], values["target"])] = None if probe == ["set", []] else probe
-    return probes
-
-
-def central_env(server):
-    container = http_get_deployment(server)["spec"]["template"]["spec"]["containers"][0]
-    return dict((entry["name"], entry.get("value", entry.get("valueFrom"))) for entry in container["env"])
-
-
-def test_kube_ovn_local_config_probes_and_central_env_last_with_rollback(lab_factory, k8s_standin, tmp_path):
-    """kube-ovn clustered mode: the listeners live in each member's Local_Config, and the ovn-central
-    Deployment env (here on the Kubernetes API stand-in) changes last and is rolled back with the rest."""
-    lab = lab_factory(name="rollout-kube", members=1, kube_ovn=True)
-    info = lab.info()
-    deployment = descriptor("kube-1", lab)
-    deployment.pop("chassis")
-    deployment["local_config"] = {"remotes": [m["unix"] for m in info["nb"]["members"] + info["sb"]["members"]]}
-    deployment["kube_ovn"] = {"kubeconfig": k8s_standin.kubeconfig}
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"all": {
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "children": {"ovn_staging": {"hosts": {"kube-1": {"ovn_deployment": deployment}}}}}}))
-    state_dir = str(tmp_path / "state")
-    env_before = central_env(k8s_standin)
-    probes_before = local_config_probes(lab)
-    assert len(probes_before) == 2 and set(probes_before.values()) == {None}
-
-    failed = rollout(str(inventory), state_dir, ovn_tuning_profile={},
-                     ovn_tuning_assertions=["summary.members_total == `99`"])
-
-    assert failed.returncode != 0
-    changed = messages(failed, "Show what changed", "kube-1")
-    assert changed[0] == "kube-1: 5 value(s) changed", changed
-    assert changed[1:3] == ["Local_Config listener %s: inactivity_probe unset -> 60000" % target
-                            for _remote, target in sorted(probes_before)]
-    assert changed[3] == "NB_Global options:northd_probe_interval unset -> 60000"
-    assert sorted(changed[4:]) == [
-        "kube-system/ovn-central env OVN_LEADER_PROBE_INTERVAL 5 -> 60 (the pods restart)",
-        "kube-system/ovn-central env OVN_NORTHD_PROBE_INTERVAL 5000 -> 60000 (the pods restart)"]
-    assert "ROLLED BACK" in failure_text(failed)
-    assert central_env(k8s_standin) == env_before
-    assert local_config_probes(lab) == probes_before
-
-    run = rollout(str(inventory), state_dir, ovn_tuning_profile={})
-
-    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
-    env_after = central_env(k8s_standin)
-    assert env_after["OVN_LEADER_PROBE_INTERVAL"] == "60" and env_after["OVN_NORTHD_PROBE_INTERVAL"] == "60000"
-    assert dict(env_after, OVN_LEADER_PROBE_INTERVAL="5", OVN_NORTHD_PROBE_INTERVAL="5000") == env_before
-    assert set(local_config_probes(lab).values()) == {60000}
-    # The Deployment env is the last write of the change (it restarts the database pods); after it only
-    # the Local_Config probes are set again (kube-ovn recreates Local_Config at a pod start).
-    plan_end = max(i for i, r in enumerate(run.records)
-                   if r["host"] == "kube-1" and r["task"].endswith("Show the plan"))
-    writes = [r for r in run.records[plan_end + 1:] if r["host"] == "kube-1" and r["status"] != "skipped"
-              and r["action"].split(".")[-1] in WRITING_ACTIONS]
-    assert [r["action"].split(".")[-1] for r in writes] == [
-        "ovsdb_connection", "ovn_global_options", "ovn_central_env", "ovsdb_connection"], [r["task"] for r in writes]
-    assert writes[-1]["result"]["changed"] is False
-    record_path = os.path.join(state_dir, "promotions", expected_checksum({}) + ".json")
-    with open(record_path) as handle:
-        assert json.load(handle)["status"] == "promoted"
-
-
-def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
-    lab_dir = str(tmp_path / "lab")
-    inventory_path = str(tmp_path / "lab-inventory.yml")
-    lab_vars = {"lab_state_dir": lab_dir, "lab_inventory_path": inventory_path,
-                "lab_deployments": [{"name": "labpb-stg", "group": "ovn_staging", "members": 1},
-                                    {"name": "labpb-prod", "group": "ovn_production", "members": 1,
-                                     "chassis": 1, "kube_ovn": True}]}
-    try:
-        run = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="start"))
-        assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
-        with open(inventory_path) as handle:
-            written = yaml.safe_load(handle)
-        assert written["all"]["vars"]["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
-        stg = written["all"]["children"]["ovn_staging"]["hosts"]["labpb-stg"]["ovn_deployment"]
-        prod = written["all"]["children"]["ovn_production"]["hosts"]["labpb-prod"]["ovn_deployment"]
-        assert stg["name"] == "labpb-stg" and "chassis" not in stg and "local_config" not in stg
-        assert prod["chassis"][0]["name"] == "chassis-1" and prod["chassis"][0]["remote"].startswith("unix:")
-        assert len(prod["local_config"]["remotes"]) == 2
-        # The remotes it wrote are live databases: read them with the CLIs.
-        assert cli("ovn-nbctl", "--timeout=20", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".", "_uuid")
-        assert cli("ovs-appctl", "--timeout=20", "-t", prod["sb"]["ctl_sockets"][0], "cluster/status",
-                   "OVN_Southbound")
-        assert cli("ovs-vsctl", "--timeout=20", "--db=" + prod["chassis"][0]["remote"], "get", "Open_vSwitch",
-                   ".", "_uuid")
-        status = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="status"))
-        assert status.returncode == 0 and changed_writes(status) == []
-        shown = messages(status, "Show the labs", "localhost")
-        assert shown[0].startswith("labpb-stg  " + stg["nb"]["remote"]), shown
-    finally:
-        stop = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="stop"))
-    assert stop.returncode == 0, failure_text(stop)
-    assert not os.path.exists(inventory_path)
-    assert not os.path.exists(os.path.join(lab_dir, "labpb-stg")) and not os.path.exists(
-        os.path.join(lab_dir, "labpb-prod"))
-    done = subprocess.run(["ovn-nbctl", "--timeout=3", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".",
-                           "_uuid"], capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode != 0

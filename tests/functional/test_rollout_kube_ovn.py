@@ -1,0 +1,136 @@
+"""The rollout of a kube-ovn deployment (Local_Config listener probes, and the ovn-central Deployment
+env on the Kubernetes API stand-in of tests/k8s_standin - not a real kube-apiserver), and the lab
+playbook that starts, reports and stops labs for a rollout.
+
+Oracles: ovsdb-client (each member's Local_Config), the stand-in's Deployment read over plain HTTP,
+ovn-nbctl / ovs-appctl / ovs-vsctl against the labs the lab playbook wrote into its inventory.
+"""
+
+import json
+import os
+import subprocess
+
+import yaml
+
+# The Kubernetes API stand-in's fixtures.
+from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
+    http_get_deployment, k8s_standin, k8s_standin_server)
+from support.ansible_run import run_playbook
+from support.rollout import (
+    LAB_PLAYBOOK, WRITING_ACTIONS, changed_writes, cli, descriptor, expected_checksum, failure_text, messages,
+    rollout)
+
+
+def local_config_probes(lab):
+    """target -> inactivity_probe of every member's Local_Config, read with ovsdb-client."""
+    probes = {}
+    for db in ("nb", "sb"):
+        for member in lab.info()[db]["members"]:
+            out = json.loads(cli("ovsdb-client", "--timeout=20", "--format=json", "dump", member["unix"],
+                                 "Local_Config", "Connection", "target", "inactivity_probe"))
+            table = out[0] if isinstance(out, list) else out
+            columns = table["headings"]
+            for row in table["data"]:
+                values = dict(zip(columns, row))
+                probe = values["inactivity_probe"]
+                probes[(member["unix"], values["target"])] = None if probe == ["set", []] else probe
+    return probes
+
+
+def central_env(server):
+    container = http_get_deployment(server)["spec"]["template"]["spec"]["containers"][0]
+    return dict((entry["name"], entry.get("value", entry.get("valueFrom"))) for entry in container["env"])
+
+
+def test_kube_ovn_local_config_probes_and_central_env_last_with_rollback(lab_factory, k8s_standin, tmp_path):
+    """kube-ovn clustered mode: the listeners live in each member's Local_Config, and the ovn-central
+    Deployment env (here on the Kubernetes API stand-in) changes last and is rolled back with the rest."""
+    lab = lab_factory(name="rollout-kube", members=1, kube_ovn=True)
+    info = lab.info()
+    deployment = descriptor("kube-1", lab)
+    deployment.pop("chassis")
+    deployment["local_config"] = {"remotes": [m["unix"] for m in info["nb"]["members"] + info["sb"]["members"]]}
+    deployment["kube_ovn"] = {"kubeconfig": k8s_standin.kubeconfig}
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "children": {"ovn_staging": {"hosts": {"kube-1": {"ovn_deployment": deployment}}}}}}))
+    state_dir = str(tmp_path / "state")
+    env_before = central_env(k8s_standin)
+    probes_before = local_config_probes(lab)
+    assert len(probes_before) == 2 and set(probes_before.values()) == {None}
+
+    failed = rollout(str(inventory), state_dir, ovn_tuning_profile={},
+                     ovn_tuning_assertions=["summary.members_total == `99`"])
+
+    assert failed.returncode != 0
+    changed = messages(failed, "Show what changed", "kube-1")
+    assert changed[0] == "kube-1: 5 value(s) changed", changed
+    assert changed[1:3] == ["Local_Config listener %s: inactivity_probe unset -> 60000" % target
+                            for _remote, target in sorted(probes_before)]
+    assert changed[3] == "NB_Global options:northd_probe_interval unset -> 60000"
+    assert sorted(changed[4:]) == [
+        "kube-system/ovn-central env OVN_LEADER_PROBE_INTERVAL 5 -> 60 (the pods restart)",
+        "kube-system/ovn-central env OVN_NORTHD_PROBE_INTERVAL 5000 -> 60000 (the pods restart)"]
+    assert "ROLLED BACK" in failure_text(failed)
+    assert central_env(k8s_standin) == env_before
+    assert local_config_probes(lab) == probes_before
+
+    run = rollout(str(inventory), state_dir, ovn_tuning_profile={})
+
+    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
+    env_after = central_env(k8s_standin)
+    assert env_after["OVN_LEADER_PROBE_INTERVAL"] == "60" and env_after["OVN_NORTHD_PROBE_INTERVAL"] == "60000"
+    assert dict(env_after, OVN_LEADER_PROBE_INTERVAL="5", OVN_NORTHD_PROBE_INTERVAL="5000") == env_before
+    assert set(local_config_probes(lab).values()) == {60000}
+    # The Deployment env is the last write of the change (it restarts the database pods); after it only
+    # the Local_Config probes are set again (kube-ovn recreates Local_Config at a pod start).
+    plan_end = max(i for i, r in enumerate(run.records)
+                   if r["host"] == "kube-1" and r["task"].endswith("Show the plan"))
+    writes = [r for r in run.records[plan_end + 1:] if r["host"] == "kube-1" and r["status"] != "skipped"
+              and r["action"].split(".")[-1] in WRITING_ACTIONS]
+    assert [r["action"].split(".")[-1] for r in writes] == [
+        "ovsdb_connection", "ovn_global_options", "ovn_central_env", "ovsdb_connection"], [r["task"] for r in writes]
+    assert writes[-1]["result"]["changed"] is False
+    record_path = os.path.join(state_dir, "promotions", expected_checksum({}) + ".json")
+    with open(record_path) as handle:
+        assert json.load(handle)["status"] == "promoted"
+
+
+def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
+    lab_dir = str(tmp_path / "lab")
+    inventory_path = str(tmp_path / "lab-inventory.yml")
+    lab_vars = {"lab_state_dir": lab_dir, "lab_inventory_path": inventory_path,
+                "lab_deployments": [{"name": "labpb-stg", "group": "ovn_staging", "members": 1},
+                                    {"name": "labpb-prod", "group": "ovn_production", "members": 1,
+                                     "chassis": 1, "kube_ovn": True}]}
+    try:
+        run = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="start"))
+        assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
+        with open(inventory_path) as handle:
+            written = yaml.safe_load(handle)
+        assert written["all"]["vars"]["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
+        stg = written["all"]["children"]["ovn_staging"]["hosts"]["labpb-stg"]["ovn_deployment"]
+        prod = written["all"]["children"]["ovn_production"]["hosts"]["labpb-prod"]["ovn_deployment"]
+        assert stg["name"] == "labpb-stg" and "chassis" not in stg and "local_config" not in stg
+        assert prod["chassis"][0]["name"] == "chassis-1" and prod["chassis"][0]["remote"].startswith("unix:")
+        assert len(prod["local_config"]["remotes"]) == 2
+        # The remotes it wrote are live databases: read them with the CLIs.
+        assert cli("ovn-nbctl", "--timeout=20", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".", "_uuid")
+        assert cli("ovs-appctl", "--timeout=20", "-t", prod["sb"]["ctl_sockets"][0], "cluster/status",
+                   "OVN_Southbound")
+        assert cli("ovs-vsctl", "--timeout=20", "--db=" + prod["chassis"][0]["remote"], "get", "Open_vSwitch",
+                   ".", "_uuid")
+        status = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="status"))
+        assert status.returncode == 0 and changed_writes(status) == []
+        shown = messages(status, "Show the labs", "localhost")
+        assert shown[0].startswith("labpb-stg  " + stg["nb"]["remote"]), shown
+    finally:
+        stop = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="stop"))
+    assert stop.returncode == 0, failure_text(stop)
+    assert not os.path.exists(inventory_path)
+    assert not os.path.exists(os.path.join(lab_dir, "labpb-stg")) and not os.path.exists(
+        os.path.join(lab_dir, "labpb-prod"))
+    done = subprocess.run(["ovn-nbctl", "--timeout=3", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".",
+                           "_uuid"], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode != 0

@@ -286,10 +286,13 @@ class RpcChannel(object):
         return (time.monotonic() - started) * 1000.0
 
     def server_database(self, database, deadline):
-        """The ``_Server.Database`` row of ``database`` on this server, or None."""
+        """The ``_Server.Database`` row of ``database`` on this server, or None.
+
+        Without the ``schema`` column: it holds the whole schema as one escaped string, which
+        get_schema fetches anyway."""
         result = self.request("transact", ["_Server", {
             "op": "select", "table": "Database", "where": [["name", "==", database]],
-            "columns": ["name", "model", "connected", "leader", "schema", "cid", "sid", "index"]}],
+            "columns": ["name", "model", "connected", "leader", "cid", "sid", "index"]}],
             deadline)
         if not result or "error" in result[0]:
             raise OvsdbError("%s: cannot read _Server: %s" % (self.name, result))

@@ -7,6 +7,7 @@ against the lab and owns keys of its own in NB_Global.options; every test checks
 survive, and the `shared_options` fixture puts both maps back exactly as they were.
 """
 
+import functools
 import json
 
 import pytest
@@ -17,43 +18,12 @@ from support import oracle, three_runs
 MODULE = "kubedc.ovn_tuning.ovn_global_options"
 
 
-def _result(record):
-    return three_runs.task_result(record)
-
-
-def run_many(cases):
-    return three_runs.run_many(MODULE, cases)
-
-
-def check_real_again(args, reader, between=()):
-    return three_runs.check_real_again(MODULE, args, reader, between)
+run_many = functools.partial(three_runs.run_many, MODULE)
+check_real_again = functools.partial(three_runs.check_real_again, MODULE)
 
 
 CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
 GLOBAL = {"nb": "NB_Global", "sb": "SB_Global"}
-
-
-# --------------------------------------------------------------------------- reading the database
-
-
-class Reader(object):
-    """An independent read: one CLI command and a parser of its output, run here or as a
-    command task inside a playbook."""
-
-    def __init__(self, argv, parse):
-        self.argv = argv
-        self.parse = parse
-
-    def __call__(self):
-        return self.parse(oracle.run(self.argv))
-
-    def tasks(self, label):
-        return [oracle.command_task(label, self.argv)]
-
-    def from_records(self, records, label):
-        record = records[label]
-        assert record["status"] == "ok", record["result"]
-        return self.parse(record["result"]["stdout"])
 
 
 # --------------------------------------------------------------------------- the independent oracle
@@ -76,7 +46,8 @@ def _options(list_json):
 
 def options_reader(lab, db):
     """The global row's options map as ovn-nbctl/ovn-sbctl list it."""
-    return Reader(ctl_argv(lab, db, "--format=json", "--columns=options", "list", GLOBAL[db]), _options)
+    return oracle.Reader([ctl_argv(lab, db, "--format=json", "--columns=options", "list", GLOBAL[db])],
+                         lambda outputs: _options(outputs[0]))
 
 
 def cli_options(lab, db):

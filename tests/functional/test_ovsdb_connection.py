@@ -10,6 +10,7 @@ columns or add rows of their own, and the `shared_rows` fixture puts every row b
 Local_Config run on private labs from lab_factory.
 """
 
+import functools
 import json
 import socket
 import subprocess
@@ -23,16 +24,9 @@ from support import oracle, three_runs
 MODULE = "kubedc.ovn_tuning.ovsdb_connection"
 
 
-def _result(record):
-    return three_runs.task_result(record)
-
-
-def run_many(cases):
-    return three_runs.run_many(MODULE, cases)
-
-
-def check_real_again(args, reader, between=()):
-    return three_runs.check_real_again(MODULE, args, reader, between)
+_result = three_runs.task_result
+run_many = functools.partial(three_runs.run_many, MODULE)
+check_real_again = functools.partial(three_runs.check_real_again, MODULE)
 
 
 CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
@@ -54,32 +48,6 @@ def run_module(args, check=False, diff=False):
     records = [r for r in run.records if r["task"] == "module under test"]
     assert records, "no result:\n%s\n%s" % (run.stdout[-3000:], run.stderr[-2000:])
     return _result(records[-1])
-
-
-class Reader(object):
-    """An independent read of the database: CLI commands and a parser of their outputs.
-
-    Called directly it runs the commands here; ``tasks`` runs them as command tasks inside a
-    playbook, between module runs.
-    """
-
-    def __init__(self, argvs, parse):
-        self.argvs = argvs
-        self.parse = parse
-
-    def __call__(self):
-        return self.parse([oracle.run(argv) for argv in self.argvs])
-
-    def tasks(self, label):
-        return [oracle.command_task("%s %d" % (label, index), argv) for index, argv in enumerate(self.argvs)]
-
-    def from_records(self, records, label):
-        outputs = []
-        for index in range(len(self.argvs)):
-            record = records["%s %d" % (label, index)]
-            assert record["status"] == "ok", record["result"]
-            outputs.append(record["result"]["stdout"])
-        return self.parse(outputs)
 
 
 # --------------------------------------------------------------------------- the independent oracle
@@ -148,7 +116,7 @@ def db_reader(lab, db):
         connections, references = outputs[0].splitlines()
         return _connection_rows(connections), _references(references)
 
-    return Reader([argv], parse)
+    return oracle.Reader([argv], parse)
 
 
 def db_state(lab, db):
@@ -442,7 +410,7 @@ def local_config_reader(remote):
             rows.update(_rows_from_table(headings, [[raw[k] for k in headings]]))
         return rows, uuid_list(answer[1]["rows"][0]["connections"])
 
-    return Reader([["ovsdb-client", "--timeout=20", "query", remote, query]], parse)
+    return oracle.Reader([["ovsdb-client", "--timeout=20", "query", remote, query]], parse)
 
 
 def test_local_config_of_a_kube_ovn_server(lab_factory):

@@ -34,6 +34,30 @@ def run(argv, timeout=60):
         " ".join(argv), attempt, READ_ATTEMPTS, done.stderr or done.stdout))
 
 
+class Reader(object):
+    """An independent read of the database: CLI commands and a parser of their outputs (a list, one
+    stdout per command). Called directly it runs the commands here; ``tasks`` runs them as command
+    tasks inside a playbook, between module runs, and ``from_records`` parses what those tasks printed."""
+
+    def __init__(self, argvs, parse):
+        self.argvs = argvs
+        self.parse = parse
+
+    def __call__(self):
+        return self.parse([run(argv) for argv in self.argvs])
+
+    def tasks(self, label):
+        return [command_task("%s %d" % (label, index), argv) for index, argv in enumerate(self.argvs)]
+
+    def from_records(self, records, label):
+        outputs = []
+        for index in range(len(self.argvs)):
+            record = records["%s %d" % (label, index)]
+            assert record["status"] == "ok", record["result"]
+            outputs.append(record["result"]["stdout"])
+        return self.parse(outputs)
+
+
 def command_task(name, argv):
     """The same read as an ansible.builtin.command task inside a playbook (never a change, also
     in check mode), repeated on the same transient failure as ``run``."""

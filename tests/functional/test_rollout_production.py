@@ -73,7 +73,9 @@ def test_canary_passes_next_deployment_fails_and_is_rolled_back_the_rest_untouch
     # and its values are as they were.
     staging_play = first_index(run, "staging-1", "kubedc.ovn_tuning.staging")
     assert [record["task"] for record in run.records[staging_play:] if record["host"] == "prod-3"] == []
-    assert glob.glob(os.path.join(state_dir, "snapshots", "prod-3", "*-before-*.json")) == [], \
+    before_change = dict((name, glob.glob(os.path.join(state_dir, "snapshots", name, "*-before-*.json")))
+                         for name in ("prod-1", "prod-2", "prod-3"))
+    assert [len(before_change[name]) for name in ("prod-1", "prod-2", "prod-3")] == [1, 1, 0], \
         files_under(state_dir)
     assert state_of(labs["prod-3"]) == before["prod-3"]
     # One at a time, canary first: prod-2's production tasks start after prod-1's gate passed.

@@ -37,7 +37,6 @@ WRITING_ACTIONS = ("ovsdb_connection", "ovn_global_options", "ovn_chassis_probe"
 PLAYBOOK_TIMEOUT = 1200
 
 
-
 def incident_lab(name, members=3, chassis=1):
     """A private lab (not started) with the incident's aggressive settings: 5 s listener, northd and
     chassis probes, 1 s election timer."""
@@ -71,7 +70,6 @@ def descriptor(name, lab):
         "sb": {"remote": info["sb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["sb"]["members"]]},
         "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
     }
-
 
 
 def write_inventory(path, groups):
@@ -211,5 +209,3 @@ def write_record(state_dir, checksum, record):
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, checksum + ".json"), "w") as handle:
         json.dump(record, handle)
-
-

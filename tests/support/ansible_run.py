@@ -93,8 +93,9 @@ def run_playbook(playbook, check=False, diff=False, extra_vars=None, inventory=N
         if keep_dir and os.path.exists(log_path):
             # For a look at a run afterwards: every run's records (with each task's seconds).
             os.makedirs(keep_dir, exist_ok=True)
-            shutil.copy(log_path, tempfile.mkstemp(suffix=".jsonl", prefix=os.path.basename(playbook) + "-",
-                                                   dir=keep_dir)[1])
+            handle, kept = tempfile.mkstemp(suffix=".jsonl", prefix=os.path.basename(playbook) + "-", dir=keep_dir)
+            os.close(handle)
+            shutil.copy(log_path, kept)
         if os.path.exists(log_path):
             with open(log_path) as handle:
                 records = [json.loads(line) for line in handle if line.strip()]

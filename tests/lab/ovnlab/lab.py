@@ -184,6 +184,8 @@ class Lab:
                                            timeout=self._left(deadline))
             for member in self._all_members():
                 self._wait_global_row(member, self._left(deadline))
+            for key in self.databases:
+                self._wait_leader_agreed(key, self._left(deadline))
             if self.northd:
                 self._start_northd(self._left(deadline))
             self._start_chassis(self._left(deadline))
@@ -682,6 +684,24 @@ class Lab:
 
         wait_until(everyone_listed, self._left(deadline),
                    f"all {len(members)} {key} members in every member's server list",
+                   [member.log_file for member in members])
+
+    def _wait_leader_agreed(self, key, timeout):
+        """Exactly one member says it leads in its _Server row, and its cluster/status agrees.
+
+        Right after a cluster forms, a member's _Server row can still claim leadership for a
+        moment while cluster/status already shows the real leader; a health check then sees two
+        leaders. The lab is started only when that has settled."""
+        members = self._cluster(key)
+
+        def one_leader():
+            claims = [member for member in members
+                      if rpc.select(member.remote, "_Server", "Database",
+                                    where=[["name", "==", member.spec.name]], columns=["leader"],
+                                    timeout=2.0)[0]["leader"] is True]
+            return len(claims) == 1 and self._status_of(claims[0])["role"] == "leader"
+
+        wait_until(one_leader, timeout, f"one {key} leader in every member's _Server row",
                    [member.log_file for member in members])
 
     def _applied_election_timer(self, key, timeout):

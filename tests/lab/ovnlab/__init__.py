@@ -1,6 +1,8 @@
-"""ovnlab: real OVN NB/SB RAFT clusters, ovn-northd and chassis on loopback
-addresses, for tests and demos.  See docs/lab.md."""
+"""ovnlab: real OVN NB/SB RAFT clusters, ovn-northd and chassis, each node a host
+of its own (network, mount and UTS namespaces, sshd), for tests and demos.
+See docs/lab.md."""
 
+from .inventory import inventory
 from .lab import Lab, parse_cluster_status
 from .layout import DATABASES
 from .rpc import RpcError, select, transact, unixctl
@@ -10,6 +12,7 @@ from .waiting import LabError, LabTimeout
 __all__ = [
     "DATABASES",
     "Lab",
+    "inventory",
     "LabError",
     "LabTimeout",
     "RpcError",

@@ -3,6 +3,7 @@
     PYTHONPATH=tests/lab python -m ovnlab start --state-dir DIR [options]
     PYTHONPATH=tests/lab python -m ovnlab status --state-dir DIR
     PYTHONPATH=tests/lab python -m ovnlab stop --state-dir DIR [--keep]
+    PYTHONPATH=tests/lab python -m ovnlab inventory --state-dir DIR [--state-dir DIR2 ...]
 
 `start` launches a small keeper process (`_serve`) in its own session.  The
 keeper owns the Lab: it starts it, reports info() back through a pipe, and
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 
+from .inventory import inventory
 from .lab import Lab
 from .procs import ManagedProcess
 from .state import STATE_FILE, read_state, recorded_status, stop_recorded
@@ -45,7 +47,7 @@ def _add_lab_options(parser):
 
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m ovnlab",
-                                     description="OVN databases on loopback for tests and demos")
+                                     description="OVN hosts in network namespaces for tests and demos")
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="start a lab that keeps running after this command")
     start.add_argument("--state-dir", required=True)
@@ -55,6 +57,9 @@ def _parser():
     stop = commands.add_parser("stop", help="stop the lab and remove its state dir")
     stop.add_argument("--state-dir", required=True)
     stop.add_argument("--keep", action="store_true", help="keep the state dir (logs, dbs)")
+    hosts = commands.add_parser("inventory", help="print an Ansible inventory (JSON, valid YAML) "
+                                "of the labs' hosts")
+    hosts.add_argument("--state-dir", required=True, action="append")
     serve = commands.add_parser("_serve", help=argparse.SUPPRESS)
     serve.add_argument("--state-dir", required=True)
     _add_lab_options(serve)
@@ -179,6 +184,7 @@ def _status(options):
     states += [info["northd"]["state"]] if info.get("northd") else []
     for chassis in info.get("chassis", []):
         states += [chassis["ovsdb_state"], chassis["controller_state"]]
+    states += [host["sshd_state"] for host in info.get("hosts", [])]
     return 0 if "dead" not in states else 1
 
 
@@ -214,6 +220,10 @@ def main(argv=None):
             return _start(options)
         if options.command == "status":
             return _status(options)
+        if options.command == "inventory":
+            print(json.dumps(inventory(*[read_state(os.path.abspath(d))["info"]
+                                         for d in options.state_dir]), indent=2))
+            return 0
         return _stop(options)
     except LabError as exc:
         print(f"ovnlab: {exc}", file=sys.stderr)

@@ -1,8 +1,10 @@
-"""A lab of real OVN databases on loopback addresses (see docs/lab.md).
+"""A lab of real OVN hosts (see docs/lab.md).
 
-Each Lab claims its own 127.A.B.0/24 (addresses.py), lays out its NB/SB
-RAFT members and chassis on it (layout.py), and starts them with every file
-in its workdir.  Readiness is always polled against a deadline (waiting.py).
+Each Lab claims its own private 10.A.B.0/24 (addresses.py), makes one host per
+node - a network, mount and UTS namespace of its own, with sshd (hosts.py,
+ssh.py) - lays out its NB/SB RAFT members and chassis on those hosts
+(layout.py), and starts them at the paths real hosts use.  Readiness is
+always polled against a deadline (waiting.py).
 """
 
 import atexit
@@ -17,17 +19,19 @@ import time
 
 from . import rpc
 from .addresses import claim_block
+from .hosts import Network, remove_leftovers
 from .layout import (CHASSIS_HOST_BASE, DATABASES, LOCAL_CONFIG_SCHEMA, VSWITCH_SCHEMA, Chassis,
                      Member)
-from .procs import AddressHold, ManagedProcess, listener_owner, proc_stat, stop_processes
+from .procs import ManagedProcess, proc_stat, stop_processes
+from .ssh import LabSsh
 from .state import STATE_FILE
 from .waiting import LabError, describe_logs, wait_until
 
 MAX_MEMBERS = 9
 MAX_CHASSIS = 50
-# Longest time a member's peers stay stopped while it takes its address; it
-# normally takes a few milliseconds.
-PAUSED_PEERS_LIMIT_S = 10.0
+# Variables that would move the daemons' files away from the standard paths.
+_DIR_VARIABLES = ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVS_SYSCONFDIR",
+                  "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR", "OVN_SYSCONFDIR")
 
 
 def parse_cluster_status(text):
@@ -91,8 +95,9 @@ def _run_tool(argv, timeout=30):
 
 
 class Lab:
-    """Real NB/SB RAFT clusters (plus optional ovn-northd and chassis) on
-    loopback.  Use as a context manager, or call start() and stop()."""
+    """Real NB/SB RAFT clusters (plus optional ovn-northd and chassis), each
+    member and chassis a host of its own.  Use as a context manager, or call
+    start() and stop()."""
 
     def __init__(self, workdir=None, name="lab", members=3, databases=("nb", "sb"),
                  northd=False, chassis=0, kube_ovn=False, election_timer_ms=1000,
@@ -139,10 +144,13 @@ class Lab:
         self._phase = "new"
         self._owns_workdir = False
         self._block = None
+        self._network = None
+        self._ssh = None
+        self._central_hosts = []
         self._members = {}
         self._northd = None
         self._chassis = []
-        self._holds = {}
+        self._sshd = []
         self._env = None
 
     # -- public: lifecycle ---------------------------------------------------
@@ -165,18 +173,16 @@ class Lab:
             self._prepare_workdir()
             self._claim_addresses()
             self._layout()
+            self._network.create()
+            self._ssh.create(self._network.hosts)
+            self._sshd = [self._ssh.start_sshd(host, self._env, self.workdir)
+                          for host in self._network.hosts]
             for key in self.databases:
                 self._create_cluster_files(key)
-            if self._members_share_listener_rows():
-                # Every member will try every member's address from its first
-                # moment: hold them all before any server starts.
-                for member in self._all_members():
-                    self._holds[member.key] = AddressHold(member.address, member.spec.port)
             for member in self._all_members():
                 self._spawn_member(member)
             for member in self._all_members():
                 self._wait_control_socket(member, self._left(deadline))
-                self._claim_listener(member, self._left(deadline))
             for key in self.databases:
                 self._wait_cluster_formed(key, self._left(deadline))
             for key in self.databases:
@@ -189,6 +195,8 @@ class Lab:
             if self.northd:
                 self._start_northd(self._left(deadline))
             self._start_chassis(self._left(deadline))
+            for host, sshd in zip(self._network.hosts, self._sshd):
+                self._ssh.wait_ready(host, sshd, self._left(deadline))
             self._phase = "running"
             self._write_state()
         except BaseException:
@@ -198,17 +206,19 @@ class Lab:
 
     def stop(self, timeout=5.0):
         """Stop every process the lab started (SIGTERM, then SIGKILL at the
-        deadline; paused ones are continued first), reap them, release the
-        address block and remove the workdir unless keep=True.  A workdir
+        deadline; paused ones are continued first), reap them, remove every
+        namespace, link, mount and cgroup it made, release the address block
+        and remove the workdir unless keep=True.  A workdir
         that already held files before start() is never removed.  Idempotent."""
         if self._phase in ("new", "stopped"):
             self._phase = "stopped"
             return
         self._phase = "stopping"
         survivors = stop_processes(self._all_processes(), timeout=timeout)
-        for hold in self._holds.values():
-            hold.release()
-        self._holds.clear()
+        if self._network is not None:
+            for host in self._network.hosts:
+                host.heal_quietly()
+            self._network.destroy()
         if self._block is not None:
             self._block.release()
         atexit.unregister(self._stop_at_exit)
@@ -248,6 +258,9 @@ class Lab:
             "name": self.name,
             "workdir": self.workdir,
             "block": self._block.cidr if self._block else None,
+            "network": self._network.info() if self._network else None,
+            "ssh": self._ssh.info() if self._ssh else None,
+            "hosts": self.hosts(),
             "owner_pid": os.getpid(),
             "kube_ovn": self.kube_ovn,
             "election_timer_ms": self.election_timer_ms,
@@ -257,6 +270,8 @@ class Lab:
             "nb": databases["nb"],
             "sb": databases["sb"],
             "northd": None if self._northd is None else {
+                "host": self._central_hosts[0].name,
+                "host_ctl": f"/run/ovn/ovn-northd.{self._northd.pid}.ctl",
                 "pid": self._northd.pid,
                 "ctl": self._northd.ctl,
                 "log_file": self._northd.log_file,
@@ -306,70 +321,49 @@ class Lab:
         return wait_until(current_leader, timeout, f"a {db} leader",
                           [member.log_file for member in members])[0]
 
-    def verify_listeners(self):
-        """Raise LabError unless every running member's client address is
-        served by that member itself (and not by a peer)."""
-        problems = []
-        everyone = self._all_processes()
-        for member in self._all_members():
-            if member.process is None or not member.process.alive():
-                continue
-            owner = listener_owner(member.address, member.spec.port, everyone)
-            if owner is not member.process:
-                holder = ("nobody" if owner is None else
-                          "a process outside the lab" if owner == "other" else
-                          f"{owner.key} (pid {owner.pid})")
-                problems.append(f"{member.address}:{member.spec.port} of {member.key} "
-                                f"is held by {holder}")
-        if problems:
-            raise LabError("; ".join(problems))
+    # -- public: hosts ---------------------------------------------------------
 
-    def repair_listeners(self, timeout=30.0):
-        """Give every running member its own client address back.
+    def hosts(self):
+        """info() of every host."""
+        return [self._host_info(host) for host in self._network.hosts] if self._network else []
 
-        Needed only after a test deleted *all* Connection rows and created
-        them again in a later transaction: that switches every member's own
-        listener between command-line and row options (their DSCP differs),
-        so all members re-open their listeners at the same instant and one
-        may take a peer's address.  Real hosts cannot bind each other's
-        addresses; here the members involved are restarted.
-        """
-        deadline = time.monotonic() + timeout
-        everyone = self._all_processes()
-        for key in self.databases:
-            members = [member for member in self._cluster(key)
-                       if member.process is not None and member.process.alive()]
-            by_process = {member.process: member for member in members}
-            involved = []
-            for member in members:
-                owner = listener_owner(member.address, member.spec.port, everyone)
-                if owner is member.process:
-                    continue
-                if owner is None:
-                    self._claim_listener(member, self._left(deadline))
-                    continue
-                if owner not in by_process:
-                    raise LabError(f"{member.address}:{member.spec.port} of {member.key} is held "
-                                   "by a process outside this cluster; cannot repair")
-                involved += [m for m in (member, by_process[owner]) if m not in involved]
-            if not involved:
-                continue
-            bystanders = [member for member in members if member not in involved]
-            with self._paused(bystanders):
-                for member in involved:
-                    member.process.kill_now()
-                for member in involved:
-                    self._holds[member.key] = AddressHold(member.address, member.spec.port)
-            for member in involved:
-                self._spawn_member(member)
-            for member in involved:
-                self._wait_control_socket(member, self._left(deadline))
-                self._claim_listener(member, self._left(deadline))
-            for member in involved:
-                self._wait_member_joined(member, self._left(deadline))
-        self._write_state()
+    def host(self, name):
+        """The Host object named `name` (see hosts.py): run(), enter(), path()..."""
+        for host in self._network.hosts if self._network else []:
+            if host.name == name:
+                return host
+        raise LabError(f"lab {self.name} has no host {name!r}; hosts: "
+                       + ", ".join(h.name for h in (self._network.hosts if self._network else [])))
+
+    def host_of(self, db, index):
+        """The Host object a member runs on."""
+        return self._member(db, index).host
+
+    def run_on(self, name, argv, timeout=30, check=True):
+        """Run a program inside host `name` (its network, mounts and hostname)."""
+        return self.host(name).run(argv, timeout=timeout, check=check)
+
+    def ssh_argv(self, name):
+        """argv prefix that runs a command on host `name` over SSH with the lab key."""
+        return self._ssh.argv(self.host(name))
 
     # -- public: faults ------------------------------------------------------
+
+    def partition(self, name):
+        """Cut host `name` off the lab's network (its link down at the bridge)."""
+        self.host(name).partition()
+
+    def heal(self, name):
+        """Bring a partitioned host's link back up."""
+        self.host(name).heal()
+
+    def starve(self, name, cpu_percent):
+        """Give every process of host `name` at most cpu_percent of one core."""
+        self.host(name).starve(cpu_percent)
+
+    def feed(self, name):
+        """Lift starve()."""
+        self.host(name).feed()
 
     def pause(self, db, index):
         """SIGSTOP a member (it keeps its sockets but answers nothing)."""
@@ -387,47 +381,26 @@ class Lab:
         self._process_by_pid(pid).resume()
 
     def kill(self, db, index):
-        """SIGKILL a member.  Its client address is then held by the lab so
-        that no surviving member takes it over (see AddressHold); clients
-        connecting to it are refused until restart()."""
+        """SIGKILL a member; clients connecting to its address are then refused,
+        as by a host whose server died."""
         member = self._member(db, index)
         if member.process is None or not member.process.alive():
             return
-        if self._members_share_listener_rows():
-            with self._peers_paused(member):
-                member.process.kill_now()
-                self._holds[member.key] = AddressHold(member.address, member.spec.port)
-        else:
-            member.process.kill_now()
+        member.process.kill_now()
         self._write_state()
 
     def restart(self, db, index, timeout=30.0):
         """Start a member again from its db file (killing it first if it is
-        running), and wait until it listens on its own address and is back in
-        the cluster with a known leader.  If the member died without kill()
-        and a peer took its address meanwhile, that peer is restarted as well
-        (see repair_listeners)."""
+        running), and wait until it serves its database on its address and is
+        back in the cluster with a known leader."""
         member = self._member(db, index)
         deadline = time.monotonic() + timeout
         if member.process is not None and member.process.alive():
             self.kill(db, index)
-        taken_by_peer = False
-        if self._members_share_listener_rows() and member.key not in self._holds:
-            # It died without kill() (a crash, or a signal from outside the
-            # lab): a peer has probably taken its address already.
-            with self._peers_paused(member):
-                if listener_owner(member.address, member.spec.port,
-                                  self._all_processes()) is None:
-                    self._holds[member.key] = AddressHold(member.address, member.spec.port)
-                else:
-                    taken_by_peer = True
         self._spawn_member(member)
         self._wait_control_socket(member, self._left(deadline))
-        if taken_by_peer:
-            self.repair_listeners(timeout=self._left(deadline))
-        else:
-            self._claim_listener(member, self._left(deadline))
         self._wait_member_joined(member, self._left(deadline))
+        self._wait_global_row(member, self._left(deadline))
         self._write_state()
 
     def change_election_timer(self, db, milliseconds, timeout=30.0):
@@ -478,58 +451,47 @@ class Lab:
                            "stop it, remove it, or choose another workdir")
         elif not os.listdir(self.workdir):
             self._owns_workdir = True  # it held nothing before: safe to remove
-        self._env = dict(os.environ)
-        # Keep every default path of the daemons (pid files, control sockets,
-        # br-int.mgmt...) inside the workdir, away from a system OVS/OVN.
-        for variable in ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR",
-                         "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR"):
-            self._env[variable] = self.workdir
+        self._env = {key: value for key, value in os.environ.items()
+                     if key not in _DIR_VARIABLES}
 
     def _claim_addresses(self):
-        ports = []
-        for key in self.databases:
-            spec = DATABASES[key]
-            ports += [spec.port, spec.raft_port] + ([spec.extra_port] if self.kube_ovn else [])
-        self._block = claim_block(
-            {"pid": os.getpid(), "name": self.name, "workdir": self.workdir},
-            host_numbers=range(1, self.members + 1), ports=ports)
+        remove_leftovers()
+        owner_stat = proc_stat(os.getpid())
+        self._block = claim_block({
+            "name": self.name, "workdir": self.workdir,
+            "owner": {"pid": os.getpid(), "start_ticks": owner_stat[1] if owner_stat else None}})
 
     def _layout(self):
+        self._network = Network(self._block, self.workdir)
+        self._ssh = LabSsh(self.workdir)
+        self._central_hosts = [
+            self._network.add_host(f"{self.name}-central-{number}", f"c{number}", number)
+            for number in range(1, self.members + 1)]
         for key in self.databases:
             self._members[key] = [
-                Member(DATABASES[key], index, self._block.host(index + 1), self.workdir,
-                       self.kube_ovn)
+                Member(DATABASES[key], index, self._central_hosts[index], self.kube_ovn)
                 for index in range(self.members)]
-        self._chassis = [Chassis(number, self._block.host(CHASSIS_HOST_BASE + number),
-                                 self.workdir)
-                         for number in range(1, self.chassis_count + 1)]
+        self._chassis = [
+            Chassis(number, self._network.add_host(f"{self.name}-chassis-{number}", f"h{number}",
+                                                   CHASSIS_HOST_BASE + number))
+            for number in range(1, self.chassis_count + 1)]
 
-    def _members_share_listener_rows(self):
-        """True when every member reads every member's listener from the same
-        replicated Connection rows (NB_Global/SB_Global.connections).  In
-        kube-ovn mode each member reads only its own Local_Config."""
-        return not self.kube_ovn
-
-    def _connection_row(self, member):
-        row = {"target": member.listen_target}
+    def _connection_row(self, spec):
+        row = {"target": spec.listen_target}
         if self.inactivity_probe_ms is not None:
             row["inactivity_probe"] = self.inactivity_probe_ms
         return row
 
     def _seed_transaction(self, key):
-        """Initial contents: the global row (with one Connection row per
-        member unless in kube-ovn mode) and NB options."""
+        """Initial contents: the global row (with its one listener row, ptcp on
+        0.0.0.0, unless in kube-ovn mode) and NB options."""
         spec = DATABASES[key]
         operations = []
         global_row = {}
         if not self.kube_ovn:
-            references = []
-            for member in self._members[key]:
-                uuid_name = f"conn{member.index}"
-                operations.append({"op": "insert", "table": "Connection",
-                                   "uuid-name": uuid_name, "row": self._connection_row(member)})
-                references.append(["named-uuid", uuid_name])
-            global_row["connections"] = ["set", references]
+            operations.append({"op": "insert", "table": "Connection", "uuid-name": "conn",
+                               "row": self._connection_row(spec)})
+            global_row["connections"] = ["set", [["named-uuid", "conn"]]]
         if key == "nb" and self.northd_probe_ms is not None:
             global_row["options"] = ["map", [["northd_probe_interval",
                                               str(self.northd_probe_ms)]]]
@@ -567,7 +529,7 @@ class Lab:
         _run_tool(["ovsdb-tool", "transact", member.local_config_file, json.dumps([
             "Local_Config",
             {"op": "insert", "table": "Connection", "uuid-name": "conn",
-             "row": self._connection_row(member)},
+             "row": self._connection_row(member.spec)},
             {"op": "insert", "table": "Config",
              "row": {"connections": ["named-uuid", "conn"]}},
         ])])
@@ -576,87 +538,29 @@ class Lab:
 
     def _member_argv(self, member):
         spec = member.spec
-        argv = ["ovsdb-server", member.db_file]
+        argv = ["ovsdb-server", member.host_db_file]
         if self.kube_ovn:
-            argv.append(member.local_config_file)
-        argv += [f"--pidfile={member.pid_file}", f"--log-file={member.log_file}",
-                 f"--unixctl={member.ctl}", f"--remote=punix:{member.unix_socket}",
+            argv.append(member.host_local_config_file)
+        argv += [f"--pidfile={member.host_pid_file}", f"--log-file={member.host_log_file}",
+                 f"--unixctl={member.host_ctl}", f"--remote=punix:{member.host_unix_socket}",
                  "-vconsole:off", "-vsyslog:off"]
         if self.kube_ovn:
             argv += ["--remote=db:Local_Config,Config,connections",
-                     f"--remote=ptcp:{spec.extra_port}:{member.address}"]
+                     f"--remote={spec.extra_target}"]
         else:
-            argv += [f"--remote={spec.db_remote}", f"--remote={member.listen_target}"]
+            argv += [f"--remote={spec.db_remote}"]
         return argv
 
     def _spawn_member(self, member):
-        member.process = ManagedProcess(member.key, self._member_argv(member),
-                                        member.log_file, ctl=member.ctl)
-        member.process.spawn(self._env, self.workdir)
+        member.process = member.host.process(member.key, self._member_argv(member),
+                                             member.log_file)
+        member.process.ctl = member.ctl
+        member.process.spawn(self._env, "/")
 
     def _wait_control_socket(self, member, timeout):
         wait_until(lambda: rpc.unixctl(member.ctl, "version", timeout=1.0) is not None,
-                   timeout, f"{member.key} to answer on {member.ctl}",
+                   timeout, f"{member.key} to answer on {member.host_ctl} in {member.host.name}",
                    [member.log_file], [member.process])
-
-    @contextlib.contextmanager
-    def _paused(self, members):
-        """SIGSTOP the given members that are running (not those a test paused
-        itself), and SIGCONT them on leaving."""
-        paused = []
-        try:
-            for member in members:
-                if member.process is not None and member.process.state() == "running":
-                    member.process.pause()
-                    paused.append(member.process)
-            yield
-        finally:
-            for process in paused:
-                process.resume()
-
-    def _peers_paused(self, member):
-        """Pause a member's peers for the few milliseconds in which its
-        address is unbound, so none of them can bind it."""
-        return self._paused([peer for peer in self._cluster(member.spec.key)
-                             if peer is not member])
-
-    def _claim_listener(self, member, timeout):
-        """Make the member listen on its own client address (and fail if
-        something else does)."""
-        port = member.spec.port
-        everyone = self._all_processes()
-
-        def listening_itself():
-            owner = listener_owner(member.address, port, everyone)
-            if owner is member.process:
-                return True
-            if owner is not None:
-                holder = "a process outside the lab" if owner == "other" else \
-                    f"{owner.key} (pid {owner.pid})"
-                raise LabError(f"{member.address}:{port} is held by {holder}, "
-                               f"so {member.key} cannot listen there")
-            # ovsdb-server retries a failed listen on each pass of its main
-            # loop; a unixctl request makes it run one now.
-            rpc.unixctl(member.ctl, "version", timeout=1.0)
-            return False
-
-        what = f"{member.key} to listen on {member.address}:{port}"
-        if self._members_share_listener_rows():
-            # The peers would bind the address too as soon as it is free:
-            # keep them stopped until the member has it (milliseconds).
-            with self._peers_paused(member):
-                hold = self._holds.pop(member.key, None)
-                if hold is not None:
-                    hold.release()
-                wait_until(listening_itself, min(timeout, PAUSED_PEERS_LIMIT_S), what,
-                           [member.log_file], [member.process], interval=0.005)
-        else:
-            wait_until(listening_itself, timeout, what, [member.log_file], [member.process])
-        if self.kube_ovn:
-            wait_until(lambda: listener_owner(member.address, member.spec.extra_port,
-                                              everyone) is member.process,
-                       timeout, f"{member.key} to listen on {member.extra_remote}",
-                       [member.log_file], [member.process])
 
     def _status_of(self, member, timeout=1.0):
         return parse_cluster_status(
@@ -736,14 +640,17 @@ class Lab:
     # -- internals: northd and chassis -----------------------------------------
 
     def _start_northd(self, timeout):
-        workdir = self.workdir
-        self._northd = ManagedProcess(
+        """ovn-northd on the first central host, as ovn-ctl starts it there."""
+        host = self._central_hosts[0]
+        self._northd = host.process(
             "northd",
             ["ovn-northd", f"--ovnnb-db={self.remotes('nb')}", f"--ovnsb-db={self.remotes('sb')}",
-             f"--unixctl={workdir}/northd.ctl", f"--log-file={workdir}/northd.log",
-             f"--pidfile={workdir}/northd.pid", "-vconsole:off", "-vsyslog:off"],
-            f"{workdir}/northd.log", ctl=f"{workdir}/northd.ctl")
-        self._northd.spawn(self._env, workdir)
+             "--log-file=/var/log/ovn/ovn-northd.log", "--pidfile=/run/ovn/ovn-northd.pid",
+             "-vconsole:off", "-vsyslog:off"],
+            host.path("/var/log/ovn/ovn-northd.log"))
+        self._northd.spawn(self._env, "/")
+        # No --unixctl: its control socket is /run/ovn/ovn-northd.PID.ctl, as on a real host.
+        self._northd.ctl = host.path(f"/run/ovn/ovn-northd.{self._northd.pid}.ctl")
 
         def northd_active():
             return "Status: active" in rpc.unixctl(self._northd.ctl, "status", timeout=1.0)
@@ -754,7 +661,7 @@ class Lab:
     def _chassis_external_ids(self, chassis):
         external_ids = {
             "system-id": chassis.name,
-            "hostname": chassis.name,
+            "hostname": chassis.host.name,
             "ovn-remote": self.remotes("sb"),
             "ovn-encap-type": "geneve",
             "ovn-encap-ip": chassis.encap_ip,
@@ -774,30 +681,30 @@ class Lab:
                 {"op": "insert", "table": "Open_vSwitch", "row": {
                     "external_ids": ["map", sorted(self._chassis_external_ids(chassis).items())]}},
             ])])
-            chassis.ovsdb = ManagedProcess(
+            chassis.ovsdb = chassis.host.process(
                 f"{chassis.name}/ovsdb",
-                ["ovsdb-server", chassis.db_file, f"--remote=punix:{chassis.ovs_socket}",
-                 f"--unixctl={chassis.ovs_ctl}", f"--log-file={chassis.ovs_log_file}",
-                 f"--pidfile={chassis.ovs_pid_file}", "-vconsole:off", "-vsyslog:off"],
-                chassis.ovs_log_file, ctl=chassis.ovs_ctl)
-            chassis.ovsdb.spawn(self._env, self.workdir)
+                ["ovsdb-server", chassis.host_db_file, f"--remote=punix:{chassis.host_ovs_socket}",
+                 f"--log-file={chassis.host_ovs_log_file}",
+                 f"--pidfile={chassis.host_ovs_pid_file}", "-vconsole:off", "-vsyslog:off"],
+                chassis.ovs_log_file)
+            chassis.ovsdb.spawn(self._env, "/")
+            chassis.ovsdb.ctl = chassis.info()["ovs_ctl"]
         for chassis in self._chassis:
             wait_until(lambda: os.path.exists(chassis.ovs_socket)
                        and rpc.select(chassis.ovs_remote, "Open_vSwitch", "Open_vSwitch",
                                       columns=["_uuid"], timeout=1.0),
                        self._left(deadline), f"{chassis.name}'s Open_vSwitch database",
                        [chassis.ovs_log_file], [chassis.ovsdb])
-            # ovn-controller 23.03 has no --unixctl option: its control socket
-            # is $OVN_RUNDIR/ovn-controller.PID.ctl, and OVN_RUNDIR is the workdir.
-            chassis.controller = ManagedProcess(
+            # Its control socket is /run/ovn/ovn-controller.PID.ctl, as on a real host.
+            chassis.controller = chassis.host.process(
                 f"{chassis.name}/controller",
-                ["ovn-controller", chassis.ovs_remote,
-                 f"--log-file={chassis.controller_log_file}",
-                 f"--pidfile={chassis.controller_pid_file}", "-vconsole:off", "-vsyslog:off"],
+                ["ovn-controller", f"unix:{chassis.host_ovs_socket}",
+                 f"--log-file={chassis.host_controller_log_file}",
+                 f"--pidfile={chassis.host_controller_pid_file}", "-vconsole:off",
+                 "-vsyslog:off"],
                 chassis.controller_log_file)
-            chassis.controller.spawn(self._env, self.workdir)
-            chassis.controller.ctl = os.path.join(
-                self.workdir, f"ovn-controller.{chassis.controller.pid}.ctl")
+            chassis.controller.spawn(self._env, "/")
+            chassis.controller.ctl = chassis.info()["controller_ctl"]
         for chassis in self._chassis:
             wait_until(lambda: self._sb_has_chassis(chassis.name), self._left(deadline),
                        f"{chassis.name} to register in the SB",
@@ -838,12 +745,21 @@ class Lab:
         return [member for key in self.databases for member in self._members.get(key, [])]
 
     def _all_processes(self):
-        """Every process the lab started, clients before servers."""
+        """Every process the lab started, clients before servers, sshd last."""
         processes = [chassis.controller for chassis in self._chassis]
         processes.append(self._northd)
         processes += [chassis.ovsdb for chassis in self._chassis]
         processes += [member.process for member in self._all_members()]
+        processes += self._sshd
         return [process for process in processes if process is not None]
+
+    def _host_info(self, host):
+        roles = [f"{key}/{member.index}" for key in self.databases
+                 for member in self._members.get(key, []) if member.host is host]
+        roles += ["northd"] if self._northd is not None and host is self._central_hosts[0] else []
+        roles += [chassis.name for chassis in self._chassis if chassis.host is host]
+        kind = "chassis" if host.short.startswith("h") else "central"
+        return dict(host.info(), kind=kind, roles=roles)
 
     def _process_by_pid(self, pid):
         for process in self._all_processes():
@@ -861,6 +777,7 @@ class Lab:
             "phase": self._phase,
             "owner": {"pid": os.getpid(), "start_ticks": owner_stat[1] if owner_stat else None},
             "claim_file": self._block.claim_file if self._block else None,
+            "network": self._network.record() if self._network else None,
             "info": self.info(),
             "processes": [process.record() for process in self._all_processes()],
         }

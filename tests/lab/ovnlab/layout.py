@@ -1,12 +1,13 @@
 """What runs where: the databases, the members of their clusters and the
-chassis, with the names of their files in the workdir.
+chassis, each on a host of its own (hosts.py), at the paths a real host uses.
 
-Member i (from 0) of the NB and SB clusters uses 127.A.B.(i+1) with the same
-ports on every member, as separate hosts would; chassis j (from 1) uses
-127.A.B.(100+j) as its tunnel (encap) address.
+Member i (from 0) of the NB and SB clusters runs on central host i + 1
+(10.A.B.(i+1)); chassis j (from 1) is host 10.A.B.(100+j).  Paths in a
+member's or chassis' info are the paths inside its host ("host_ctl", ...);
+"ctl", "ovs_remote" and the log and db files are the same files seen from
+the controller through the lab's workdir, for the lab's own bookkeeping.
 """
 
-import os
 from dataclasses import dataclass
 
 OVN_NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
@@ -14,7 +15,7 @@ OVN_SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 LOCAL_CONFIG_SCHEMA = "/usr/share/openvswitch/local-config.ovsschema"
 
-CHASSIS_HOST_BASE = 100  # chassis j gets 127.A.B.(100 + j)
+CHASSIS_HOST_BASE = 100  # chassis j is 10.A.B.(100 + j)
 
 
 @dataclass(frozen=True)
@@ -26,48 +27,69 @@ class DatabaseSpec:
     port: int           # client port, the same on every member
     raft_port: int      # RAFT port, the same on every member
     extra_port: int     # kube-ovn mode: an extra command-line listener
+    file_stem: str      # ovn-ctl's names: ovnnb_db / ovnsb_db
+    log_name: str       # ovn-ctl's log file names
 
     @property
     def db_remote(self):
         """The --remote that makes a server listen on the global row's Connection rows."""
         return f"db:{self.name},{self.global_table},connections"
 
+    @property
+    def listen_target(self):
+        """The listener as ovn-ctl, kolla-ansible and kube-ovn set it: every address of the host."""
+        return f"ptcp:{self.port}:0.0.0.0"
+
+    @property
+    def extra_target(self):
+        return f"ptcp:{self.extra_port}:0.0.0.0"
+
 
 DATABASES = {
-    "nb": DatabaseSpec("nb", "OVN_Northbound", OVN_NB_SCHEMA, "NB_Global", 6641, 6643, 6651),
-    "sb": DatabaseSpec("sb", "OVN_Southbound", OVN_SB_SCHEMA, "SB_Global", 6642, 6644, 6652),
+    "nb": DatabaseSpec("nb", "OVN_Northbound", OVN_NB_SCHEMA, "NB_Global", 6641, 6643, 6651,
+                       "ovnnb_db", "ovsdb-server-nb"),
+    "sb": DatabaseSpec("sb", "OVN_Southbound", OVN_SB_SCHEMA, "SB_Global", 6642, 6644, 6652,
+                       "ovnsb_db", "ovsdb-server-sb"),
 }
 
 
 class Member:
-    """One RAFT member (one ovsdb-server) of the NB or SB cluster."""
+    """One RAFT member (one ovsdb-server) of the NB or SB cluster, on its host."""
 
-    def __init__(self, spec, index, address, workdir, kube_ovn):
-        stem = os.path.join(workdir, f"{spec.key}{index + 1}")
+    def __init__(self, spec, index, host, kube_ovn):
         self.spec = spec
         self.index = index
-        self.address = address
+        self.host = host
+        self.address = host.address
         self.key = f"{spec.key}/{index}"
-        self.db_file = f"{stem}.db"
-        self.log_file = f"{stem}.log"
-        self.ctl = f"{stem}.ctl"
-        self.pid_file = f"{stem}.pid"
-        self.unix_socket = f"{stem}.sock"
-        self.local_config_file = f"{stem}-local-config.db" if kube_ovn else None
-        self.remote = f"tcp:{address}:{spec.port}"
-        self.raft = f"tcp:{address}:{spec.raft_port}"
-        self.listen_target = f"ptcp:{spec.port}:{address}"
-        self.extra_remote = f"tcp:{address}:{spec.extra_port}" if kube_ovn else None
+        stem = spec.file_stem
+        self.host_db_file = f"/var/lib/ovn/{stem}.db"
+        self.host_log_file = f"/var/log/ovn/{spec.log_name}.log"
+        self.host_ctl = f"/run/ovn/{stem}.ctl"
+        self.host_pid_file = f"/run/ovn/{stem}.pid"
+        self.host_unix_socket = f"/run/ovn/{stem}.sock"
+        self.host_local_config_file = f"/etc/ovn/{stem}_local_config.db" if kube_ovn else None
+        self.db_file = host.path(self.host_db_file)
+        self.log_file = host.path(self.host_log_file)
+        self.ctl = host.path(self.host_ctl)
+        self.local_config_file = host.path(self.host_local_config_file) if kube_ovn else None
+        self.remote = f"tcp:{self.address}:{spec.port}"
+        self.raft = f"tcp:{self.address}:{spec.raft_port}"
+        self.extra_remote = f"tcp:{self.address}:{spec.extra_port}" if kube_ovn else None
         self.process = None
 
     def info(self):
         return {
             "index": self.index,
+            "host": self.host.name,
             "address": self.address,
             "remote": self.remote,
             "raft": self.raft,
+            "host_ctl": self.host_ctl,
+            "host_unix": f"unix:{self.host_unix_socket}",
+            "host_db_file": self.host_db_file,
             "ctl": self.ctl,
-            "unix": f"unix:{self.unix_socket}",
+            "unix": f"unix:{self.host.path(self.host_unix_socket)}",
             "pid": self.process.pid if self.process else None,
             "db_file": self.db_file,
             "log_file": self.log_file,
@@ -77,31 +99,46 @@ class Member:
 
 
 class Chassis:
-    """A hypervisor without a datapath: its own Open_vSwitch ovsdb-server on a
-    unix socket, and an ovn-controller that registers it in the SB."""
+    """A hypervisor without a datapath: its own Open_vSwitch ovsdb-server on
+    /run/openvswitch/db.sock, and an ovn-controller that registers it in the SB."""
 
-    def __init__(self, number, encap_ip, workdir):
+    def __init__(self, number, host):
+        self.number = number
         self.name = f"chassis-{number}"
-        self.encap_ip = encap_ip
-        self.db_file = os.path.join(workdir, f"ovs{number}.db")
-        self.ovs_socket = os.path.join(workdir, f"ovs{number}.sock")
+        self.host = host
+        self.encap_ip = host.address
+        self.host_db_file = "/etc/openvswitch/conf.db"
+        self.host_ovs_socket = "/run/openvswitch/db.sock"
+        self.host_ovs_pid_file = "/run/openvswitch/ovsdb-server.pid"
+        self.host_ovs_log_file = "/var/log/openvswitch/ovsdb-server.log"
+        self.host_controller_pid_file = "/run/ovn/ovn-controller.pid"
+        self.host_controller_log_file = "/var/log/ovn/ovn-controller.log"
+        self.db_file = host.path(self.host_db_file)
+        self.ovs_socket = host.path(self.host_ovs_socket)
         self.ovs_remote = f"unix:{self.ovs_socket}"
-        self.ovs_ctl = os.path.join(workdir, f"ovs{number}.ctl")
-        self.ovs_log_file = os.path.join(workdir, f"ovs{number}.log")
-        self.ovs_pid_file = os.path.join(workdir, f"ovs{number}.pid")
-        self.controller_log_file = os.path.join(workdir, f"controller{number}.log")
-        self.controller_pid_file = os.path.join(workdir, f"controller{number}.pid")
+        self.ovs_log_file = host.path(self.host_ovs_log_file)
+        self.controller_log_file = host.path(self.host_controller_log_file)
         self.ovsdb = None
         self.controller = None
 
+    def _host_ctl(self, process, program, directory):
+        return f"/run/{directory}/{program}.{process.pid}.ctl" if process else None
+
     def info(self):
+        host_ovs_ctl = self._host_ctl(self.ovsdb, "ovsdb-server", "openvswitch")
+        host_controller_ctl = self._host_ctl(self.controller, "ovn-controller", "ovn")
         return {
             "name": self.name,
+            "host": self.host.name,
+            "address": self.host.address,
+            "host_ovs_remote": f"unix:{self.host_ovs_socket}",
+            "host_ovs_ctl": host_ovs_ctl,
+            "host_controller_ctl": host_controller_ctl,
             "ovs_remote": self.ovs_remote,
-            "ovs_ctl": self.ovs_ctl,
+            "ovs_ctl": self.host.path(host_ovs_ctl) if host_ovs_ctl else None,
             "ovsdb_pid": self.ovsdb.pid if self.ovsdb else None,
             "controller_pid": self.controller.pid if self.controller else None,
-            "controller_ctl": self.controller.ctl if self.controller else None,
+            "controller_ctl": self.host.path(host_controller_ctl) if host_controller_ctl else None,
             "encap_ip": self.encap_ip,
             "db_file": self.db_file,
             "ovsdb_log_file": self.ovs_log_file,

@@ -1,4 +1,4 @@
-"""Processes the lab starts, and what /proc says about them and their sockets.
+"""Processes the lab starts, and what /proc says about them.
 
 The lab only ever signals processes it started itself.  Each one is recorded
 with its pid *and* its kernel start time, so a recycled pid is never mistaken
@@ -9,8 +9,6 @@ lab.json long after the start).
 import ctypes
 import os
 import signal
-import socket
-import struct
 import subprocess
 import time
 
@@ -46,13 +44,15 @@ class ManagedProcess:
     is reaped here; a process known only from lab.json has popen None.
     """
 
-    def __init__(self, key, argv, log_file, ctl=None, pid=None, start_ticks=None):
+    def __init__(self, key, argv, log_file, ctl=None, pid=None, start_ticks=None,
+                 cgroup_procs=None):
         self.key = key
         self.argv = list(argv)
         self.log_file = log_file
         self.ctl = ctl
         self.pid = pid
         self.start_ticks = start_ticks
+        self.cgroup_procs = cgroup_procs
         self.popen = None
 
     @classmethod
@@ -65,12 +65,21 @@ class ManagedProcess:
                 "argv": self.argv, "log_file": self.log_file, "ctl": self.ctl}
 
     def spawn(self, env, cwd):
-        """Start the program in its own session; its output goes to its log."""
+        """Start the program in its own session (and in its host's CPU cgroup); its
+        output goes to its log."""
+        cgroup_procs = self.cgroup_procs
+
+        def before_exec():
+            _die_with_parent()
+            if cgroup_procs:
+                with open(cgroup_procs, "w") as procs:
+                    procs.write(str(os.getpid()))
+
         with open(self.log_file, "ab") as log:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 cwd=cwd, env=env, start_new_session=True, close_fds=True,
-                preexec_fn=_die_with_parent)
+                preexec_fn=before_exec)
         self.pid = self.popen.pid
         stat = proc_stat(self.pid)
         self.start_ticks = stat[1] if stat else None
@@ -165,84 +174,3 @@ def stop_processes(processes, timeout=5.0):
     for process in live:
         process.wait_exit(5.0)
     return [process for process in live if process.alive()]
-
-
-# -- TCP listeners -----------------------------------------------------------
-
-_TCP_LISTEN = "0A"
-
-
-def listening_socket_inode(address, port):
-    """Inode of the IPv4 socket listening on address:port, or None."""
-    with open("/proc/net/tcp") as table:
-        next(table)
-        for line in table:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if state != _TCP_LISTEN:
-                continue
-            hex_ip, hex_port = local.split(":")
-            if int(hex_port, 16) != port:
-                continue
-            if socket.inet_ntoa(struct.pack("<I", int(hex_ip, 16))) == address:
-                return inode
-    return None
-
-
-def process_has_socket(pid, inode):
-    """True when pid holds a file descriptor for socket `inode`."""
-    wanted = f"socket:[{inode}]"
-    try:
-        descriptors = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for descriptor in descriptors:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{descriptor}") == wanted:
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def listener_owner(address, port, processes):
-    """Which of `processes` listens on address:port: the process, "other"
-    (something outside the lab, or a socket that is not a lab process's),
-    or None when nobody listens."""
-    inode = listening_socket_inode(address, port)
-    if inode is None:
-        return None
-    for process in processes:
-        if process.alive() and process_has_socket(process.pid, inode):
-            return process
-    return "other"
-
-
-class AddressHold:
-    """Keeps address:port bound, and unusable by anyone else, while the lab
-    server that owns it is down.
-
-    Why: every member of a cluster is told (through the shared Connection
-    rows) to listen on every member's address, and ovsdb-server retries a
-    failed listen on each pass of its main loop.  The moment a member dies,
-    a surviving member binds the dead member's address, and the restarted
-    member can never get it back.  This socket is bound with SO_REUSEADDR
-    (so leftover TIME_WAIT connections do not prevent it) and then has
-    SO_REUSEADDR cleared: Linux then refuses every other bind() of the
-    address, and since it never listens, clients connecting to the address
-    are refused, as they would be by a host whose server process died.
-    """
-
-    def __init__(self, address, port):
-        self.address, self.port = address, port
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._socket.bind((address, port))
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
-        except OSError as exc:
-            self._socket.close()
-            raise LabError(f"cannot hold {address}:{port} for its lab member: {exc}") from exc
-
-    def release(self):
-        self._socket.close()

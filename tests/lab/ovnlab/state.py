@@ -5,6 +5,7 @@ import json
 import os
 
 from .addresses import release_claim
+from .hosts import destroy_recorded
 from .layout import DATABASES
 from .procs import ManagedProcess, stop_processes
 from .waiting import LabError
@@ -45,6 +46,8 @@ def recorded_status(state_dir):
     for chassis in info.get("chassis", []):
         chassis["ovsdb_state"] = state_of(f"{chassis['name']}/ovsdb")
         chassis["controller_state"] = state_of(f"{chassis['name']}/controller")
+    for host in info.get("hosts", []):
+        host["sshd_state"] = state_of(f"{host['name']}/sshd")
     owner = state.get("owner") or {}
     owner_process = ManagedProcess("owner", [], None, pid=owner.get("pid"),
                                    start_ticks=owner.get("start_ticks"))
@@ -62,6 +65,8 @@ def stop_recorded(state_dir, timeout=5.0):
     state = read_state(state_dir)
     processes = [ManagedProcess.from_record(record) for record in state["processes"]]
     survivors = stop_processes(processes, timeout=timeout)
+    if state.get("network") and not survivors:
+        destroy_recorded(state["network"])
     if state.get("claim_file"):
         release_claim(state["claim_file"])
     return survivors

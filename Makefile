@@ -15,10 +15,16 @@ PYTEST_ARGS ?=
 
 deps: apt venv link
 
+# The lab's hosts (tests/lab, docs/lab.md): OVN's daemons and CLIs, sshd, Debian's python3 with the
+# ovs package, iproute2 for the network namespaces, util-linux for nsenter/unshare.
+LAB_PACKAGES := ovn-central ovn-host openssh-server openssh-client python3-openvswitch iproute2 util-linux
+
 apt:
-	@if ! command -v ovsdb-server >/dev/null || ! command -v ovn-controller >/dev/null || ! command -v ovn-northd >/dev/null; then \
-	  echo "installing ovn-central ovn-host (needs root)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ovn-central ovn-host >/dev/null; \
+	@if ! command -v ovsdb-server >/dev/null || ! command -v ovn-controller >/dev/null || ! command -v ovn-northd >/dev/null \
+	    || ! test -x /usr/sbin/sshd || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v nsenter >/dev/null \
+	    || ! /usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null; then \
+	  echo "installing $(LAB_PACKAGES) (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \
 	fi
 	@if ! command -v shellcheck >/dev/null; then \
 	  echo "installing shellcheck (needs root; used by ansible-test sanity)"; \

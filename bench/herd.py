@@ -1,8 +1,7 @@
 """Benchmark 5: no thundering herd.
 
-N clients, one process each, connected to one server (a standalone ovsdb-server with the NB schema,
-listening on its command-line remote only); the server is killed and started again a second and a
-half later. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
+N clients, one process each, connected to one server (the single NB member of a lab host, docs/lab.md,
+reached over the lab's network); the server is killed and started again a second and a half later. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
 once per attempt) is timestamped with the system's monotonic clock.
 
 - ours: this collection's OvsdbClient (backoff 1 s x2 up to 30 s, each pause drawn from [half, all]
@@ -19,16 +18,15 @@ import json
 import multiprocessing
 import os
 import queue
-import subprocess
+import socket
 import time
 
 import ovs.db.idl
 import ovs.poller
 import ovs.stream
 
-from common import BenchError, summary, tool
-from ovnlab.addresses import claim_block
-from ovnlab.procs import listening_socket_inode
+from common import BenchError, summary
+from ovnlab import Lab
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client
 
@@ -157,17 +155,14 @@ def _outage_with_clients(server, client, clients, log, name):
             "reconnected": reconnected, "errors": errors}
 
 
-class StandaloneServer:
-    """One standalone ovsdb-server (OVN_Northbound schema) on a claimed loopback address, listening only
-    on its command-line remote. Killed and started again by this benchmark; only this process is ever
-    signalled, and it is stopped on exit."""
+class LabServer:
+    """One NB server on a lab host of its own (a 1-member cluster, its listener ptcp:6641:0.0.0.0).
+    Killed and started again by this benchmark through the lab, which only ever signals its own
+    processes; the lab is stopped on exit."""
 
     def __init__(self, workdir):
         self.workdir = workdir
-        self.db_file = os.path.join(workdir, "herd-nb.db")
-        self.log_file = os.path.join(workdir, "herd-nb.log")
-        self.block = None
-        self.process = None
+        self.lab = None
         self.address = None
         self.port = 6641
 
@@ -176,47 +171,40 @@ class StandaloneServer:
         return "tcp:%s:%d" % (self.address, self.port)
 
     def __enter__(self):
-        os.makedirs(self.workdir, exist_ok=True)
-        self.block = claim_block({"pid": os.getpid(), "name": "bench-herd", "workdir": self.workdir},
-                                 host_numbers=[1], ports=[self.port])
-        self.address = self.block.host(1)
-        tool(["ovsdb-tool", "create", self.db_file, "/usr/share/ovn/ovn-nb.ovsschema"])
-        tool(["ovsdb-tool", "transact", self.db_file,
-              json.dumps(["OVN_Northbound", {"op": "insert", "table": "NB_Global", "row": {}}])])
-        try:
-            self.start()
-        except BaseException:
-            self.__exit__()
-            raise
+        self.lab = Lab(workdir=self.workdir, name="bench-herd", members=1, databases=("nb",))
+        self.lab.start()
+        self.address = self.lab.member("nb", 0)["address"]
         return self
 
     def __exit__(self, *exc_info):
-        self.kill()
-        if self.block is not None:
-            self.block.release()
-            self.block = None
+        if self.lab is not None:
+            self.lab.stop()
+            self.lab = None
 
     def start(self, timeout=30.0):
-        with open(self.log_file, "ab") as log:
-            self.process = subprocess.Popen(
-                ["ovsdb-server", self.db_file, "--remote=ptcp:%d:%s" % (self.port, self.address),
-                 "--unixctl=" + os.path.join(self.workdir, "herd-nb.ctl"), "--log-file=" + self.log_file,
-                 "--pidfile=" + os.path.join(self.workdir, "herd-nb.pid"), "-vconsole:off", "-vsyslog:off"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.workdir, start_new_session=True)
+        """Start the server again; the moment it accepts connections."""
+        self.lab.restart("nb", 0, wait=False)
         deadline = time.monotonic() + timeout
         while not self.listening():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError("ovsdb-server did not listen on %s; see %s" % (self.remote, self.log_file))
+            if time.monotonic() > deadline:
+                raise BenchError("ovsdb-server did not listen on %s; see %s"
+                                 % (self.remote, self.lab.member("nb", 0)["log_file"]))
             time.sleep(0.002)
         return time.monotonic()
 
     def listening(self):
-        return listening_socket_inode(self.address, self.port) is not None
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.settimeout(0.05)
+        try:
+            probe.connect((self.address, self.port))
+            return True
+        except OSError:
+            return False
+        finally:
+            probe.close()
 
     def kill(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        self.lab.kill("nb", 0)
 
 
 def _histogram(times, origin):
@@ -267,7 +255,7 @@ def _sparkline(histogram, until_bucket):
 
 
 def run_herd(workdir, clients, log):
-    with StandaloneServer(os.path.join(workdir, "herd")) as server:
+    with LabServer(os.path.join(workdir, "herd")) as server:
         ours = _describe(_outage_with_clients(server, _our_client, clients, log, "ours"), clients)
         theirs = _describe(_outage_with_clients(server, _ovs_client, clients, log, "ovs.reconnect"), clients)
     for name, result in (("ours", ours), ("ovs.reconnect", theirs)):

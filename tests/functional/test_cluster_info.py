@@ -40,15 +40,16 @@ def run_module(name, args, check=False, extra_env=None):
     return run_all([task], check=check, extra_env=extra_env)["module under test"]
 
 
-def appctl(ctl, *args):
-    return subprocess.run(["ovs-appctl", "--timeout=10", "-t", ctl] + list(args), check=True,
+def appctl(lab, member, *args):
+    """ovs-appctl on the member's host."""
+    return subprocess.run(oracle.appctl_argv(lab.info(), member, *args, timeout=10), check=True,
                           capture_output=True, text=True).stdout
 
 
 def oracle_status(lab, db):
-    """cluster/status of every member, read with ovs-appctl and parsed by the lab."""
+    """cluster/status of every member, read with ovs-appctl on its host and parsed by the lab."""
     info = lab.info()[db]
-    return [parse_cluster_status(appctl(m["ctl"], "cluster/status", info["database"]))
+    return [parse_cluster_status(appctl(lab, m, "cluster/status", info["database"]))
             for m in info["members"]]
 
 
@@ -155,23 +156,22 @@ def test_healthy_cluster_facts_match_ovs_appctl(ovn_lab, db, check):
 
 
 def test_listeners_are_marked_with_their_source(ovn_lab):
-    """The lab's members listen through db:...,connections, a command-line ptcp whose target is
-    also a Connection row (so the row tunes it), and a command-line punix (never probed: its
-    clients are local, so there is nothing to tune or warn about)."""
+    """The lab's members listen through db:...,connections (the row ptcp:6641:0.0.0.0) and a
+    command-line punix (never probed: its clients are local, so there is nothing to tune or warn
+    about)."""
     result = run_module("ovsdb_cluster_info", facts_args(ovn_lab, "nb", probe_settings=True))
     assert not result["failed"], result.get("msg")
     info = ovn_lab.info()["nb"]
     for member, lab_member in zip(result["cluster"]["members"], info["members"]):
-        listed = [line.strip() for line in appctl(lab_member["ctl"], "ovsdb-server/list-remotes").splitlines()
+        listed = [line.strip() for line in appctl(ovn_lab, lab_member, "ovsdb-server/list-remotes").splitlines()
                   if line.strip()]
         listeners = dict((entry["remote"], entry) for entry in member["listeners"])
         assert sorted(listeners) == sorted(listed)
         db_remote = listeners["db:OVN_Northbound,NB_Global,connections"]
         assert (db_remote["source"], db_remote["table"], db_remote["column"], db_remote["tunable"]) == (
             "database", "NB_Global", "connections", True)
-        ptcp = listeners["ptcp:6641:%s" % lab_member["address"]]
-        assert ptcp["source"] == "command_line" and ptcp["tunable"] is True
-        punix = listeners[lab_member["unix"].replace("unix:", "punix:", 1)]
+        assert not any(remote.startswith("ptcp:") for remote in listeners)
+        punix = listeners[lab_member["host_unix"].replace("unix:", "punix:", 1)]
         assert punix["source"] == "command_line" and punix["tunable"] is False
         assert punix["probed"] is False and punix["inactivity_probe_effective"] == 0
         assert not any(punix["remote"] in warning for warning in result.get("warnings", []))
@@ -200,7 +200,7 @@ def test_kube_ovn_local_config_listener_rows_and_command_line_port(lab_factory):
     assert all(row["referenced"] for row in settings["connections"])
     listeners = dict((l["remote"], l) for l in entry["listeners"])
     assert listeners["db:Local_Config,Config,connections"]["source"] == "database"
-    extra = "ptcp:6651:%s" % member["address"]
+    extra = "ptcp:6651:0.0.0.0"
     assert listeners[extra]["source"] == "command_line" and listeners[extra]["tunable"] is False
     assert any(extra in warning for warning in result["warnings"])
 
@@ -215,7 +215,7 @@ def test_stopped_and_killed_members_are_reported_within_the_timeout(lab_factory)
         started = time.monotonic()
         result = run_module("ovsdb_cluster_info", facts_args(lab, "nb", timeout=timeout))
         wall_seconds = time.monotonic() - started
-        survivor_status = parse_cluster_status(appctl(info["members"][0]["ctl"], "cluster/status",
+        survivor_status = parse_cluster_status(appctl(lab, info["members"][0], "cluster/status",
                                                       "OVN_Northbound"))
     finally:
         lab.resume("nb", 1)

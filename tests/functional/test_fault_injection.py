@@ -126,3 +126,38 @@ def test_a_paused_controller_is_counted_once_as_a_client_disconnection(lab_facto
     assert len(server_lines) == 1, server_lines
     assert result["probes"]["faults-count"]["sb_inactivity_probe"] == [1000]
     assert result["probes"]["faults-count"]["chassis_remote_probe_interval"] == [1000]
+
+
+def _link_state(bridge_netns, port):
+    import subprocess
+    out = subprocess.run(["ip", "-n", bridge_netns, "-o", "link", "show", port], capture_output=True,
+                         text=True, check=True, timeout=10).stdout
+    return "down" if "state DOWN" in out else "up"
+
+
+def test_a_partition_cuts_a_host_that_leads_nothing_and_heals_it(lab_factory):
+    lab = lab_factory(name="faults-part")
+    info = lab.info()
+    leaders = {info[db]["members"][lab.leader(db)]["host"] for db in ("nb", "sb")}
+    bridge = info["network"]["bridge_netns"]
+    plan = [Fault(0.2, "faults-part", "partition", 0, 3.0)]
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(records=run_faults(plan, [lab.workdir])))
+    worker.start()
+    seen_down = set()
+    try:
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and not seen_down:
+            seen_down = {host["name"] for host in info["hosts"]
+                         if _link_state(bridge, host["bridge_port"]) == "down"}
+            time.sleep(0.05)
+    finally:
+        worker.join(timeout=20)
+    assert not worker.is_alive()
+    (record,) = outcome["records"]
+    assert record.get("skipped") is None, record
+    host_name = record["process"].split("/")[0]
+    assert seen_down == {host_name}
+    assert host_name not in leaders  # a host with a leader on it is never cut off
+    assert 2.8 <= record["resumed_at"] - record["paused_at"] <= 4.5, record
+    assert all(_link_state(bridge, host["bridge_port"]) == "up" for host in info["hosts"])

@@ -3,11 +3,12 @@
 The module runs through ansible-playbook; what it wrote is read back with ovn-nbctl / ovn-sbctl
 (`--db=` the lab's remotes) and, for kube-ovn's Local_Config, with ovsdb-client.
 
-In the lab every member listens through its own Connection row (one per member, same target as
-its command-line --remote).  Tests on the shared session lab only change a member row's probe
-columns or add rows of their own, and the `shared_rows` fixture puts every row back exactly
-(same uuids, same values).  Removing member rows (`exclusive`, `state: absent`) and kube-ovn's
-Local_Config run on private labs from lab_factory.
+In the lab every member is a host of its own and listens through the database's one Connection
+row, ptcp:6641:0.0.0.0 (SB 6642), as ovn-ctl and kolla-ansible set it.  Tests on the shared session
+lab only change that row's probe columns or add rows of their own, and the `shared_rows` fixture
+puts every row back exactly (same uuids, same values) and checks that every member still serves its
+database.  Removing rows (`exclusive`, `state: absent`) and kube-ovn's Local_Config run on private
+labs from lab_factory.
 """
 
 import functools
@@ -85,7 +86,12 @@ def _rows_from_table(headings, data):
     return rows
 
 
-def ctl_argv(lab, db, *args):
+def ctl_argv(lab, db, *args, **where):
+    """The CLI over the lab's TCP remotes, or with ``on_host=(host, unix remote)`` inside a host
+    through its unix socket."""
+    on_host = where.get("on_host")
+    if on_host:
+        return on_host[0].enter() + [CTL[db], "--timeout=20", "--db=" + on_host[1]] + list(args)
     return [CTL[db], "--timeout=20", "--db=" + lab.remotes(db)] + list(args)
 
 
@@ -104,13 +110,13 @@ def _references(list_json):
     return uuid_list(table["data"][0][0])
 
 
-def db_reader(lab, db):
+def db_reader(lab, db, on_host=None):
     """``(rows, refs)``: every Connection row by target, as ovn-nbctl/ovn-sbctl list it (ephemeral
     columns left out, an unset optional column as None), and the uuids the global row's
     ``connections`` column references, sorted."""
     # One ovn-nbctl run, two commands: both tables read in one transaction, one JSON line each.
     argv = ctl_argv(lab, db, "--format=json", "list", "Connection",
-                    "--", "--columns=connections", "list", GLOBAL[db])
+                    "--", "--columns=connections", "list", GLOBAL[db], on_host=on_host)
 
     def parse(outputs):
         connections, references = outputs[0].splitlines()
@@ -154,6 +160,20 @@ def transact(remote, database, *operations):
     return json.loads(done.stdout)
 
 
+def assert_members_listen(lab, db):
+    """Every member still serves its database on its own address (its listener came back)."""
+    for index in range(len(lab.info()[db]["members"])):
+        remote = lab.member(db, index)["remote"]
+        wait_until(lambda: DATABASE[db] in subprocess.run(
+            ["ovsdb-client", "--timeout=5", "list-dbs", remote], capture_output=True, text=True,
+            check=False, timeout=30).stdout.split(), 15, "%s to serve %s" % (remote, DATABASE[db]))
+
+
+def listener_target(db):
+    """The lab's listener row: every address of each member's host."""
+    return "ptcp:%d:0.0.0.0" % {"nb": 6641, "sb": 6642}[db]
+
+
 # --------------------------------------------------------------------------- shared-lab guard
 
 def _raw_rows(lab, db):
@@ -184,14 +204,13 @@ def shared_rows(ovn_lab):
                                "where": [["_uuid", "==", ["uuid", uuid]]], "row": columns})
         transact(ovn_lab.member(db, 0)["remote"], DATABASE[db], *operations)
         assert db_state(ovn_lab, db) == (rows_before, refs_before)
-    ovn_lab.verify_listeners()
+        assert_members_listen(ovn_lab, db)
 
 
 # --------------------------------------------------------------------------- shared lab: NB
 
-def test_probe_of_a_member_row_then_max_backoff_alone(ovn_lab, shared_rows):
-    member = ovn_lab.member("nb", 0)
-    target = "ptcp:6641:%s" % member["address"]
+def test_probe_of_the_listener_row_then_max_backoff_alone(ovn_lab, shared_rows):
+    target = listener_target("nb")
     rows, refs = db_state(ovn_lab, "nb")
     assert target in rows and rows[target]["inactivity_probe"] is None
     args = {"remote": ovn_lab.remotes("nb"), "database": "OVN_Northbound", "target": target,
@@ -207,7 +226,7 @@ def test_probe_of_a_member_row_then_max_backoff_alone(ovn_lab, shared_rows):
                                   "after": {"connections": expected_after}}
     assert checked["connection"] == dict(rows[target], inactivity_probe=60000)
     now, refs_now = db_state(ovn_lab, "nb")
-    # Updated in place: same row, same references, the other members' rows untouched.
+    # Updated in place: same row, same references.
     assert now[target] == dict(rows[target], inactivity_probe=60000)
     assert applied["connection"] == now[target]
     assert refs_now == refs
@@ -226,7 +245,6 @@ def test_probe_of_a_member_row_then_max_backoff_alone(ovn_lab, shared_rows):
     assert after_backoff[target]["max_backoff"] == 10000
     assert after_backoff[target]["_uuid"] == rows[target]["_uuid"]
     assert again["connection"] == after_backoff[target]
-    ovn_lab.verify_listeners()
 
 
 def test_second_target_then_absent(ovn_lab, shared_rows):
@@ -250,11 +268,12 @@ def test_second_target_then_absent(ovn_lab, shared_rows):
     now, refs_now = db_state(ovn_lab, "nb")
     assert now[target] == dict(new_row, _uuid=applied["connection"]["_uuid"])
     assert applied["connection"] == now[target] == again["connection"]
-    # Attached in the same transaction: referenced from NB_Global, the member rows kept.
+    # Attached in the same transaction: referenced from NB_Global, the listener row kept.
     assert refs_now == sorted(refs + [now[target]["_uuid"]])
     assert dict((t, r) for t, r in now.items() if t != target) == rows
     assert_no_orphans(ovn_lab, "nb")
-    # ovsdb-server took the new listener from the row.
+    # ovsdb-server took the new listener from the row (on member 0's host: the only one that has
+    # that address).
     wait_until(lambda: accepts(member["address"], EXTRA_NB_PORT), 15,
                "a member to listen on %s" % target)
 
@@ -311,8 +330,7 @@ def test_sb_row_with_role_and_read_only(ovn_lab, shared_rows):
 
 def test_bad_inputs_fail_before_any_write(ovn_lab, shared_rows):
     nb = ovn_lab.remotes("nb")
-    member = ovn_lab.member("nb", 0)
-    target = "ptcp:6641:%s" % member["address"]
+    target = listener_target("nb")
 
     def nb_args(**changes):
         args = {"remote": nb, "database": "OVN_Northbound", "target": target}
@@ -359,10 +377,20 @@ def test_bad_inputs_fail_before_any_write(ovn_lab, shared_rows):
 
 # --------------------------------------------------------------------------- private labs
 
-def test_exclusive_then_absent_on_member_rows(lab_factory):
+def test_exclusive_then_absent(lab_factory):
     lab = lab_factory(name="conn-exclusive", databases=("nb",), members=3)
-    keep = "ptcp:6641:%s" % lab.member("nb", 0)["address"]
-    others = sorted("ptcp:6641:%s" % lab.member("nb", i)["address"] for i in (1, 2))
+    keep = listener_target("nb")
+    # Two more listener rows, as a deployment that once had other ports keeps them.
+    others = ["ptcp:6661:0.0.0.0", "ptcp:6662:0.0.0.0"]
+    operations = []
+    for number, target in enumerate(others):
+        operations.append({"op": "insert", "table": "Connection", "row": {"target": target},
+                           "uuid-name": "extra%d" % number})
+        operations.append({"op": "mutate", "table": "NB_Global", "where": [], "mutations": [
+            ["connections", "insert", ["set", [["named-uuid", "extra%d" % number]]]]]})
+    transact(lab.remotes("nb").split(",")[lab.leader("nb")], "OVN_Northbound", *operations)
+    wait_until(lambda: all(accepts(lab.member("nb", i)["address"], 6662) for i in range(3)), 15,
+               "every member to listen on 6662")
     rows, refs = db_state(lab, "nb")
     assert sorted(rows) == sorted([keep] + others)
     args = {"remote": lab.remotes("nb"), "database": "OVN_Northbound", "target": keep,
@@ -381,18 +409,23 @@ def test_exclusive_then_absent_on_member_rows(lab_factory):
     # One row left, the same one (updated in place), the only reference; the others are gone.
     assert db_state(lab, "nb") == ({keep: kept_row}, [rows[keep]["_uuid"]])
     assert_no_orphans(lab, "nb")
-    # Members still answer through their command-line listeners.
-    assert "OVN_Northbound" in subprocess.run(
-        ["ovsdb-client", "--timeout=20", "list-dbs", lab.member("nb", 1)["remote"]],
-        capture_output=True, text=True, check=False, timeout=60).stdout
+    # Every member still answers through the kept row's listener; the removed ports are closed.
+    assert_members_listen(lab, "nb")
+    wait_until(lambda: not any(accepts(lab.member("nb", i)["address"], 6662) for i in range(3)), 15,
+               "the listeners on 6662 to close")
 
-    args = {"remote": lab.remotes("nb"), "database": "OVN_Northbound", "target": keep,
-            "state": "absent"}
-    checked, applied, again, _states = check_real_again(args, db_reader(lab, "nb"))
+    # Removing the last TCP listener cuts every TCP client off: done, and read back, through the
+    # leader's unix socket (the module from the controller, the oracle inside the leader's host).
+    leader = lab.leader("nb")
+    inside = (lab.host_of("nb", leader), lab.member("nb", leader)["host_unix"])
+    args = {"remote": lab.member("nb", leader)["unix"], "database": "OVN_Northbound",
+            "target": keep, "state": "absent"}
+    checked, applied, again, _states = check_real_again(args, db_reader(lab, "nb", on_host=inside))
     assert checked["removed"] == applied["removed"] == [keep]
     assert applied["diff"] == {"before": {"connections": shape({keep: kept_row})},
                                "after": {"connections": {}}}
-    assert db_state(lab, "nb") == ({}, [])
+    assert db_reader(lab, "nb", on_host=inside)() == ({}, [])
+    assert not any(accepts(lab.member("nb", i)["address"], 6641) for i in range(3))
 
 
 def local_config_reader(remote):
@@ -416,7 +449,7 @@ def local_config_reader(remote):
 def test_local_config_of_a_kube_ovn_server(lab_factory):
     lab = lab_factory(name="conn-localconfig", databases=("nb",), members=1, kube_ovn=True)
     member = lab.member("nb", 0)
-    target = "ptcp:6641:%s" % member["address"]
+    target = listener_target("nb")
     reader = local_config_reader(member["unix"])
     rows, refs = reader()
     assert list(rows) == [target] and rows[target]["inactivity_probe"] is None

@@ -70,7 +70,7 @@ def test_check_mode_of_the_whole_rollout_writes_nothing(labs, inventory, state_d
     # The plan names every change the profile makes, on both deployments.
     for host in ("staging-1", "prod-1"):
         plan = messages(run, "Show the plan", host)
-        assert plan[0].startswith("%s: 9 value(s) to change for profile incident_2026 " % host), plan
+        assert plan[0].startswith("%s: 5 value(s) to change for profile incident_2026 " % host), plan
         text = "\n".join(plan)
         assert "OVN_Northbound listener ptcp:6641:" in text and "inactivity_probe 5000 -> 60000" in text
         assert "OVN_Southbound listener ptcp:6642:" in text
@@ -144,7 +144,7 @@ def test_failed_staging_gate_rolls_staging_back_and_leaves_production_untouched(
     assert run.returncode != 0
     # Staging changed everything, then the gate failed and the snapshot was restored exactly.
     changed = messages(run, "Show what changed", "staging-1")
-    assert changed[0] == "staging-1: 9 value(s) changed", changed
+    assert changed[0] == "staging-1: 5 value(s) changed", changed
     text = failure_text(run)
     assert "staging-1: ROLLED BACK to %s/snapshots/staging-1/" % state_dir in text, text
     assert impossible in text and "is not truthy" in text, text
@@ -227,7 +227,7 @@ def test_rollback_restores_the_state_before_the_last_change(labs, inventory, rol
     assert state_of(labs["prod-1"]) == prod_tuned
     restored = messages(run, "Show what was restored", "staging-1")
     assert restored[0].startswith("staging-1: restored %s (" % before_change[0]), restored
-    assert restored[0].endswith(" - 9 value(s) differed"), restored
+    assert restored[0].endswith(" - 5 value(s) differed"), restored
     report = messages(run, "Report", "staging-1")
     assert report[1].startswith("OVN_Northbound healthy") and report[2].startswith("OVN_Southbound healthy"), report
     # Again: the snapshot is already the live state.

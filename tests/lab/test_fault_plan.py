@@ -14,7 +14,7 @@ def _overlaps(plan):
     found = []
     for i, first in enumerate(plan):
         for second in plan[i + 1:]:
-            if first.slot() == second.slot() and second.at < first.at + first.seconds \
+            if first.slots() & second.slots() and second.at < first.at + first.seconds \
                     and first.at < second.at + second.seconds:
                 found.append((first, second))
     return found
@@ -80,5 +80,19 @@ def test_no_target_at_all_is_refused():
 
 
 def test_follower_slot_is_the_cluster_and_client_slot_the_process():
-    assert Fault(0, "a", "nb-follower", 0, 1).slot() == Fault(5, "a", "nb-follower", 1, 1).slot()
-    assert Fault(0, "a", "controller", 0, 1).slot() != Fault(0, "a", "controller", 1, 1).slot()
+    assert Fault(0, "a", "nb-follower", 0, 1).slots() == Fault(5, "a", "nb-follower", 1, 1).slots()
+    assert Fault(0, "a", "controller", 0, 1).slots() != Fault(0, "a", "controller", 1, 1).slots()
+
+
+def test_partition_is_a_fault_of_both_clusters():
+    partition = Fault(0, "a", "partition", 0, 1).slots()
+    assert Fault(0, "a", "nb-follower", 0, 1).slots() <= partition
+    assert Fault(0, "a", "sb-follower", 1, 1).slots() <= partition
+    assert not Fault(0, "a", "controller", 0, 1).slots() & partition
+    assert not Fault(0, "b", "nb-follower", 0, 1).slots() & partition
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_default_plans_hold_partitions(seed):
+    plan = plan_faults(LABS, seed=seed, window_seconds=300)
+    assert any(fault.kind == "partition" for fault in plan)

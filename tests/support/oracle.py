@@ -65,3 +65,22 @@ def command_task(name, argv):
             "check_mode": False, "changed_when": False, "register": "oracle_read",
             "retries": READ_ATTEMPTS - 1, "delay": int(READ_PAUSE),
             "until": "oracle_read.rc == 0 or '%s' not in oracle_read.stderr" % TRANSIENT}
+
+
+def on_host(lab_info, host_name, argv):
+    """argv run inside a lab host (its network, mount and UTS namespaces), where that host's
+    control sockets and local databases are: as an operator on that node would run it."""
+    host = next(host for host in lab_info["hosts"] if host["name"] == host_name)
+    return list(host["enter"]) + [str(arg) for arg in argv]
+
+
+def appctl_argv(lab_info, member, *args, **options):
+    """ovs-appctl on a member's host, against its control socket at the standard path."""
+    return on_host(lab_info, member["host"], ["ovs-appctl", "--timeout=%d" % options.get("timeout", 20),
+                                              "-t", member["host_ctl"]] + list(args))
+
+
+def vsctl_argv(lab_info, chassis, *args, **options):
+    """ovs-vsctl on a chassis host, against its local Open_vSwitch database."""
+    return on_host(lab_info, chassis["host"], ["ovs-vsctl", "--no-wait", "--timeout=%d" % options.get("timeout", 20)]
+                   + list(args))

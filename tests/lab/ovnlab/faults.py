@@ -1,6 +1,6 @@
 """Fault injection for running labs: pause OVN clients and RAFT followers for a
-few seconds, as garbage-collection pauses and CPU spikes do, and always
-resume them.
+few seconds, as garbage-collection pauses and CPU spikes do, or cut a central
+host off the network for as long, and always resume (heal) them.
 
 A fault plan is a list of `Fault`s computed from a seed (`plan_faults`), so
 two measurement windows can be given exactly the same schedule.  `run_faults`
@@ -20,11 +20,15 @@ Targets:
 - ``controller``: ovn-controller of chassis ``index + 1``;
 - ``nb-follower`` / ``sb-follower``: a member of the NB / SB cluster that is
   not the leader when the fault starts (``index`` picks among them in member
-  order), so a plan never pauses a leader.
+  order), so a plan never pauses a leader;
+- ``partition``: a central host that leads neither cluster when the fault
+  starts, its link taken down at the lab's bridge (both its members, and
+  ovn-northd if it runs there, lose the network; nothing is paused).
 
 A plan never pauses the same process, nor two members of the same cluster, at
 the same time: pausing two of three members would take the cluster's quorum
-away, which is an outage, not a hiccup.
+away, which is an outage, not a hiccup.  A partition counts as a fault of
+both clusters.
 """
 
 import random
@@ -33,11 +37,12 @@ from dataclasses import asdict, dataclass
 
 from . import rpc
 from .layout import DATABASES
+from .hosts import ip
 from .procs import ManagedProcess
 from .state import read_state
 from .waiting import LabError
 
-KINDS = ("northd", "controller", "nb-follower", "sb-follower")
+KINDS = ("northd", "controller", "nb-follower", "sb-follower", "partition")
 MAX_FAULTS = 500
 
 
@@ -49,12 +54,14 @@ class Fault:
     index: int       # chassis index (controller) or rank among the followers
     seconds: float   # how long the process stays paused
 
-    def slot(self):
-        """What may not be paused twice at once: the process, or for a
-        follower the whole cluster."""
+    def slots(self):
+        """What may not be faulted twice at once: the process, or for a
+        follower the whole cluster, for a partition both clusters."""
+        if self.kind == "partition":
+            return {(self.lab, "nb-follower"), (self.lab, "sb-follower")}
         if self.kind.endswith("-follower"):
-            return (self.lab, self.kind)
-        return (self.lab, self.kind, self.index)
+            return {(self.lab, self.kind)}
+        return {(self.lab, self.kind, self.index)}
 
 
 def plan_faults(labs, seed, window_seconds, pause_seconds=(8.0, 13.0),
@@ -94,14 +101,16 @@ def plan_faults(labs, seed, window_seconds, pause_seconds=(8.0, 13.0),
     while len(plan) < MAX_FAULTS and at + shortest <= last_end:
         seconds = round(min(rng.uniform(shortest, longest), last_end - at), 2)
         free = [c for c in candidates
-                if busy_until.get(Fault(0, c[0], c[1], c[2], 0).slot(), -1.0) <= at]
+                if all(busy_until.get(slot, -1.0) <= at
+                       for slot in Fault(0, c[0], c[1], c[2], 0).slots())]
         if free:
             name, kind, index = free[rng.randrange(len(free))]
-            if kind.endswith("-follower"):
+            if kind.endswith("-follower") or kind == "partition":
                 index = rng.randrange(2)
             fault = Fault(round(at, 2), name, kind, index, seconds)
             plan.append(fault)
-            busy_until[fault.slot()] = at + seconds
+            for slot in fault.slots():
+                busy_until[slot] = at + seconds
         at += rng.uniform(*interval_seconds)
     return plan
 
@@ -118,7 +127,11 @@ class LabTargets:
                           for record in state["processes"]}
 
     def resolve(self, fault):
-        """(process key, ManagedProcess) for a fault, chosen now."""
+        """(key, target) for a fault, chosen now: a ManagedProcess, or for a
+        partition a Partition (the same pause/resume interface)."""
+        if fault.kind == "partition":
+            host = self._quiet_central_host(fault.index)
+            return f"{host['name']}/link", Partition(self.info["network"]["bridge_netns"], host)
         if fault.kind == "northd":
             key = "northd"
         elif fault.kind == "controller":
@@ -130,27 +143,56 @@ class LabTargets:
             raise LabError(f"lab {self.name} has no {key} to pause")
         return key, process
 
+    def _role(self, db, member):
+        """A running member's RAFT role, or None when it is not running or does not answer."""
+        if self.processes[f"{db}/{member['index']}"].state() != "running":
+            return None
+        try:
+            status = rpc.unixctl(member["ctl"], "cluster/status", DATABASES[db].name, timeout=2.0)
+        except rpc.RpcError:
+            return None
+        return next((line.split(":", 1)[1].strip() for line in status.splitlines()
+                     if line.startswith("Role:")), None)
+
     def _follower(self, db, rank):
         cluster = self.info.get(db)
         if not cluster:
             raise LabError(f"lab {self.name} has no {db} cluster")
-        followers = []
-        for member in cluster["members"]:
-            key = f"{db}/{member['index']}"
-            if self.processes[key].state() != "running":
-                continue
-            try:
-                status = rpc.unixctl(member["ctl"], "cluster/status", DATABASES[db].name,
-                                     timeout=2.0)
-            except rpc.RpcError:
-                continue
-            role = next((line.split(":", 1)[1].strip() for line in status.splitlines()
-                         if line.startswith("Role:")), None)
-            if role != "leader":
-                followers.append(key)
+        followers = [f"{db}/{member['index']}" for member in cluster["members"]
+                     if self._role(db, member) not in (None, "leader")]
         if not followers:
             raise LabError(f"lab {self.name}: no running {db} member answers as a non-leader")
         return followers[rank % len(followers)]
+
+    def _quiet_central_host(self, rank):
+        """A central host none of whose members leads (every member answering)."""
+        quiet = []
+        for host in self.info["hosts"]:
+            if host["kind"] != "central":
+                continue
+            roles = [self._role(db, member) for db in DATABASES if self.info.get(db)
+                     for member in self.info[db]["members"] if member["host"] == host["name"]]
+            if roles and None not in roles and "leader" not in roles:
+                quiet.append(host)
+        if not quiet:
+            raise LabError(f"lab {self.name}: no central host without a leader to partition")
+        return quiet[rank % len(quiet)]
+
+
+class Partition:
+    """A central host's link at the lab's bridge: pause() takes it down, resume() up."""
+
+    def __init__(self, bridge_netns, host):
+        self.bridge_netns = bridge_netns
+        self.port = host["bridge_port"]
+        self.pid = None
+
+    def pause(self, timeout=2.0):
+        del timeout  # one netlink request
+        ip("-n", self.bridge_netns, "link", "set", self.port, "down")
+
+    def resume(self):
+        ip("-n", self.bridge_netns, "link", "set", self.port, "up", check=False)
 
 
 def run_faults(plan, state_dirs, log=None, deadline_seconds=None):
@@ -215,8 +257,8 @@ def run_faults(plan, state_dirs, log=None, deadline_seconds=None):
                     continue
                 record["paused_at"] = round(now(), 3)
                 entry[0] = now() + fault.seconds
-                log(f"{now():6.1f}s pause {fault.lab} {key} (pid {process.pid}) "
-                    f"for {fault.seconds:g} s")
+                what = f"(pid {process.pid})" if process.pid else "(link down)"
+                log(f"{now():6.1f}s pause {fault.lab} {key} {what} for {fault.seconds:g} s")
             upcoming = [entry[0] for entry in active] + [f.at for f in pending[:1]]
             if upcoming:
                 time.sleep(min(0.2, max(0.0, min(upcoming) - now())))

@@ -129,7 +129,7 @@ class Host:
     def info(self):
         return {"name": self.name, "address": self.address, "netns": self.netns,
                 "mount_ns": self.mount_ns, "uts_ns": self.uts_ns, "root": self.root,
-                "enter": self.enter(), "ssh_port": 22}
+                "bridge_port": self.bridge_port, "enter": self.enter(), "ssh_port": 22}
 
     # -- life --------------------------------------------------------------------
 

@@ -389,15 +389,19 @@ class Lab:
         member.process.kill_now()
         self._write_state()
 
-    def restart(self, db, index, timeout=30.0):
+    def restart(self, db, index, timeout=30.0, wait=True):
         """Start a member again from its db file (killing it first if it is
         running), and wait until it serves its database on its address and is
-        back in the cluster with a known leader."""
+        back in the cluster with a known leader (with wait=False: return once
+        it is started, for callers that time its return themselves)."""
         member = self._member(db, index)
         deadline = time.monotonic() + timeout
         if member.process is not None and member.process.alive():
             self.kill(db, index)
         self._spawn_member(member)
+        if not wait:
+            self._write_state()
+            return
         self._wait_control_socket(member, self._left(deadline))
         self._wait_member_joined(member, self._left(deadline))
         self._wait_global_row(member, self._left(deadline))

@@ -275,11 +275,13 @@ def markdown(before, after):
     figures = result["figures"]
     labs = ", ".join(sorted(before["labs"]))
     pauses = before["pause_seconds"]
+    partitions = len([f for f in before["faults"] if f["kind"] == "partition" and not f.get("skipped")])
     lines = [
-        "Window: %g s before and %g s after the rollout, deployments %s; the same %d pauses of %g-%g s"
-        " (seed %s) in each window%s."
+        "Window: %g s before and %g s after the rollout, deployments %s; the same %d faults of %g-%g s"
+        " (%d pauses, %d partitions of a central host; seed %s) in each window%s."
         % (before["window_seconds"], after["window_seconds"], labs, before["faults_applied"], pauses[0],
-           pauses[1], before["seed"], "" if result["same_fault_plan"] else " (WARNING: the plans differ)"),
+           pauses[1], before["faults_applied"] - partitions, partitions, before["seed"],
+           "" if result["same_fault_plan"] else " (WARNING: the plans differ)"),
         "",
         "| metric | before | after | change |",
         "|---|---:|---:|---:|",

@@ -1,8 +1,8 @@
 """kubedc.ovn_tuning.ovn_chassis_probe against the session lab's chassis (its own Open_vSwitch
 ovsdb-server and a running ovn-controller).
 
-The module runs through ansible-playbook; what it wrote is read back with ovs-vsctl, and that
-ovn-controller stayed up and connected is read with ovn-appctl and ovn-sbctl. Every test puts
+The module runs through ansible-playbook; what it wrote is read back with ovs-vsctl on the chassis
+host, and that ovn-controller stayed up and connected is read with ovn-appctl there and ovn-sbctl. Every test puts
 the chassis' external_ids back as it found them.
 """
 
@@ -45,8 +45,14 @@ def run_many(cases):
     return results
 
 
+# The chassis behind each database remote the module is given: the oracle runs ovs-vsctl on that
+# chassis' host, against its local /run/openvswitch/db.sock.
+_CHASSIS_OF_REMOTE = {}
+
+
 def vsctl(remote, *args):
-    return oracle.run(["ovs-vsctl", "--timeout=20", "--no-wait", "--db=" + remote] + list(args)).strip()
+    lab_info, chassis = _CHASSIS_OF_REMOTE[remote]
+    return oracle.run(oracle.vsctl_argv(lab_info, chassis, *args)).strip()
 
 
 def external_ids(remote):
@@ -58,7 +64,9 @@ def external_ids(remote):
 
 
 def controller_connected(chassis):
-    out = subprocess.run(["ovn-appctl", "-t", chassis["controller_ctl"], "connection-status"],
+    lab_info, _chassis = _CHASSIS_OF_REMOTE[chassis["ovs_remote"]]
+    out = subprocess.run(oracle.on_host(lab_info, chassis["host"], ["ovn-appctl", "-t", "ovn-controller",
+                                                                    "connection-status"]),
                          capture_output=True, text=True, timeout=20, check=False)
     return out.returncode == 0 and out.stdout.strip() == "connected"
 
@@ -72,8 +80,10 @@ def sb_has_chassis(lab, name):
 @pytest.fixture
 def chassis(ovn_lab):
     """The lab's chassis; its external_ids are restored after the test whatever happened."""
-    info = ovn_lab.info()["chassis"][0]
+    lab_info = ovn_lab.info()
+    info = lab_info["chassis"][0]
     remote = info["ovs_remote"]
+    _CHASSIS_OF_REMOTE[remote] = (lab_info, info)
     before = external_ids(remote)
     yield info
     now = external_ids(remote)

@@ -1,7 +1,7 @@
 """kubedc.ovn_tuning.ovsdb_election_timer against real 3-member ovsdb-server clusters.
 
 The module runs through ansible-playbook. What the cluster really did is read independently:
-``ovs-appctl -t <ctl> cluster/status`` of every member (timer, role, term, pending change) and
+``ovs-appctl -t <ctl> cluster/status`` on every member's host (timer, role, term, pending change) and
 each member's own log, where ovsdb-server writes "Election timer changed from A to B" whenever
 it applies a committed change. Destructive cases (timer changes, a killed leader) use private
 labs; the cases that must not change anything use the session lab and prove that they did not.
@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ovnlab import rpc
+from support import oracle
 from support.ansible_run import run_tasks
 
 MODULE = "kubedc.ovn_tuning.ovsdb_election_timer"
@@ -35,9 +36,16 @@ def run_module(args, check=False, diff=False, timeout=300):
     return result
 
 
+# The member behind each control socket path the module is given: the oracle runs ovs-appctl on
+# that member's host, against its standard path.
+_MEMBER_OF_CTL = {}
+
+
 def appctl_status(ctl, database=NB):
-    """cluster/status read with the ovs-appctl CLI, as the few fields the tests need."""
-    text = subprocess.run(["ovs-appctl", "--timeout=20", "-t", ctl, "cluster/status", database],
+    """cluster/status read with the ovs-appctl CLI on the member's host, as the few fields the
+    tests need."""
+    lab_info, member = _MEMBER_OF_CTL[ctl]
+    text = subprocess.run(oracle.appctl_argv(lab_info, member, "cluster/status", database),
                           check=True, capture_output=True, text=True).stdout
     fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
     timer = re.match(r"(\d+)(?: \(changing to (\d+)\))?", fields["Election timer"])
@@ -50,7 +58,10 @@ def appctl_status(ctl, database=NB):
 
 
 def members(lab):
-    return lab.info()["nb"]["members"]
+    info = lab.info()
+    for member in info["nb"]["members"]:
+        _MEMBER_OF_CTL[member["ctl"]] = (info, member)
+    return info["nb"]["members"]
 
 
 def ctls(lab):

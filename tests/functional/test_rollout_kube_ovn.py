@@ -15,6 +15,8 @@ import yaml
 # The Kubernetes API stand-in's fixtures.
 from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
     http_get_deployment, k8s_standin, k8s_standin_server)
+from ovnlab import read_state
+from support import oracle
 from support.ansible_run import run_playbook
 from support.rollout import (
     LAB_PLAYBOOK, WRITING_ACTIONS, changed_writes, cli, descriptor, expected_checksum, failure_text, messages,
@@ -117,10 +119,12 @@ def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
         assert len(prod["local_config"]["remotes"]) == 2
         # The remotes it wrote are live databases: read them with the CLIs.
         assert cli("ovn-nbctl", "--timeout=20", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".", "_uuid")
-        assert cli("ovs-appctl", "--timeout=20", "-t", prod["sb"]["ctl_sockets"][0], "cluster/status",
-                   "OVN_Southbound")
-        assert cli("ovs-vsctl", "--timeout=20", "--db=" + prod["chassis"][0]["remote"], "get", "Open_vSwitch",
-                   ".", "_uuid")
+        # The sockets it wrote are the members' own (read on the member's and the chassis' host).
+        prod_lab = read_state(os.path.join(lab_dir, "labpb-prod"))["info"]
+        assert prod["sb"]["ctl_sockets"] == [m["ctl"] for m in prod_lab["sb"]["members"]]
+        assert prod["chassis"][0]["remote"] == prod_lab["chassis"][0]["ovs_remote"]
+        assert cli(*oracle.appctl_argv(prod_lab, prod_lab["sb"]["members"][0], "cluster/status", "OVN_Southbound"))
+        assert cli(*oracle.vsctl_argv(prod_lab, prod_lab["chassis"][0], "get", "Open_vSwitch", ".", "_uuid"))
         status = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="status"))
         assert status.returncode == 0 and changed_writes(status) == []
         shown = messages(status, "Show the labs", "localhost")

@@ -131,9 +131,10 @@ def listener_probes(lab, db):
 def election_timer(lab, db="nb"):
     """The election timer every member shows in cluster/status (they must agree)."""
     timers = set()
-    for member in lab.info()[db]["members"]:
-        text = cli("ovs-appctl", "--timeout=20", "-t", member["ctl"], "cluster/status",
-                   "OVN_Northbound" if db == "nb" else "OVN_Southbound")
+    info = lab.info()
+    for member in info[db]["members"]:
+        text = cli(*oracle.appctl_argv(info, member, "cluster/status",
+                                       "OVN_Northbound" if db == "nb" else "OVN_Southbound"))
         timers.add(int(re.search(r"^Election timer: (\d+)", text, re.M).group(1)))
     assert len(timers) == 1, "members disagree on the election timer: %s" % timers
     return timers.pop()
@@ -156,8 +157,8 @@ def state_of(lab):
         "sb_options": cli("ovn-sbctl", "--timeout=20", "--db=" + info["sb"]["remotes"], "get", "SB_Global", ".",
                           "options"),
         # (the first chassis; a lab without chassis has none to read)
-        "chassis_probe": cli("ovs-vsctl", "--timeout=20", "--db=" + info["chassis"][0]["ovs_remote"], "--if-exists",
-                             "get", "Open_vSwitch", ".", "external_ids:ovn-remote-probe-interval").strip('"')
+        "chassis_probe": cli(*oracle.vsctl_argv(info, info["chassis"][0], "--if-exists", "get", "Open_vSwitch", ".",
+                                                "external_ids:ovn-remote-probe-interval")).strip('"')
         if info["chassis"] else None,
         "nb_election_timer": election_timer(lab, "nb"),
         "sb_election_timer": election_timer(lab, "sb"),

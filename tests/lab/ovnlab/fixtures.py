@@ -1,4 +1,4 @@
-"""pytest fixtures that start real OVN databases on loopback.
+"""pytest fixtures that start real OVN hosts (network namespaces, see docs/lab.md).
 
 Load them with `pytest_plugins = ["ovnlab.fixtures"]` in the top-level
 conftest.py, after putting tests/lab on sys.path.  Set OVNLAB_KEEP=1 to keep

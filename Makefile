@@ -17,11 +17,11 @@ deps: apt venv link
 
 # The lab's hosts (tests/lab, docs/lab.md): OVN's daemons and CLIs, sshd, Debian's python3 with the
 # ovs package, iproute2 for the network namespaces, util-linux for nsenter/unshare.
-LAB_PACKAGES := ovn-central ovn-host openssh-server openssh-client python3-openvswitch iproute2 util-linux
+LAB_PACKAGES := ovn-central ovn-host openssh-server openssh-client python3-openvswitch iproute2 util-linux openssl
 
 apt:
 	@if ! command -v ovsdb-server >/dev/null || ! command -v ovn-controller >/dev/null || ! command -v ovn-northd >/dev/null \
-	    || ! test -x /usr/sbin/sshd || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v nsenter >/dev/null \
+	    || ! test -x /usr/sbin/sshd || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v nsenter >/dev/null || ! command -v openssl >/dev/null \
 	    || ! /usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null; then \
 	  echo "installing $(LAB_PACKAGES) (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \

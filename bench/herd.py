@@ -1,7 +1,8 @@
 """Benchmark 5: no thundering herd.
 
-N clients, one process each, connected to one server (the single NB member of a lab host, docs/lab.md,
-reached over the lab's network); the server is killed and started again a second and a half later. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
+N clients, one process each, connected to one server (the single NB member of a lab host,
+docs/lab.md, reached over the lab's network); the server is killed and started again a second and a
+half later. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
 once per attempt) is timestamped with the system's monotonic clock.
 
 - ours: this collection's OvsdbClient (backoff 1 s x2 up to 30 s, each pause drawn from [half, all]
@@ -14,7 +15,6 @@ the clients - over every attempt, and over the attempts made once the server lis
 land on the restarted server).
 """
 
-import json
 import multiprocessing
 import os
 import queue

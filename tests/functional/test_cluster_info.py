@@ -261,3 +261,21 @@ def test_bad_input_fails_with_a_sentence_naming_the_option(ovn_lab):
         assert result.get("failed") is True, (args, result)
         assert fragment in result["msg"], (fragment, result["msg"])
         assert "cluster" not in result
+
+
+def test_facts_over_tls(lab_factory):
+    """ssl: remotes with the lab's CA: the same facts as over TCP, checked against ovs-appctl."""
+    lab = lab_factory(name="facts-tls", databases=("nb",), ssl=True)
+    tls = lab.info()["ssl"]
+    result = run_module("ovsdb_cluster_info", facts_args(
+        lab, "nb", ssl_private_key=tls["private_key"], ssl_certificate=tls["certificate"],
+        ssl_ca_cert=tls["ca_cert"]))
+    assert not result["failed"], result.get("msg")
+    cluster = result["cluster"]
+    assert cluster["summary"]["quorum"] is True
+    statuses = oracle_status(lab, "nb")
+    leader_index = [s["role"] for s in statuses].index("leader")
+    for member, status in zip(cluster["members"], statuses):
+        assert member["remote"].startswith("ssl:")
+        assert member["server"]["leader"] is (status["role"] == "leader")
+    assert cluster["members"][leader_index]["server"]["leader"] is True

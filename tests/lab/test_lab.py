@@ -328,6 +328,7 @@ def test_partitioned_follower_is_seen_by_the_cluster_and_rejoins(lab_factory):
             15, "the cut-off follower to see it is disconnected")
     finally:
         lab.heal(cut_off["host"])
+
     # Back on the network it rejoins and catches up.
     def caught_up():
         done = subprocess.run(["ovn-nbctl", f"--db={cut_off['remote']}", "--no-leader-only",
@@ -616,3 +617,36 @@ def test_next_start_removes_what_a_crashed_run_left(tmp_path):
         assert not os.path.exists(claim)
         assert not link_exists(info["network"]["controller_link"])
         assert not mounts_under(os.path.join(state_dir, "ns"))
+
+
+def test_ssl_listeners_raft_and_clients(lab_factory):
+    lab = lab_factory(name="tls", northd=True, chassis=1, ssl=True)
+    info = lab.info()
+    tls = info["ssl"]
+    client = ["-p", tls["private_key"], "-c", tls["certificate"], "-C", tls["ca_cert"]]
+    nb, sb = info["nb"], info["sb"]
+    assert nb["remotes"].startswith("ssl:") and sb["remotes"].startswith("ssl:")
+    assert run("ovn-nbctl", *client, f"--db={nb['remotes']}", "--bare", "--columns=target",
+               "list", "Connection").split() == ["pssl:6641:0.0.0.0"]
+    for db in ("nb", "sb"):
+        for member in info[db]["members"]:
+            status = cluster_status(info, member, info[db]["database"])
+            assert status["Address"].startswith("ssl:") and status["Status"] == "cluster member"
+            assert all(server.startswith("ssl:") for server in status["Servers"])
+    # ovn-northd and the chassis' ovn-controller talk TLS: the chassis is registered.
+    assert run("ovn-sbctl", *client, f"--db={sb['remotes']}", "--bare", "--columns=name",
+               "list", "Chassis").split() == ["chassis-1"]
+    assert in_host(info, info["chassis"][0]["host"], "ovn-appctl", "-t", "ovn-controller",
+                   "connection-status").strip() == "connected"
+    assert "Status: active" in in_host(info, info["northd"]["host"], "ovn-appctl", "-t",
+                                       "ovn-northd", "status")
+    # A client without a certificate from the lab's CA gets nothing.
+    stranger = subprocess.run(["ovsdb-client", "--timeout=5", "-p", tls["private_key"],
+                               "-c", tls["certificate"], "-C", "/etc/ssl/certs/ca-certificates.crt",
+                               "list-dbs", nb["members"][0]["remote"]],
+                              capture_output=True, text=True, timeout=30, check=False)
+    assert stranger.returncode != 0
+    plain = subprocess.run(["ovsdb-client", "--timeout=5", "list-dbs",
+                            nb["members"][0]["remote"].replace("ssl:", "tcp:", 1)],
+                           capture_output=True, text=True, timeout=30, check=False)
+    assert plain.returncode != 0  # the listener speaks TLS only

@@ -37,6 +37,8 @@ def _add_lab_options(parser):
     parser.add_argument("--chassis", type=int, default=0)
     parser.add_argument("--northd", action="store_true")
     parser.add_argument("--kube-ovn", action="store_true")
+    parser.add_argument("--ssl", action="store_true",
+                        help="pssl:/ssl: listeners and RAFT, with a lab CA (info: 'ssl')")
     parser.add_argument("--election-timer", type=int, default=1000, metavar="MS")
     parser.add_argument("--inactivity-probe", type=int, metavar="MS")
     parser.add_argument("--northd-probe", type=int, metavar="MS")
@@ -72,7 +74,7 @@ def _lab_from_options(options):
                election_timer_ms=options.election_timer,
                inactivity_probe_ms=options.inactivity_probe,
                northd_probe_ms=options.northd_probe, chassis_probe_ms=options.chassis_probe,
-               keep=True, start_timeout=options.timeout)
+               keep=True, start_timeout=options.timeout, ssl=options.ssl)
 
 
 def _owner_process(state):
@@ -131,6 +133,7 @@ def _start(options):
             "--timeout", str(options.timeout)]
     argv += ["--northd"] if options.northd else []
     argv += ["--kube-ovn"] if options.kube_ovn else []
+    argv += ["--ssl"] if options.ssl else []
     for flag, value in (("--inactivity-probe", options.inactivity_probe),
                         ("--northd-probe", options.northd_probe),
                         ("--chassis-probe", options.chassis_probe)):

@@ -8,7 +8,6 @@ always polled against a deadline (waiting.py).
 """
 
 import atexit
-import contextlib
 import json
 import os
 import re
@@ -22,7 +21,8 @@ from .addresses import claim_block
 from .hosts import Network, remove_leftovers
 from .layout import (CHASSIS_HOST_BASE, DATABASES, LOCAL_CONFIG_SCHEMA, VSWITCH_SCHEMA, Chassis,
                      Member)
-from .procs import ManagedProcess, proc_stat, stop_processes
+from .pki import LabPki
+from .procs import proc_stat, stop_processes
 from .ssh import LabSsh
 from .state import STATE_FILE
 from .waiting import LabError, describe_logs, wait_until
@@ -102,7 +102,7 @@ class Lab:
     def __init__(self, workdir=None, name="lab", members=3, databases=("nb", "sb"),
                  northd=False, chassis=0, kube_ovn=False, election_timer_ms=1000,
                  inactivity_probe_ms=None, northd_probe_ms=None, chassis_probe_ms=None,
-                 keep=False, start_timeout=60.0):
+                 keep=False, start_timeout=60.0, ssl=False):
         databases = tuple(databases)
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
             raise LabError(f"name {name!r}: use letters, digits, '.', '_' or '-'")
@@ -126,6 +126,8 @@ class Lab:
                 raise LabError(f"{label}={value!r}: must be None or an integer >= 0 (ms)")
         if northd_probe_ms is not None and "nb" not in databases:
             raise LabError("northd_probe_ms needs the 'nb' database")
+        if not isinstance(ssl, bool):
+            raise LabError(f"ssl={ssl!r}: must be True (pssl:/ssl: listeners and RAFT) or False")
 
         self.name = name
         self.members = members
@@ -139,6 +141,7 @@ class Lab:
         self.chassis_probe_ms = chassis_probe_ms
         self.keep = keep
         self.start_timeout = start_timeout
+        self.ssl = ssl
         self.workdir = os.path.abspath(workdir) if workdir else None
 
         self._phase = "new"
@@ -152,6 +155,9 @@ class Lab:
         self._chassis = []
         self._sshd = []
         self._env = None
+        self._pki = None
+        self._client_ssl = None   # (key, cert, CA) of the controller's clients, with ssl=True
+        self._host_ssl = {}       # host name -> (key, cert, CA) paths inside the host
 
     # -- public: lifecycle ---------------------------------------------------
 
@@ -174,6 +180,8 @@ class Lab:
             self._claim_addresses()
             self._layout()
             self._network.create()
+            if self.ssl:
+                self._create_pki()
             self._ssh.create(self._network.hosts)
             self._sshd = [self._ssh.start_sshd(host, self._env, self.workdir)
                           for host in self._network.hosts]
@@ -267,6 +275,7 @@ class Lab:
             "inactivity_probe_ms": self.inactivity_probe_ms,
             "northd_probe_ms": self.northd_probe_ms,
             "chassis_probe_ms": self.chassis_probe_ms,
+            "ssl": self._pki.info() if self._pki else None,
             "nb": databases["nb"],
             "sb": databases["sb"],
             "northd": None if self._northd is None else {
@@ -473,7 +482,7 @@ class Lab:
             for number in range(1, self.members + 1)]
         for key in self.databases:
             self._members[key] = [
-                Member(DATABASES[key], index, self._central_hosts[index], self.kube_ovn)
+                Member(DATABASES[key], index, self._central_hosts[index], self.kube_ovn, self.ssl)
                 for index in range(self.members)]
         self._chassis = [
             Chassis(number, self._network.add_host(f"{self.name}-chassis-{number}", f"h{number}",
@@ -481,7 +490,7 @@ class Lab:
             for number in range(1, self.chassis_count + 1)]
 
     def _connection_row(self, spec):
-        row = {"target": spec.listen_target}
+        row = {"target": spec.listen_target(self.ssl)}
         if self.inactivity_probe_ms is not None:
             row["inactivity_probe"] = self.inactivity_probe_ms
         return row
@@ -540,6 +549,20 @@ class Lab:
 
     # -- internals: members ----------------------------------------------------
 
+    def _create_pki(self):
+        """A CA, a certificate for every host (in its /etc/ovn) and one for the controller."""
+        self._pki = LabPki(self.workdir)
+        self._pki.create([host.name for host in self._network.hosts] + ["controller"])
+        for host in self._network.hosts:
+            self._host_ssl[host.name] = self._pki.install(host, "/etc/ovn")
+        self._client_ssl = self._pki.files("controller")
+
+    def _ssl_options(self, host):
+        if not self.ssl:
+            return []
+        key, cert, ca = self._host_ssl[host.name]
+        return [f"--private-key={key}", f"--certificate={cert}", f"--ca-cert={ca}"]
+
     def _member_argv(self, member):
         spec = member.spec
         argv = ["ovsdb-server", member.host_db_file]
@@ -550,10 +573,10 @@ class Lab:
                  "-vconsole:off", "-vsyslog:off"]
         if self.kube_ovn:
             argv += ["--remote=db:Local_Config,Config,connections",
-                     f"--remote={spec.extra_target}"]
+                     f"--remote={spec.extra_target(self.ssl)}"]
         else:
             argv += [f"--remote={spec.db_remote}"]
-        return argv
+        return argv + self._ssl_options(member.host)
 
     def _spawn_member(self, member):
         member.process = member.host.process(member.key, self._member_argv(member),
@@ -604,7 +627,7 @@ class Lab:
 
         def one_leader():
             claims = [member for member in members
-                      if rpc.select(member.remote, "_Server", "Database",
+                      if rpc.select(member.remote, "_Server", "Database", ssl_files=self._client_ssl,
                                     where=[["name", "==", member.spec.name]], columns=["leader"],
                                     timeout=2.0)[0]["leader"] is True]
             return len(claims) == 1 and self._status_of(claims[0])["role"] == "leader"
@@ -637,6 +660,7 @@ class Lab:
         remotes = [member.remote] + ([member.extra_remote] if member.extra_remote else [])
         for remote in remotes:
             wait_until(lambda: rpc.select(remote, spec.name, spec.global_table,
+                                          ssl_files=self._client_ssl,
                                           columns=["_uuid"], timeout=2.0),
                        timeout, f"{spec.global_table} on {remote}",
                        [member.log_file], [member.process])
@@ -650,7 +674,7 @@ class Lab:
             "northd",
             ["ovn-northd", f"--ovnnb-db={self.remotes('nb')}", f"--ovnsb-db={self.remotes('sb')}",
              "--log-file=/var/log/ovn/ovn-northd.log", "--pidfile=/run/ovn/ovn-northd.pid",
-             "-vconsole:off", "-vsyslog:off"],
+             "-vconsole:off", "-vsyslog:off"] + self._ssl_options(host),
             host.path("/var/log/ovn/ovn-northd.log"))
         self._northd.spawn(self._env, "/")
         # No --unixctl: its control socket is /run/ovn/ovn-northd.PID.ctl, as on a real host.
@@ -705,7 +729,7 @@ class Lab:
                 ["ovn-controller", f"unix:{chassis.host_ovs_socket}",
                  f"--log-file={chassis.host_controller_log_file}",
                  f"--pidfile={chassis.host_controller_pid_file}", "-vconsole:off",
-                 "-vsyslog:off"],
+                 "-vsyslog:off"] + self._ssl_options(chassis.host),
                 chassis.controller_log_file)
             chassis.controller.spawn(self._env, "/")
             chassis.controller.ctl = chassis.info()["controller_ctl"]
@@ -720,6 +744,7 @@ class Lab:
                 continue
             try:
                 return bool(rpc.select(member.remote, "OVN_Southbound", "Chassis",
+                                       ssl_files=self._client_ssl,
                                        where=[["name", "==", name]], columns=["name"],
                                        timeout=2.0))
             except rpc.RpcError:

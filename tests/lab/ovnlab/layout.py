@@ -35,14 +35,12 @@ class DatabaseSpec:
         """The --remote that makes a server listen on the global row's Connection rows."""
         return f"db:{self.name},{self.global_table},connections"
 
-    @property
-    def listen_target(self):
+    def listen_target(self, ssl=False):
         """The listener as ovn-ctl, kolla-ansible and kube-ovn set it: every address of the host."""
-        return f"ptcp:{self.port}:0.0.0.0"
+        return f"{'pssl' if ssl else 'ptcp'}:{self.port}:0.0.0.0"
 
-    @property
-    def extra_target(self):
-        return f"ptcp:{self.extra_port}:0.0.0.0"
+    def extra_target(self, ssl=False):
+        return f"{'pssl' if ssl else 'ptcp'}:{self.extra_port}:0.0.0.0"
 
 
 DATABASES = {
@@ -56,7 +54,7 @@ DATABASES = {
 class Member:
     """One RAFT member (one ovsdb-server) of the NB or SB cluster, on its host."""
 
-    def __init__(self, spec, index, host, kube_ovn):
+    def __init__(self, spec, index, host, kube_ovn, ssl=False):
         self.spec = spec
         self.index = index
         self.host = host
@@ -73,9 +71,10 @@ class Member:
         self.log_file = host.path(self.host_log_file)
         self.ctl = host.path(self.host_ctl)
         self.local_config_file = host.path(self.host_local_config_file) if kube_ovn else None
-        self.remote = f"tcp:{self.address}:{spec.port}"
-        self.raft = f"tcp:{self.address}:{spec.raft_port}"
-        self.extra_remote = f"tcp:{self.address}:{spec.extra_port}" if kube_ovn else None
+        proto = "ssl" if ssl else "tcp"
+        self.remote = f"{proto}:{self.address}:{spec.port}"
+        self.raft = f"{proto}:{self.address}:{spec.raft_port}"
+        self.extra_remote = f"{proto}:{self.address}:{spec.extra_port}" if kube_ovn else None
         self.process = None
 
     def info(self):

@@ -7,6 +7,7 @@ stopped (SIGSTOP) server accepts the connection and then never answers.
 
 import json
 import socket
+import ssl
 import time
 
 
@@ -14,11 +15,26 @@ class RpcError(Exception):
     """The peer answered with an error, closed the connection or timed out."""
 
 
-def _connect(address, timeout):
-    """Open a stream socket to "unix:PATH", "tcp:IP:PORT" or a bare unixctl path."""
+def _connect(address, timeout, ssl_files=None):
+    """Open a stream socket to "unix:PATH", "tcp:IP:PORT", "ssl:IP:PORT" (with
+    ssl_files = (private key, certificate, CA certificate)) or a bare unixctl path."""
     if address.startswith("tcp:"):
         host, port = address[len("tcp:"):].rsplit(":", 1)
         return socket.create_connection((host, int(port)), timeout=timeout)
+    if address.startswith("ssl:"):
+        if not ssl_files:
+            raise RpcError(f"{address}: an ssl: remote needs the lab's client certificate")
+        host, port = address[len("ssl:"):].rsplit(":", 1)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False  # OVS checks the CA signature, not names
+        context.load_verify_locations(ssl_files[2])
+        context.load_cert_chain(ssl_files[1], ssl_files[0])
+        plain = socket.create_connection((host, int(port)), timeout=timeout)
+        try:
+            return context.wrap_socket(plain)
+        except (OSError, ssl.SSLError):
+            plain.close()
+            raise
     path = address[len("unix:"):] if address.startswith("unix:") else address
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -30,7 +46,7 @@ def _connect(address, timeout):
     return sock
 
 
-def call(address, method, params, timeout=5.0):
+def call(address, method, params, timeout=5.0, ssl_files=None):
     """Send one request and return its reply message (a dict).
 
     Requests sent by the server in the meantime ("echo") are answered so a
@@ -38,7 +54,7 @@ def call(address, method, params, timeout=5.0):
     """
     deadline = time.monotonic() + timeout
     try:
-        sock = _connect(address, timeout)
+        sock = _connect(address, timeout, ssl_files)
     except OSError as exc:
         raise RpcError(f"{address}: cannot connect: {exc}") from exc
     with sock:
@@ -91,12 +107,12 @@ def unixctl(ctl_path, command, *args, timeout=5.0):
     return result if isinstance(result, str) else json.dumps(result)
 
 
-def transact(remote, database, operations, timeout=5.0):
+def transact(remote, database, operations, timeout=5.0, ssl_files=None):
     """Run an OVSDB transaction and return the list of operation results.
 
     Raises RpcError when the transaction or any operation failed.
     """
-    reply = call(remote, "transact", [database, *operations], timeout=timeout)
+    reply = call(remote, "transact", [database, *operations], timeout=timeout, ssl_files=ssl_files)
     if reply.get("error") is not None:
         raise RpcError(f"{remote}: transact on {database}: {reply['error']}")
     results = reply.get("result") or []
@@ -106,9 +122,9 @@ def transact(remote, database, operations, timeout=5.0):
     return results
 
 
-def select(remote, database, table, where=(), columns=None, timeout=5.0):
+def select(remote, database, table, where=(), columns=None, timeout=5.0, ssl_files=None):
     """Return the rows of `table` matching `where` (a list of OVSDB conditions)."""
     operation = {"op": "select", "table": table, "where": list(where)}
     if columns is not None:
         operation["columns"] = list(columns)
-    return transact(remote, database, [operation], timeout=timeout)[0]["rows"]
+    return transact(remote, database, [operation], timeout=timeout, ssl_files=ssl_files)[0]["rows"]

@@ -650,3 +650,13 @@ def test_ssl_listeners_raft_and_clients(lab_factory):
                             nb["members"][0]["remote"].replace("ssl:", "tcp:", 1)],
                            capture_output=True, text=True, timeout=30, check=False)
     assert plain.returncode != 0  # the listener speaks TLS only
+
+
+def test_a_workdir_under_the_home_directory():
+    """Every host has its own /root: a lab kept under ~ (as the lab playbook's default state dir
+    is) still starts its sshd, whose files are inside the host."""
+    workdir = os.path.join(os.path.expanduser("~"), ".cache", "ovnlab-test-%d" % os.getpid())
+    with Lab(workdir=workdir, databases=("nb",), members=1, name="home") as lab:
+        info = lab.info()
+        assert ssh(info, info["hosts"][0]["name"], "hostname").strip() == "home-central-1"
+    assert not os.path.exists(workdir)

@@ -2,9 +2,11 @@
 with a host key of its own and listening on its host's address only, and one
 lab key that logs in as root everywhere.
 
-Files, in WORKDIR/ssh: `id_ed25519` (+ `.pub`, the lab key), `authorized_keys`,
-`known_hosts` (every host's key under its address, so clients check them
-strictly) and per host `NAME/sshd_config` and `NAME/ssh_host_ed25519_key`.
+Files, in WORKDIR/ssh: `id_ed25519` (+ `.pub`, the lab key) and `known_hosts`
+(every host's key under its address, so clients check them strictly).  Each
+host's sshd reads its own files inside the host, in HOST_SSH_DIR (the workdir
+may be under /root, which every host has its own of): `sshd_config`,
+`ssh_host_ed25519_key` and `authorized_keys`.
 """
 
 import os
@@ -15,6 +17,7 @@ from .waiting import LabError, wait_until
 
 SSHD = "/usr/sbin/sshd"
 USER = "root"
+HOST_SSH_DIR = "/run/ovnlab-ssh"
 
 
 def _keygen(path, comment):
@@ -37,7 +40,6 @@ class LabSsh:
         self.directory = os.path.join(workdir, "ssh")
         self.private_key = os.path.join(self.directory, "id_ed25519")
         self.known_hosts = os.path.join(self.directory, "known_hosts")
-        self.authorized_keys = os.path.join(self.directory, "authorized_keys")
 
     def info(self):
         return {"user": USER, "private_key_file": self.private_key,
@@ -56,28 +58,29 @@ class LabSsh:
             raise LabError(f"{SSHD} not found: install Debian's openssh-server")
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
         _keygen(self.private_key, "ovnlab")
-        with open(self.private_key + ".pub") as public, open(self.authorized_keys, "w") as keys:
-            keys.write(public.read())
+        with open(self.private_key + ".pub") as public:
+            lab_key = public.read()
         known = []
         for host in hosts:
-            directory = os.path.join(self.directory, host.name)
+            directory = host.path(HOST_SSH_DIR)
             os.makedirs(directory, mode=0o700, exist_ok=True)
-            host_key = os.path.join(directory, "ssh_host_ed25519_key")
-            _keygen(host_key, host.name)
-            with open(host_key + ".pub") as public:
+            _keygen(os.path.join(directory, "ssh_host_ed25519_key"), host.name)
+            with open(os.path.join(directory, "ssh_host_ed25519_key.pub")) as public:
                 key_type, key = public.read().split()[:2]
             known.append(f"{host.address} {key_type} {key}\n")
+            with open(os.path.join(directory, "authorized_keys"), "w") as keys:
+                keys.write(lab_key)
             with open(os.path.join(directory, "sshd_config"), "w") as config:
                 config.write("\n".join([
                     f"ListenAddress {host.address}",
-                    f"HostKey {host_key}",
+                    f"HostKey {HOST_SSH_DIR}/ssh_host_ed25519_key",
                     "PermitRootLogin prohibit-password",
-                    f"AuthorizedKeysFile {self.authorized_keys}",
+                    f"AuthorizedKeysFile {HOST_SSH_DIR}/authorized_keys",
                     "PasswordAuthentication no",
                     "KbdInteractiveAuthentication no",
                     "UsePAM no",
-                    # The lab's files live under /tmp: sshd's ownership checks of every
-                    # parent directory would refuse them.
+                    # The host's /run is a directory of the lab's workdir: sshd's ownership
+                    # checks of every parent directory would refuse it.
                     "StrictModes no",
                     "PidFile /run/sshd.pid",
                     "PrintMotd no",
@@ -91,7 +94,7 @@ class LabSsh:
             known_hosts.writelines(known)
 
     def start_sshd(self, host, env, cwd):
-        config = os.path.join(self.directory, host.name, "sshd_config")
+        config = f"{HOST_SSH_DIR}/sshd_config"
         log_file = os.path.join(host.root, "sshd.log")
         process = host.process(f"{host.name}/sshd", [SSHD, "-D", "-e", "-f", config], log_file)
         process.spawn(env, cwd)

@@ -177,14 +177,6 @@ class Host:
     def heal(self):
         ip("-n", self.network.bridge_ns, "link", "set", self.bridge_port, "up")
 
-    def heal_quietly(self):
-        """heal(), ignoring errors (at stop, when the bridge may already be gone)."""
-        ip("-n", self.network.bridge_ns, "link", "set", self.bridge_port, "up", check=False)
-
-    def partitioned(self):
-        done = ip("-n", self.network.bridge_ns, "-o", "link", "show", self.bridge_port)
-        return "state DOWN" in done.stdout or ",UP" not in done.stdout.split(">")[0]
-
     def starve(self, cpu_percent):
         """Limit every process of the host to cpu_percent of one core (CFS quota)."""
         if not 1 <= cpu_percent <= 100:
@@ -195,10 +187,6 @@ class Host:
     def feed(self):
         """Lift a starve()."""
         _write(os.path.join(self.cgroup, "cpu.cfs_quota_us"), -1)
-
-    def cpu_quota_us(self):
-        with open(os.path.join(self.cgroup, "cpu.cfs_quota_us")) as quota:
-            return int(quota.read())
 
 
 def _write(path, value):

@@ -224,8 +224,6 @@ class Lab:
         self._phase = "stopping"
         survivors = stop_processes(self._all_processes(), timeout=timeout)
         if self._network is not None:
-            for host in self._network.hosts:
-                host.heal_quietly()
             self._network.destroy()
         if self._block is not None:
             self._block.release()

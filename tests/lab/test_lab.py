@@ -660,3 +660,33 @@ def test_a_workdir_under_the_home_directory():
         info = lab.info()
         assert ssh(info, info["hosts"][0]["name"], "hostname").strip() == "home-central-1"
     assert not os.path.exists(workdir)
+
+
+def test_sb_relay_serves_the_chassis(lab_factory):
+    lab = lab_factory(name="relay", northd=True, chassis=1, sb_relays=1)
+    info = lab.info()
+    (relay,) = info["sb_relays"]
+    assert host_of(info, relay["host"])["kind"] == "relay"
+    assert info["sb_relay_remotes"] == relay["remote"] == f"tcp:{relay['address']}:6642"
+    # A relay: its own host, its database relayed from the cluster, listening on 0.0.0.0.
+    query = json.dumps(["_Server", {"op": "select", "table": "Database",
+                                    "where": [["name", "==", "OVN_Southbound"]],
+                                    "columns": ["model", "connected"]}])
+    row = json.loads(run("ovsdb-client", "query", relay["remote"], query))[0]["rows"][0]
+    assert row == {"model": "relay", "connected": True}
+    assert "0.0.0.0:6642" in in_host(info, relay["host"], "ss", "-Hltn", "sport = :6642")
+    # The chassis talks to the relay, not to the cluster members, and is registered through it.
+    chassis = info["chassis"][0]
+    assert in_host(info, chassis["host"], "ovs-vsctl", "get", "Open_vSwitch", ".",
+                   "external_ids:ovn-remote").strip() == f'"{relay["remote"]}"'
+    connections = in_host(info, chassis["host"], "ss", "-Htn", "state", "established",
+                          "dport = :6642")
+    assert relay["address"] + ":6642" in connections
+    assert not any(m["address"] + ":6642" in connections for m in info["sb"]["members"])
+    assert run("ovn-sbctl", f"--db={relay['remote']}", "--no-leader-only", "--bare",
+               "--columns=name", "list", "Chassis").split() == ["chassis-1"]
+    # A write through the relay is forwarded to the cluster.
+    run("ovn-sbctl", f"--db={relay['remote']}", "--no-leader-only", "set", "SB_Global", ".",
+        "external_ids:through=relay")
+    assert run("ovn-sbctl", f"--db={info['sb']['remotes']}", "get", "SB_Global", ".",
+               "external_ids:through").strip() == "relay"

@@ -37,6 +37,8 @@ def _add_lab_options(parser):
     parser.add_argument("--chassis", type=int, default=0)
     parser.add_argument("--northd", action="store_true")
     parser.add_argument("--kube-ovn", action="store_true")
+    parser.add_argument("--sb-relays", type=int, default=0, metavar="N",
+                        help="SB relay hosts; the chassis then connect to them")
     parser.add_argument("--ssl", action="store_true",
                         help="pssl:/ssl: listeners and RAFT, with a lab CA (info: 'ssl')")
     parser.add_argument("--election-timer", type=int, default=1000, metavar="MS")
@@ -74,7 +76,8 @@ def _lab_from_options(options):
                election_timer_ms=options.election_timer,
                inactivity_probe_ms=options.inactivity_probe,
                northd_probe_ms=options.northd_probe, chassis_probe_ms=options.chassis_probe,
-               keep=True, start_timeout=options.timeout, ssl=options.ssl)
+               keep=True, start_timeout=options.timeout, ssl=options.ssl,
+               sb_relays=options.sb_relays)
 
 
 def _owner_process(state):
@@ -130,6 +133,7 @@ def _start(options):
     argv = [sys.executable, "-m", "ovnlab", "_serve", "--state-dir", state_dir,
             "--name", options.name, "--members", str(options.members),
             "--chassis", str(options.chassis), "--election-timer", str(options.election_timer),
+            "--sb-relays", str(options.sb_relays),
             "--timeout", str(options.timeout)]
     argv += ["--northd"] if options.northd else []
     argv += ["--kube-ovn"] if options.kube_ovn else []
@@ -188,6 +192,7 @@ def _status(options):
     for chassis in info.get("chassis", []):
         states += [chassis["ovsdb_state"], chassis["controller_state"]]
     states += [host["sshd_state"] for host in info.get("hosts", [])]
+    states += [relay["state"] for relay in info.get("sb_relays", [])]
     return 0 if "dead" not in states else 1
 
 

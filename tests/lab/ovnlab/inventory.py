@@ -4,7 +4,8 @@ Every host is reached as root over SSH with the lab key, its host key checked
 against the lab's known_hosts, and runs Debian's /usr/bin/python3 (with the
 `ovs` package of python3-openvswitch, as real OVN hosts have).  Groups, for a
 lab named N: `N` with children `N_central` (NB/SB members; the first one also
-runs ovn-northd when the lab has it) and `N_chassis`.  Host variables
+runs ovn-northd when the lab has it), `N_chassis` and, with SB relays,
+`N_relay`.  Host variables
 `ovn_lab_roles` list what runs on the host ("nb/0", "sb/0", "northd",
 "chassis-1").
 """
@@ -19,7 +20,7 @@ def inventory(*infos):
         name = info["name"]
         ssh = info["ssh"]
         children = {}
-        for kind in ("central", "chassis"):
+        for kind in ("central", "chassis", "relay"):
             hosts = {}
             for host in info["hosts"]:
                 if host["kind"] != kind:
@@ -32,6 +33,7 @@ def inventory(*infos):
                     "ansible_python_interpreter": HOST_PYTHON,
                     "ovn_lab_roles": host["roles"],
                 }
-            children[f"{name}_{kind}"] = {"hosts": hosts}
+            if hosts or kind != "relay":
+                children[f"{name}_{kind}"] = {"hosts": hosts}
         groups[name] = {"children": children}
     return {"all": {"children": groups}}

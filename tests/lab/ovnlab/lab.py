@@ -29,6 +29,8 @@ from .waiting import LabError, describe_logs, wait_until
 
 MAX_MEMBERS = 9
 MAX_CHASSIS = 50
+MAX_RELAYS = 5
+RELAY_HOST_BASE = 50  # SB relay k is 10.A.B.(50 + k)
 # Variables that would move the daemons' files away from the standard paths.
 _DIR_VARIABLES = ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVS_SYSCONFDIR",
                   "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR", "OVN_SYSCONFDIR")
@@ -102,7 +104,7 @@ class Lab:
     def __init__(self, workdir=None, name="lab", members=3, databases=("nb", "sb"),
                  northd=False, chassis=0, kube_ovn=False, election_timer_ms=1000,
                  inactivity_probe_ms=None, northd_probe_ms=None, chassis_probe_ms=None,
-                 keep=False, start_timeout=60.0, ssl=False):
+                 keep=False, start_timeout=60.0, ssl=False, sb_relays=0):
         databases = tuple(databases)
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
             raise LabError(f"name {name!r}: use letters, digits, '.', '_' or '-'")
@@ -126,6 +128,10 @@ class Lab:
                 raise LabError(f"{label}={value!r}: must be None or an integer >= 0 (ms)")
         if northd_probe_ms is not None and "nb" not in databases:
             raise LabError("northd_probe_ms needs the 'nb' database")
+        if not isinstance(sb_relays, int) or not 0 <= sb_relays <= MAX_RELAYS:
+            raise LabError(f"sb_relays={sb_relays!r}: must be an integer from 0 to {MAX_RELAYS}")
+        if sb_relays and "sb" not in databases:
+            raise LabError("sb_relays need the 'sb' database")
         if not isinstance(ssl, bool):
             raise LabError(f"ssl={ssl!r}: must be True (pssl:/ssl: listeners and RAFT) or False")
 
@@ -142,6 +148,7 @@ class Lab:
         self.keep = keep
         self.start_timeout = start_timeout
         self.ssl = ssl
+        self.sb_relay_count = sb_relays
         self.workdir = os.path.abspath(workdir) if workdir else None
 
         self._phase = "new"
@@ -156,6 +163,8 @@ class Lab:
         self._sshd = []
         self._env = None
         self._pki = None
+        self._relay_hosts = []
+        self._relays = []         # [(host, ManagedProcess)]
         self._client_ssl = None   # (key, cert, CA) of the controller's clients, with ssl=True
         self._host_ssl = {}       # host name -> (key, cert, CA) paths inside the host
 
@@ -202,6 +211,7 @@ class Lab:
                 self._wait_leader_agreed(key, self._left(deadline))
             if self.northd:
                 self._start_northd(self._left(deadline))
+            self._start_relays(self._left(deadline))
             self._start_chassis(self._left(deadline))
             for host, sshd in zip(self._network.hosts, self._sshd):
                 self._ssh.wait_ready(host, sshd, self._left(deadline))
@@ -284,6 +294,12 @@ class Lab:
                 "log_file": self._northd.log_file,
             },
             "chassis": [chassis.info() for chassis in self._chassis],
+            "sb_relays": [{"index": index, "host": host.name, "address": host.address,
+                           "remote": f"{'ssl' if self.ssl else 'tcp'}:{host.address}:6642",
+                           "host_ctl": "/run/ovn/ovnsb_db.ctl", "ctl": process.ctl,
+                           "pid": process.pid, "log_file": process.log_file}
+                          for index, (host, process) in enumerate(self._relays)],
+            "sb_relay_remotes": self.relay_remotes(),
         }
 
     def remotes(self, db):
@@ -486,6 +502,10 @@ class Lab:
             Chassis(number, self._network.add_host(f"{self.name}-chassis-{number}", f"h{number}",
                                                    CHASSIS_HOST_BASE + number))
             for number in range(1, self.chassis_count + 1)]
+        self._relay_hosts = [
+            self._network.add_host(f"{self.name}-relay-{number}", f"r{number}",
+                                   RELAY_HOST_BASE + number)
+            for number in range(1, self.sb_relay_count + 1)]
 
     def _connection_row(self, spec):
         row = {"target": spec.listen_target(self.ssl)}
@@ -684,11 +704,48 @@ class Lab:
         wait_until(northd_active, timeout, "ovn-northd to become active",
                    [self._northd.log_file], [self._northd])
 
+    def relay_remotes(self):
+        """The client remotes of the SB relays (empty without relays)."""
+        proto = "ssl" if self.ssl else "tcp"
+        return ",".join(f"{proto}:{host.address}:{DATABASES['sb'].port}"
+                        for host, _process in self._relays)
+
+    def _start_relays(self, timeout):
+        """SB relays (ovsdb-server relay:OVN_Southbound:REMOTES), one per relay host, listening
+        on ptcp:6642:0.0.0.0 as the cluster members do; the chassis then connect to them."""
+        deadline = time.monotonic() + timeout
+        spec = DATABASES["sb"]
+        for number, host in enumerate(self._relay_hosts, start=1):
+            process = host.process(
+                f"relay/{number - 1}",
+                ["ovsdb-server", f"relay:{spec.name}:{self.remotes('sb')}",
+                 "--pidfile=/run/ovn/ovnsb_db.pid", "--log-file=/var/log/ovn/ovsdb-server-sb.log",
+                 "--unixctl=/run/ovn/ovnsb_db.ctl", "--remote=punix:/run/ovn/ovnsb_db.sock",
+                 f"--remote={spec.listen_target(self.ssl)}", "-vconsole:off", "-vsyslog:off"]
+                + self._ssl_options(host),
+                host.path("/var/log/ovn/ovsdb-server-sb.log"))
+            process.ctl = host.path("/run/ovn/ovnsb_db.ctl")
+            process.spawn(self._env, "/")
+            self._relays.append((host, process))
+        for host, process in self._relays:
+            remote = f"{'ssl' if self.ssl else 'tcp'}:{host.address}:{spec.port}"
+
+            def relay_serves(remote=remote):
+                rows = rpc.select(remote, "_Server", "Database", ssl_files=self._client_ssl,
+                                  where=[["name", "==", spec.name]],
+                                  columns=["model", "connected"], timeout=2.0)
+                return rows and rows[0]["model"] == "relay" and rows[0]["connected"] is True \
+                    and rpc.select(remote, spec.name, spec.global_table, columns=["_uuid"],
+                                   ssl_files=self._client_ssl, timeout=2.0)
+
+            wait_until(relay_serves, self._left(deadline), f"SB relay {host.name} to serve {remote}",
+                       [process.log_file], [process])
+
     def _chassis_external_ids(self, chassis):
         external_ids = {
             "system-id": chassis.name,
             "hostname": chassis.host.name,
-            "ovn-remote": self.remotes("sb"),
+            "ovn-remote": self.relay_remotes() or self.remotes("sb"),
             "ovn-encap-type": "geneve",
             "ovn-encap-ip": chassis.encap_ip,
         }
@@ -775,6 +832,7 @@ class Lab:
         """Every process the lab started, clients before servers, sshd last."""
         processes = [chassis.controller for chassis in self._chassis]
         processes.append(self._northd)
+        processes += [process for _host, process in self._relays]
         processes += [chassis.ovsdb for chassis in self._chassis]
         processes += [member.process for member in self._all_members()]
         processes += self._sshd
@@ -785,7 +843,8 @@ class Lab:
                  for member in self._members.get(key, []) if member.host is host]
         roles += ["northd"] if self._northd is not None and host is self._central_hosts[0] else []
         roles += [chassis.name for chassis in self._chassis if chassis.host is host]
-        kind = "chassis" if host.short.startswith("h") else "central"
+        roles += ["sb-relay" for relay_host in self._relay_hosts if relay_host is host]
+        kind = {"h": "chassis", "r": "relay"}.get(host.short[0], "central")
         return dict(host.info(), kind=kind, roles=roles)
 
     def _process_by_pid(self, pid):

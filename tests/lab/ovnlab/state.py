@@ -46,6 +46,8 @@ def recorded_status(state_dir):
     for chassis in info.get("chassis", []):
         chassis["ovsdb_state"] = state_of(f"{chassis['name']}/ovsdb")
         chassis["controller_state"] = state_of(f"{chassis['name']}/controller")
+    for relay in info.get("sb_relays", []):
+        relay["state"] = state_of(f"relay/{relay['index']}")
     for host in info.get("hosts", []):
         host["sshd_state"] = state_of(f"{host['name']}/sshd")
     owner = state.get("owner") or {}

@@ -295,7 +295,7 @@ class Lab:
             },
             "chassis": [chassis.info() for chassis in self._chassis],
             "sb_relays": [{"index": index, "host": host.name, "address": host.address,
-                           "remote": f"{'ssl' if self.ssl else 'tcp'}:{host.address}:6642",
+                           "remote": self._relay_remote(host),
                            "host_ctl": "/run/ovn/ovnsb_db.ctl", "ctl": process.ctl,
                            "pid": process.pid, "log_file": process.log_file}
                           for index, (host, process) in enumerate(self._relays)],
@@ -704,11 +704,12 @@ class Lab:
         wait_until(northd_active, timeout, "ovn-northd to become active",
                    [self._northd.log_file], [self._northd])
 
+    def _relay_remote(self, host):
+        return f"{'ssl' if self.ssl else 'tcp'}:{host.address}:{DATABASES['sb'].port}"
+
     def relay_remotes(self):
         """The client remotes of the SB relays (empty without relays)."""
-        proto = "ssl" if self.ssl else "tcp"
-        return ",".join(f"{proto}:{host.address}:{DATABASES['sb'].port}"
-                        for host, _process in self._relays)
+        return ",".join(self._relay_remote(host) for host, _process in self._relays)
 
     def _start_relays(self, timeout):
         """SB relays (ovsdb-server relay:OVN_Southbound:REMOTES), one per relay host, listening
@@ -728,7 +729,7 @@ class Lab:
             process.spawn(self._env, "/")
             self._relays.append((host, process))
         for host, process in self._relays:
-            remote = f"{'ssl' if self.ssl else 'tcp'}:{host.address}:{spec.port}"
+            remote = self._relay_remote(host)
 
             def relay_serves(remote=remote):
                 rows = rpc.select(remote, "_Server", "Database", ssl_files=self._client_ssl,

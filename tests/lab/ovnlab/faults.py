@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 
 from . import rpc
 from .layout import DATABASES
-from .hosts import ip
+from .hosts import set_bridge_port
 from .procs import ManagedProcess
 from .state import read_state
 from .waiting import LabError
@@ -189,10 +189,10 @@ class Partition:
 
     def pause(self, timeout=2.0):
         del timeout  # one netlink request
-        ip("-n", self.bridge_netns, "link", "set", self.port, "down")
+        set_bridge_port(self.bridge_netns, self.port, up=False)
 
     def resume(self):
-        ip("-n", self.bridge_netns, "link", "set", self.port, "up", check=False)
+        set_bridge_port(self.bridge_netns, self.port, up=True, check=False)
 
 
 def run_faults(plan, state_dirs, log=None, deadline_seconds=None):

@@ -60,6 +60,11 @@ def ip(*args, check=True):
     return done
 
 
+def set_bridge_port(bridge_ns, port, up, check=True):
+    """A host's link at the lab's bridge, up or down (a partition)."""
+    ip("-n", bridge_ns, "link", "set", port, "up" if up else "down", check=check)
+
+
 def _run(argv, what):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     if done.returncode != 0:
@@ -172,10 +177,10 @@ class Host:
 
     def partition(self):
         """Take the host's link down (at the bridge): it neither sends nor receives."""
-        ip("-n", self.network.bridge_ns, "link", "set", self.bridge_port, "down")
+        set_bridge_port(self.network.bridge_ns, self.bridge_port, up=False)
 
     def heal(self):
-        ip("-n", self.network.bridge_ns, "link", "set", self.bridge_port, "up")
+        set_bridge_port(self.network.bridge_ns, self.bridge_port, up=True)
 
     def starve(self, cpu_percent):
         """Limit every process of the host to cpu_percent of one core (CFS quota)."""

@@ -94,7 +94,6 @@ class Host:
         self.uts_ns = os.path.join(network.ns_dir, f"{name}.uts")
         self.bridge_port = f"p{short}"
         self.cgroup = os.path.join(CGROUP_CPU_ROOT, network.cgroup_name, short)
-        self.created = False
 
     # -- paths -----------------------------------------------------------------
 
@@ -147,7 +146,6 @@ class Host:
         for mount_point, _directory in HOST_MOUNTS:
             os.makedirs(mount_point, exist_ok=True)  # mount points on the shared root fs
         ip("netns", "add", self.netns)
-        self.created = True
         ip("-n", self.netns, "link", "set", "lo", "up")
         ip("-n", self.netns, "link", "add", "eth0", "type", "veth",
            "peer", "name", self.bridge_port, "netns", network.bridge_ns)
@@ -163,15 +161,6 @@ class Host:
               "--propagation", "private", "sh", "-c", "\n".join(script)],
              f"mount namespace of {self.name}")
         os.makedirs(self.cgroup, exist_ok=True)
-
-    def destroy(self):
-        for path in (self.mount_ns, self.uts_ns):
-            if os.path.exists(path):
-                _umount(path)
-        if self.created:
-            ip("netns", "del", self.netns, check=False)
-            self.created = False
-        _remove_cgroup(self.cgroup)
 
     # -- faults ------------------------------------------------------------------
 
@@ -232,8 +221,6 @@ class Network:
         self.cgroup_name = f"ovnlab-{self.tag}"
         self.short_root = f"/tmp/ovnlab-{self.tag}"   # a link to WORKDIR/hosts
         self.hosts = []
-        self._ns_dir_mounted = False
-        self._bridge_made = False
 
     def info(self):
         return {"block": self.block.cidr, "bridge_netns": self.bridge_ns,
@@ -260,10 +247,8 @@ class Network:
             os.unlink(self.short_root)
         os.symlink(os.path.join(self.workdir, "hosts"), self.short_root)
         _run(["mount", "--bind", self.ns_dir, self.ns_dir], "namespace directory")
-        self._ns_dir_mounted = True
         _run(["mount", "--make-private", self.ns_dir], "namespace directory")
         ip("netns", "add", self.bridge_ns)
-        self._bridge_made = True
         ip("-n", self.bridge_ns, "link", "add", "br0", "type", "bridge")
         ip("-n", self.bridge_ns, "link", "set", "br0", "up")
         ip("link", "add", self.controller_link, "type", "veth",
@@ -276,18 +261,9 @@ class Network:
             host.create()
 
     def destroy(self):
-        """Remove every host, the bridge, the veth, the mounts and the cgroups (idempotent)."""
-        for host in self.hosts:
-            host.destroy()
-        ip("link", "del", self.controller_link, check=False)
-        if self._bridge_made:
-            ip("netns", "del", self.bridge_ns, check=False)
-            self._bridge_made = False
-        if self._ns_dir_mounted:
-            _umount(self.ns_dir)
-            self._ns_dir_mounted = False
-        _remove_cgroup(os.path.join(CGROUP_CPU_ROOT, self.cgroup_name))
-        _remove_link(self.short_root)
+        """Remove every host, the bridge, the veth, the mounts and the cgroups (idempotent;
+        also after a start that failed half-way)."""
+        destroy_recorded(self.record())
 
 
 def _remove_link(path):

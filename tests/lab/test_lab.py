@@ -336,6 +336,7 @@ def test_partitioned_follower_is_seen_by_the_cluster_and_rejoins(lab_factory):
         return done.returncode == 0 and "sw-during-partition" in done.stdout
 
     wait_until(caught_up, 30, "the healed follower to catch up")
+
     # Back with a higher term (its elections while cut off), it may make the others elect again;
     # its log is behind, so it never wins: it follows whichever member leads now.
     def follows_the_leader():

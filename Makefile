@@ -100,8 +100,10 @@ sanity: apt venv
 units-ansible-test: venv
 	tests/sanity/run.sh units
 
+# ANSIBLE_HOME of its own: ansible-lint puts <ANSIBLE_HOME>/collections first, and a copy of the
+# collection installed in ~/.ansible (an older tarball) would then stand in for this tree.
 lint: venv link
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint
+	ANSIBLE_HOME=$(CURDIR)/.build/ansible-home PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint
 
 # Also part of `make test` (tests/unit).
 docs-render: venv link

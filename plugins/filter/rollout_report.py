@@ -2,11 +2,12 @@
 # Copyright: kubedc.ovn_tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters that turn module results into what an operator reads: health_summary, tuning_changes
-and listener_probe_mismatches.
+and listener_probe_mismatches; and member_status, which hands the members' control-socket reads
+made on their own hosts to ovn_health.
 
 The roles print a plan, a gate verdict and a health report from these, and keep the health
 summaries as the preflight baseline.  Documentation: health_summary.yml, tuning_changes.yml and
-listener_probe_mismatches.yml next to this file.
+listener_probe_mismatches.yml and member_status.yml next to this file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -242,10 +243,50 @@ def tuning_changes(registered):
     return lines
 
 
+def member_status(results, database):
+    """ovn_health's ``member_status`` for ``database`` from a registered loop of
+    ovsdb_server_status over the member hosts (loop item: the inventory name of each)."""
+    if isinstance(results, dict) and "results" not in results and (results.get("failed") or results.get("skipped")):
+        # The whole loop failed (its task timed out) or did not run: no host was read.
+        return []
+    if not isinstance(results, dict) or not isinstance(results.get("results"), list):
+        raise AnsibleFilterError("member_status: expected a registered loop of kubedc.ovn_tuning.ovsdb_server_status"
+                                 " (with results), got %r" % (results,))
+    entries = []
+    for result in results["results"]:
+        host = result.get("item")
+        if isinstance(host, dict):
+            host = host.get("host")
+        if not host:
+            raise AnsibleFilterError("member_status: each loop item must be the inventory name of a member host,"
+                                     " got %r" % (result.get("item"),))
+        host = to_text(host)
+        server = (result.get("servers") or {}).get(database)
+        if server is None:
+            if result.get("unreachable"):
+                why = "%s is unreachable: %s" % (host, to_text(result.get("msg") or "no answer"))
+            elif result.get("skipped"):
+                why = "%s was not read (skipped)" % host
+            elif result.get("failed"):
+                why = "reading %s failed: %s" % (host, to_text(result.get("msg") or "failed"))
+            else:
+                why = "%s has no server of %s" % (host, database)
+            entries.append({"host": host, "cluster_status": None, "cluster_status_error": why,
+                            "listeners": None, "listeners_error": why})
+            continue
+        entry = dict((key, server.get(key)) for key in
+                     ("ctl_socket", "cluster_status", "cluster_status_error", "listeners",
+                      "listeners_error", "read_at_epoch"))
+        entry["host"] = host
+        entries.append(entry)
+    return entries
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "health_summary": health_summary,
             "listener_probe_mismatches": listener_probe_mismatches,
+            "member_status": member_status,
             "tuning_changes": tuning_changes,
         }

@@ -33,8 +33,18 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
 FACTS_SPEC = dict(
     database=dict(type="str", required=True),
     ctl_socket=dict(type="list", elements="path"),
+    member_status=dict(type="list", elements="dict"),
     probe_settings=dict(type="bool", default=True),
 )
+
+# ``ctl_socket`` (sockets on this host) and ``member_status`` (read on the members' hosts) are
+# two ways to give the same part of the facts.
+FACTS_MUTUALLY_EXCLUSIVE = [("ctl_socket", "member_status")]
+
+# The keys of one ``member_status`` entry: an ``ovsdb_server_status`` read of one database
+# (its ``servers`` entry) with the inventory name of the host it was read on.
+MEMBER_STATUS_KEYS = ("host", "ctl_socket", "cluster_status", "cluster_status_error", "listeners",
+                      "listeners_error", "read_at_epoch")
 
 # Share of ``timeout`` the members get (all at once) when the probe settings are read
 # afterwards; the rest is left for that read.
@@ -67,10 +77,13 @@ _DB_REMOTE_RE = re.compile(r"^db:(?P<database>[^,]+),(?P<table>[^,]+),(?P<column
 class FactsRequest(object):
     """Validated options of one facts read."""
 
-    def __init__(self, database, remotes, ctl_sockets, timeout, probe_settings, params):
+    def __init__(self, database, remotes, ctl_sockets, timeout, probe_settings, params,
+                 member_status=None):
         self.database = database
         self.remotes = remotes
         self.ctl_sockets = ctl_sockets
+        self.member_status = member_status
+        self.unmatched_status = []
         self.timeout = timeout
         self.probe_settings = probe_settings
         self.params = params
@@ -97,8 +110,41 @@ def validate_facts_params(params):
                 " (an empty string for a member without one); got %d socket(s) for %d remote(s)"
                 % (len(given), len(remotes)))
         ctl_sockets = [str(path) if path else None for path in given]
+    member_status = validate_member_status(params.get("member_status"))
     return FactsRequest(database, remotes, ctl_sockets, float(params["timeout"]),
-                        bool(params.get("probe_settings", True)), params)
+                        bool(params.get("probe_settings", True)), params, member_status)
+
+
+def validate_member_status(entries, param="member_status"):
+    """The ``member_status`` entries, checked; None when not given."""
+    if entries is None:
+        return None
+    checked = []
+    hosts = set()
+    for index, entry in enumerate(entries):
+        where = "%s[%d]" % (param, index)
+        unknown = sorted(set(entry) - set(MEMBER_STATUS_KEYS))
+        if unknown:
+            raise OvsdbConfigError("%s: unknown key(s) %s; accepted: %s" % (
+                where, ", ".join(unknown), ", ".join(MEMBER_STATUS_KEYS)))
+        host = entry.get("host")
+        if not host or not isinstance(host, str):
+            raise OvsdbConfigError("%s.host: the inventory name of the host the status was read on is"
+                                   " required, got %r" % (where, host))
+        if host in hosts:
+            raise OvsdbConfigError("%s.host: %s is given twice; one entry per member host" % (where, host))
+        hosts.add(host)
+        for key in ("cluster_status", ):
+            if entry.get(key) is not None and not isinstance(entry[key], dict):
+                raise OvsdbConfigError("%s.%s: must be the parsed cluster/status of an"
+                                       " ovsdb_server_status read, got %r" % (where, key, entry[key]))
+        if entry.get("listeners") is not None and not isinstance(entry["listeners"], list):
+            raise OvsdbConfigError("%s.listeners: must be a list, got %r" % (where, entry["listeners"]))
+        item = dict((key, entry.get(key)) for key in MEMBER_STATUS_KEYS)
+        if item["cluster_status"] is None and not item["cluster_status_error"]:
+            item["cluster_status_error"] = "%s: no cluster/status read on this host" % host
+        checked.append(item)
+    return checked
 
 
 # --------------------------------------------------------------------------- members
@@ -126,8 +172,14 @@ def _probe_ovsdb(request, remote, deadline, out):
 
 def _probe_ctl(request, ctl_socket, deadline, out):
     """cluster/status and list-remotes of one member; fills ``out``."""
+    read_ctl(request.database, ctl_socket, deadline, out)
+
+
+def read_ctl(database, ctl_socket, deadline, out):
+    """cluster/status of ``database`` and list-remotes over one control socket; fills ``out``
+    (``cluster_status`` or ``cluster_status_error``, ``listeners`` or ``listeners_error``)."""
     try:
-        text = unixctl(ctl_socket, "cluster/status", [request.database], timeout=deadline.remaining())
+        text = unixctl(ctl_socket, "cluster/status", [database], timeout=deadline.remaining())
         out["cluster_status"] = parse_cluster_status(text)
     except OvsdbError as exc:
         out["cluster_status_error"] = str(exc)
@@ -149,7 +201,7 @@ def describe_listener(remote):
             "column": None}
 
 
-def _run_bounded(tasks, deadline):
+def run_bounded(tasks, deadline):
     """Run ``(function, args, out)`` tasks in daemon threads; wait no longer than ``deadline``.
 
     Returns the set of indexes of tasks that had not finished; their ``out`` must not be
@@ -169,7 +221,8 @@ def _run_bounded(tasks, deadline):
 
 def _member_entry(index, remote, ctl_socket):
     return {
-        "index": index, "remote": remote, "ctl_socket": ctl_socket,
+        "index": index, "remote": remote, "ctl_socket": ctl_socket, "host": None,
+        "status_source": "ctl_socket" if ctl_socket else None,
         "reachable": False, "error": None, "echo_rtt_ms": None, "server": None,
         "connected": False, "is_leader": False, "role": None, "leader_reported": None,
         "cluster_status": None, "cluster_status_error": None,
@@ -188,7 +241,7 @@ def _gather_members(request, deadline):
         if member["ctl_socket"]:
             tasks.append((_probe_ctl, (request, member["ctl_socket"], deadline), {}))
             owners.append((member, "ctl"))
-    unfinished = _run_bounded(tasks, deadline)
+    unfinished = run_bounded(tasks, deadline)
     late = "no answer within the member deadline of %.1f s" % deadline.seconds
     for index, ((member, kind), (_function, _args, out)) in enumerate(zip(owners, tasks)):
         if index in unfinished:
@@ -201,7 +254,58 @@ def _gather_members(request, deadline):
                     member["ctl_socket"], late)
             continue
         member.update(out)
+    if request.member_status is not None:
+        request.unmatched_status = attach_member_status(members, request.member_status)
     return members
+
+
+def _address_host(address):
+    """The host part of a tcp:/ssl: remote or RAFT address (``tcp:10.0.0.1:6643`` -> ``10.0.0.1``)."""
+    if not address or ":" not in address:
+        return None
+    kind, _sep, rest = address.partition(":")
+    if kind not in ("tcp", "ssl"):
+        return None
+    host, _sep, _port = rest.rpartition(":")
+    return host.strip("[]") or None
+
+
+def attach_member_status(members, statuses):
+    """Give each member the control-socket part read on its own host (``member_status``).
+
+    A status belongs to the member whose ``_Server`` server id is the one its cluster/status
+    names; failing that (the member did not answer over OVSDB), to the member whose remote
+    has the host of the RAFT address.  Returns the statuses that matched no member.
+    """
+    unmatched = []
+    free = list(members)
+    for status in statuses:
+        cluster = status.get("cluster_status") or {}
+        sid = cluster.get("server_id")
+        owner = None
+        if sid:
+            owner = next((m for m in free if (m["server"] or {}).get("sid") == sid), None)
+        if owner is None and cluster.get("address"):
+            address = _address_host(cluster["address"])
+            owner = next((m for m in free if address and _address_host(m["remote"]) == address), None)
+        if owner is None:
+            unmatched.append(status)
+            continue
+        free.remove(owner)
+        owner["host"] = status["host"]
+        owner["ctl_socket"] = status.get("ctl_socket")
+        owner["status_source"] = "host"
+        for key in ("cluster_status", "cluster_status_error", "listeners", "listeners_error"):
+            owner[key] = status.get(key)
+    for member in free:
+        member["status_source"] = "host"
+        reasons = ["%s: %s" % (s["host"], s.get("cluster_status_error") or "another member's status")
+                   for s in unmatched]
+        member["cluster_status_error"] = (
+            "no member_status read on a member host matches this member%s" % (
+                " (unmatched: %s)" % "; ".join(reasons) if reasons else ""))
+        member["listeners_error"] = member["cluster_status_error"]
+    return unmatched
 
 
 # --------------------------------------------------------------------------- summary
@@ -486,6 +590,13 @@ def gather(request):
     annotate_listeners(members, settings)
     summary = summarize(members)
     warnings = []
+    for status in request.unmatched_status:
+        cluster = status.get("cluster_status") or {}
+        warnings.append(
+            "member_status read on %s matches no member of remote %s (%s)" % (
+                status["host"], ",".join(request.remotes),
+                "server id %s, RAFT address %s" % (cluster.get("server_id"), cluster.get("address"))
+                if cluster else status.get("cluster_status_error")))
     for member in members:
         for listener in member["listeners"] or []:
             if (listener["source"] == "command_line" and not listener["tunable"]

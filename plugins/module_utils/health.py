@@ -215,7 +215,8 @@ def member_problems(member, model):
     elif not member["server"].get("connected"):
         problems.append("%s says (_Server) it is not connected to its cluster" % name)
     clustered = model in (None, "clustered")
-    if member.get("ctl_socket") and clustered:
+    # Expected when a control socket was given, or the member's host was read (member_status).
+    if (member.get("status_source") or member.get("ctl_socket")) and clustered:
         status = member.get("cluster_status")
         if status is None:
             problems.append("%s: cluster/status could not be read (%s)"

@@ -92,7 +92,10 @@ def client_from_params(params, database, tables, leader_only=None):
 def require_ovs(module):
     if not HAS_OVS:
         module.fail_json(msg="the 'ovs' Python package is required on the host that runs this module"
-                             " (pip install ovs): %s" % OVS_IMPORT_ERROR)
+                             " (Debian/Ubuntu: apt install python3-openvswitch; RHEL family: dnf install"
+                             " python3-openvswitch, versioned python3-openvswitchX.Y with the versioned OVS"
+                             " packages; any host: pip install ovs into the Python Ansible uses): %s"
+                             % OVS_IMPORT_ERROR)
 
 
 def run_module(module, work):

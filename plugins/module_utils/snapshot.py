@@ -65,6 +65,9 @@ CAPTURED_COLUMNS = ("target", "inactivity_probe", "max_backoff", "read_only", "r
 KUBE_OVN_DEFAULTS = {"namespace": "kube-system", "name": "ovn-central", "container": "ovn-central"}
 KUBE_OVN_AUTH_KEYS = tuple(sorted(k8s_client.K8S_AUTH_SPEC))
 DESCRIPTOR_KEYS = ("name", "nb", "sb", "local_config", "chassis", "kube_ovn")
+# Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
+# control sockets there); accepted, checked and not read by this module.
+HOST_KEYS = ("central_hosts",)
 DATABASE_KEYS = ("remote", "ctl_sockets")
 CHASSIS_KEYS = ("name", "remote")
 KUBE_OVN_KEYS = tuple(sorted(set(KUBE_OVN_AUTH_KEYS) | set(KUBE_OVN_DEFAULTS)))
@@ -152,7 +155,12 @@ def validate_deployment(deployment, param="deployment"):
     """
     if not isinstance(deployment, dict):
         _fail(param, "expected a dictionary with name and nb, sb, local_config, chassis, kube_ovn")
-    _unknown_keys(deployment, DESCRIPTOR_KEYS, param)
+    _unknown_keys(deployment, DESCRIPTOR_KEYS + HOST_KEYS, param)
+    for key in HOST_KEYS:
+        hosts = deployment.get(key)
+        if hosts is not None and (not isinstance(hosts, (list, tuple))
+                                  or not all(isinstance(h, str) and h.strip() for h in hosts)):
+            _fail("%s.%s" % (param, key), "expected a list of inventory host names, got %r" % (hosts,))
     name = deployment.get("name")
     if not isinstance(name, str) or not name.strip():
         _fail(param + ".name", "required: a non-empty name of the deployment (recorded in the snapshot)")

@@ -58,9 +58,20 @@ options:
       - The unixctl control socket of each member, in the same order as the remotes of O(remote) - one per
         remote; an empty string for a member without one.
       - Needed for the RAFT facts - C(uncommitted_entries), the C(cluster/status) part of
-        C(members_healthy), and both window gates.
+        C(members_healthy), and both window gates - unless O(member_status) gives them.
     type: list
     elements: path
+  member_status:
+    description:
+      - The control-socket part of the facts read on each member's own host, where its socket is - one
+        entry per member host, each the database's entry of C(servers) in a registered
+        kubedc.ovn_tuning.ovsdb_server_status result, with C(host) (the inventory name) added.
+      - Each entry is given to the member whose C(_Server) server id its C(cluster/status) names (else the
+        member whose remote has the host of its RAFT address). A member no entry matches is reported with
+        that error and fails C(members_healthy); an entry that matches no member is a warning.
+      - Not together with O(ctl_socket).
+    type: list
+    elements: dict
   probe_settings:
     description: Read the listener rows and probe options. Required by O(expected_probes).
     type: bool
@@ -96,6 +107,15 @@ options:
         module waits this long, and reads them again; the window gates compare the two.
     type: float
     default: 0
+  window_start:
+    description:
+      - The facts read at the start of a window that ends with this run's read - the C(facts.end) of an
+        earlier run of this module for the same database (registered). The window gates then compare that
+        read with this one, over the seconds between the two reads.
+      - For windows whose wait the playbook makes itself - for example when the members' control sockets
+        are read on their own hosts with kubedc.ovn_tuning.ovsdb_server_status before and after a soak.
+        Not together with O(sample_seconds) above 0.
+    type: dict
   max_disconnections:
     description: >-
       Most RAFT disconnections (the members' C(cluster/status) Disconnections, summed; a counter that went
@@ -245,13 +265,15 @@ def build_module():
         max_uncommitted=dict(type="int", default=10),
         expected_probes=dict(type="dict"),
         sample_seconds=dict(type="float", default=0),
+        window_start=dict(type="dict"),
         max_disconnections=dict(type="int", default=0),
         max_elections=dict(type="int", default=0),
         assertions=dict(type="list", elements="str", default=[]),
         metrics_file=dict(type="path"),
     )
     argument_spec.update(connection_spec())
-    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                         mutually_exclusive=cluster_facts.FACTS_MUTUALLY_EXCLUSIVE)
 
 
 def validate(params):
@@ -271,6 +293,11 @@ def validate(params):
     if not 0 <= params["sample_seconds"] <= MAX_SAMPLE_SECONDS:
         raise OvsdbConfigError("sample_seconds: must be between 0 (one read) and %d seconds, got %r"
                                % (MAX_SAMPLE_SECONDS, params["sample_seconds"]))
+    if params["window_start"] is not None:
+        if params["sample_seconds"] > 0:
+            raise OvsdbConfigError("window_start: not together with sample_seconds=%r; give one window"
+                                   % params["sample_seconds"])
+        check_window_start(params["window_start"], request.database)
     metrics_file = params["metrics_file"]
     if metrics_file:
         directory = os.path.dirname(os.path.abspath(metrics_file))
@@ -283,18 +310,35 @@ def validate(params):
     return request, assertions, expected
 
 
+def check_window_start(facts, database):
+    """``window_start`` must be the facts of an earlier read of the same database."""
+    if not isinstance(facts.get("members"), list) or not isinstance(facts.get("summary"), dict):
+        raise OvsdbConfigError("window_start: give the facts.end of an earlier ovn_health result (a dict"
+                               " with members and summary); got keys %s" % ", ".join(sorted(facts)))
+    if facts.get("database") != database:
+        raise OvsdbConfigError("window_start: those facts are of database %r, not of %s"
+                               % (facts.get("database"), database))
+    if not isinstance(facts.get("collected_at_epoch"), (int, float)):
+        raise OvsdbConfigError("window_start: collected_at_epoch (when it was read) is missing")
+
+
 def check_health(module):
     params = module.params
     request, assertions, expected = validate(params)
     started = time.monotonic()
-    start = cluster_facts.gather(request)
-    end = start
     window = None
-    if params["sample_seconds"] > 0:
+    if params["window_start"] is not None:
+        start = params["window_start"]
+        end = cluster_facts.gather(request)
+        window = health.window_stats(start, end, end["collected_at_epoch"] - start["collected_at_epoch"])
+    elif params["sample_seconds"] > 0:
+        start = cluster_facts.gather(request)
         time.sleep(max(0.0, params["sample_seconds"] - (time.monotonic() - started)))
         end_started = time.monotonic()
         end = cluster_facts.gather(request)
         window = health.window_stats(start, end, end_started - started)
+    else:
+        start = end = cluster_facts.gather(request)
     for warning in end["warnings"]:
         module.warn(warning)
     gates, not_evaluated = health.evaluate(

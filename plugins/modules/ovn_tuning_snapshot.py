@@ -107,6 +107,14 @@ options:
             description: The unixctl sockets of its cluster members, as for O(deployment.nb.ctl_sockets).
             type: list
             elements: path
+      central_hosts:
+        description:
+          - The inventory names of the deployment's central hosts, where the kubedc.ovn_tuning roles read the
+            members' control sockets (kubedc.ovn_tuning.ovsdb_server_status). Accepted so that the roles' descriptor
+            can be passed as it is; this module reads nothing on those hosts - a snapshot of a descriptor with
+            central hosts and no O(deployment.nb.ctl_sockets) holds no election timer.
+        type: list
+        elements: str
       local_config:
         description:
           - kube-ovn clustered mode - each member's standalone C(Local_Config) database, whose C(Connection)
@@ -357,6 +365,7 @@ def argument_spec():
                 name=dict(type="str", required=True),
                 remote=dict(type="str", required=True))),
             kube_ovn=dict(type="dict", options=_kube_ovn_options()),
+            central_hosts=dict(type="list", elements="str"),
         )),
     )
     spec.update(connection_spec())

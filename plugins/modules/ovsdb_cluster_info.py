@@ -63,6 +63,14 @@ options:
         are not read.
     type: list
     elements: path
+  member_status:
+    description:
+      - The control-socket part read on each member's own host instead - one entry per member host, each
+        the database's entry of C(servers) in a registered kubedc.ovn_tuning.ovsdb_server_status result,
+        with C(host) (its inventory name) added. Matched to the members by server id (else by the host of
+        the RAFT address); see kubedc.ovn_tuning.ovn_health. Not together with O(ctl_socket).
+    type: list
+    elements: dict
   probe_settings:
     description: Read the listener rows and probe options (one extra connection, to the leader).
     type: bool
@@ -153,7 +161,15 @@ cluster:
           type: str
           sample: tcp:10.0.0.11:6641
         ctl_socket:
-          description: Its control socket, or null.
+          description: Its control socket (on RV(cluster.members[].host) when that is set), or null.
+          type: str
+        host:
+          description: The inventory name of the host its control socket was read on (O(member_status)), or null.
+          type: str
+        status_source:
+          description: >-
+            Where its control-socket part comes from - V(ctl_socket) (read by this module), V(host) (given by
+            O(member_status)) - or null when none is expected.
           type: str
         reachable:
           description: Whether it answered an OVSDB echo.
@@ -305,7 +321,8 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
 def build_module():
     argument_spec = dict(cluster_facts.FACTS_SPEC)
     argument_spec.update(connection_spec())
-    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                         mutually_exclusive=cluster_facts.FACTS_MUTUALLY_EXCLUSIVE)
 
 
 def gather_facts(module):

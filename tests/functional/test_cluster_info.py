@@ -7,6 +7,7 @@ Every fact is checked against an independent reading: `ovs-appctl -t <ctl> clust
 
 import json
 import subprocess
+import sys
 import time
 
 import pytest
@@ -279,3 +280,15 @@ def test_facts_over_tls(lab_factory):
         assert member["remote"].startswith("ssl:")
         assert member["server"]["leader"] is (status["role"] == "leader")
     assert cluster["members"][leader_index]["server"]["leader"] is True
+
+
+def test_a_host_without_ovs_gets_the_package_to_install(tmp_path):
+    """A managed node whose Python lacks the ovs package: the module fails saying what to install."""
+    python = tmp_path / "bare" / "bin" / "python3"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    done = subprocess.run([str(python), "-c", "import ovs"], capture_output=True, check=False)
+    assert done.returncode != 0, "the bare venv must not see ovs"
+    result = run_module("ovsdb_server_status", {}, extra_env={"ANSIBLE_PYTHON_INTERPRETER": str(python)})
+    assert result["failed"]
+    assert "the 'ovs' Python package is required on the host that runs this module" in result["msg"]
+    assert "apt install python3-openvswitch" in result["msg"] and "dnf install python3-openvswitch" in result["msg"]

@@ -335,3 +335,62 @@ def test_quiet_window_passes(ovn_lab):
     assert result["disconnections_delta"] == 0 and result["elections"] == 0
     assert result["window_seconds"] >= 2.0
     assert result["facts"]["start"]["collected_at_epoch"] < result["facts"]["end"]["collected_at_epoch"]
+
+
+def test_member_status_read_apart_and_a_window_from_an_earlier_read(ovn_lab):
+    """Each member's control socket read by ovsdb_server_status on its own (as on its host), merged
+    into ovn_health by member_status; the window is between two ovn_health runs (window_start)."""
+    info = ovn_lab.info()["nb"]
+    members = [{"host": "nb-host-%d" % m["index"], "ctl": m["ctl"]} for m in info["members"]]
+    read = {"name": "read the members", "kubedc.ovn_tuning.ovsdb_server_status": {
+        "databases": ["OVN_Northbound"], "ctl_sockets": {"OVN_Northbound": "{{ item.ctl }}"}, "timeout": 10},
+        "loop": members, "register": "reads"}
+    judged = {"database": "OVN_Northbound", "remote": info["remotes"], "timeout": 10,
+              "member_status": "{{ reads | kubedc.ovn_tuning.member_status('OVN_Northbound') }}",
+              "fail_on_unhealthy": False}
+    results = run_all([
+        dict(read, name="read the members at the start"),
+        {"name": "start", "kubedc.ovn_tuning.ovn_health": dict(judged, probe_settings=False), "register": "start"},
+        {"name": "wait", "ansible.builtin.pause": {"seconds": 2}},
+        dict(read, name="read the members at the end"),
+        {"name": "end", "kubedc.ovn_tuning.ovn_health": dict(judged, window_start="{{ start.facts.end }}",
+                                                             max_elections=0, max_disconnections=0)},
+        {"name": "both ways", "kubedc.ovn_tuning.ovn_health": dict(judged, ctl_socket=[m["ctl"] for m in info["members"]])},
+        {"name": "two windows", "kubedc.ovn_tuning.ovn_health": dict(judged, sample_seconds=1,
+                                                                     window_start="{{ start.facts.end }}")},
+        {"name": "other database", "kubedc.ovn_tuning.ovn_health": dict(
+            judged, database="OVN_Southbound", remote=ovn_lab.info()["sb"]["remotes"],
+            window_start="{{ start.facts.end }}")},
+    ])
+    oracle = stable_oracle(ovn_lab, "nb")
+    reads = results["read the members at the end"]["results"]
+    for item, expected in zip(reads, oracle):
+        status = item["servers"]["OVN_Northbound"]
+        assert status["ctl_socket"] == item["item"]["ctl"] and status["cluster_status_error"] is None
+        assert status["cluster_status"]["server_id"] == expected["server_id"]
+        assert status["cluster_status"]["role"] == expected["role"]
+        assert status["listeners"], status
+    end = results["end"]
+    assert not end["failed"], end.get("msg")
+    assert end["healthy"] is True, end["failed_gates"]
+    names = [gate["name"] for gate in end["gates"]]
+    assert names == BUILT_IN + ["no_elections", "disconnections"]
+    assert end["elections"] == 0 and end["disconnections_delta"] == 0
+    assert 2.0 <= end["window_seconds"] < 60
+    facts = end["facts"]["end"]
+    # Every member got the read of its own server (by server id), whatever the order of the reads.
+    for member in facts["members"]:
+        assert member["status_source"] == "host"
+        assert member["host"] == "nb-host-%d" % next(
+            m["index"] for m in info["members"] if m["remote"] == member["remote"])
+        assert member["cluster_status"]["server_id"] == member["server"]["sid"]
+    assert facts["summary"]["members_status_read"] == 3
+    assert end["facts"]["start"]["collected_at_epoch"] == results["start"]["facts"]["end"]["collected_at_epoch"]
+    # Bad combinations fail before anything is read, naming the options.
+    assert results["both ways"]["failed"]
+    assert "mutually exclusive" in results["both ways"]["msg"] and "member_status" in results["both ways"]["msg"]
+    assert results["two windows"]["failed"]
+    assert "window_start: not together with sample_seconds" in results["two windows"]["msg"]
+    assert results["other database"]["failed"]
+    assert "window_start: those facts are of database 'OVN_Northbound', not of OVN_Southbound" in (
+        results["other database"]["msg"])

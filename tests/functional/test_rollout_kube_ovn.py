@@ -19,8 +19,8 @@ from ovnlab import read_state
 from support import oracle
 from support.ansible_run import run_playbook
 from support.rollout import (
-    LAB_PLAYBOOK, WRITING_ACTIONS, changed_writes, cli, descriptor, expected_checksum, failure_text, messages,
-    rollout)
+    HEALTH, LAB_PLAYBOOK, WRITING_ACTIONS, changed_writes, cli, descriptor, expected_checksum, failure_text,
+    messages, rollout, task_results)
 
 
 def local_config_probes(lab):
@@ -125,6 +125,28 @@ def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
         assert prod["chassis"][0]["remote"] == prod_lab["chassis"][0]["ovs_remote"]
         assert cli(*oracle.appctl_argv(prod_lab, prod_lab["sb"]["members"][0], "cluster/status", "OVN_Southbound"))
         assert cli(*oracle.vsctl_argv(prod_lab, prod_lab["chassis"][0], "get", "Open_vSwitch", ".", "_uuid"))
+        # With lab_inventory_mode=hosts the central hosts are SSH hosts of the inventory, where the
+        # health playbook reads the members' control sockets.
+        hosts_inventory = str(tmp_path / "lab-hosts-inventory.yml")
+        again = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="start", lab_inventory_mode="hosts",
+                                                           lab_inventory_path=hosts_inventory))
+        assert again.returncode == 0, failure_text(again) or again.stdout[-4000:]
+        with open(hosts_inventory) as handle:
+            written_hosts = yaml.safe_load(handle)
+        stg_hosts = written_hosts["all"]["children"]["ovn_staging"]["hosts"]["labpb-stg"]["ovn_deployment"]
+        central = written_hosts["all"]["children"]["labpb_stg_central"]["hosts"]
+        assert "ctl_sockets" not in stg_hosts["nb"] and stg_hosts["central_hosts"] == list(central)
+        assert all(host["ansible_connection"] == "ssh" for host in central.values())
+        health = run_playbook(HEALTH, inventory=hosts_inventory, extra_args=["--limit", "labpb-stg"])
+        assert health.returncode == 0, failure_text(health) or health.stdout[-4000:]
+        reads = task_results(health, "Read the members' control sockets on their hosts at the window's end",
+                             "labpb-stg")[0]["result"]["results"]
+        assert [r["item"] for r in reads] == list(central)
+        assert reads[0]["servers"]["OVN_Northbound"]["cluster_status"]["status"] == "cluster member"
+        judged = task_results(health, "Read and judge NB and SB", "labpb-stg")[0]["result"]["results"]
+        member = judged[0]["facts"]["end"]["members"][0]
+        assert member["host"] == list(central)[0] and member["status_source"] == "host"
+        assert member["cluster_status"]["role"] == "leader"
         status = run_playbook(LAB_PLAYBOOK, extra_vars=dict(lab_vars, lab_action="status"))
         assert status.returncode == 0 and changed_writes(status) == []
         shown = messages(status, "Show the labs", "localhost")

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -63,9 +64,38 @@ def ansible_env(extra_env=None):
     return env
 
 
+def _run_watched(command, env, timeout, log_path, on_record):
+    """Run ``command``, calling ``on_record(record)`` for each task record as it is written."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True, cwd=REPO_ROOT)
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            finished = proc.poll() is not None
+            if os.path.exists(log_path):
+                with open(log_path) as handle:
+                    lines = handle.read().splitlines()
+                complete = lines if finished else lines[:-1]  # the last one may still be written
+                for line in complete[seen:]:
+                    if line.strip():
+                        on_record(json.loads(line))
+                seen = max(seen, len(complete))
+            if finished:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise subprocess.TimeoutExpired(command, timeout)
+            time.sleep(0.2)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read())
+
+
 def run_playbook(playbook, check=False, diff=False, extra_vars=None, inventory=None,
-                 extra_env=None, extra_args=(), timeout=600):
-    """Run a playbook file (path) and return a PlaybookRun."""
+                 extra_env=None, extra_args=(), timeout=600, on_record=None):
+    """Run a playbook file (path) and return a PlaybookRun. ``on_record`` (optional) is called
+    with each task record while the playbook runs (to act at a given point of a run)."""
     with tempfile.TemporaryDirectory(prefix="kubedc-run-") as workdir:
         log_path = os.path.join(workdir, "results.jsonl")
         env = ansible_env(extra_env)
@@ -86,8 +116,11 @@ def run_playbook(playbook, check=False, diff=False, extra_vars=None, inventory=N
             command += ["-e", "@" + vars_file]
         command += list(extra_args)
         # A failed run is a result for the caller to assert on, not an exception.
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
-                              cwd=REPO_ROOT, check=False)
+        if on_record is None:
+            proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
+                                  cwd=REPO_ROOT, check=False)
+        else:
+            proc = _run_watched(command, env, timeout, log_path, on_record)
         records = []
         keep_dir = os.environ.get("KUBEDC_KEEP_RESULTS")
         if keep_dir and os.path.exists(log_path):

@@ -13,6 +13,7 @@ import re
 import yaml
 
 from ovnlab import Lab
+from ovnlab.inventory import inventory as inventory_of
 from support import oracle
 from support.ansible_run import REPO_ROOT, run_playbook
 
@@ -72,14 +73,30 @@ def descriptor(name, lab):
     }
 
 
-def write_inventory(path, groups):
+def hosts_descriptor(name, lab):
+    """ovn_deployment of a lab whose members are read on their own hosts (central_hosts, over SSH);
+    its chassis are still reached through the lab's workdir."""
+    info = lab.info()
+    return {
+        "name": name,
+        "nb": {"remote": info["nb"]["remotes"]},
+        "sb": {"remote": info["sb"]["remotes"]},
+        "central_hosts": [host["name"] for host in info["hosts"] if host["kind"] == "central"],
+        "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
+    }
+
+
+def write_inventory(path, groups, host_labs=()):
     """An inventory of lab deployments: ``groups`` maps a group name to {host: ovn_deployment} or to
-    {host: {"ovn_deployment": ..., other host vars}}."""
+    {host: {"ovn_deployment": ..., other host vars}}; the hosts of ``host_labs`` are added as SSH
+    hosts (`python -m ovnlab inventory`)."""
     hosts_of = {}
     for group, hosts in groups.items():
         hosts_of[group] = {"hosts": dict(
             (host, value if "ovn_deployment" in value else {"ovn_deployment": value})
             for host, value in hosts.items())}
+    if host_labs:
+        hosts_of.update(inventory_of(*[lab.info() for lab in host_labs])["all"]["children"])
     data = {"all": {
         "vars": {"ansible_connection": "local",
                  "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
@@ -96,10 +113,10 @@ def extra_vars(state_dir, **more):
     return data
 
 
-def rollout(inventory, state_dir, check=False, extra_args=(), **more):
+def rollout(inventory, state_dir, check=False, extra_args=(), on_record=None, **more):
     return run_playbook(ROLLOUT, inventory=inventory, check=check, diff=check,
                         extra_vars=extra_vars(state_dir, **more), extra_args=extra_args,
-                        timeout=PLAYBOOK_TIMEOUT)
+                        timeout=PLAYBOOK_TIMEOUT, on_record=on_record)
 
 
 def expected_checksum(overrides=None):

@@ -225,7 +225,9 @@ class TestGates:
     def test_no_ctl_socket_leaves_raft_gates_out(self):
         members = [member(i, status=False) for i in range(3)]
         for entry in members:
+            # as _member_entry makes a member without a socket
             entry["ctl_socket"] = None
+            entry["status_source"] = None
             entry["cluster_status_error"] = None
         document = facts(members)
         gates, not_evaluated = health.evaluate(document, document)

@@ -161,4 +161,4 @@ def test_tuning_changes_refuses_what_is_not_a_result():
 
 def test_filters_are_registered():
     assert set(rollout_report.FilterModule().filters()) == {
-        "health_summary", "listener_probe_mismatches", "tuning_changes"}
+        "health_summary", "listener_probe_mismatches", "member_status", "tuning_changes"}

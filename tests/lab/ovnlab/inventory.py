@@ -26,6 +26,7 @@ def inventory(*infos):
                 if host["kind"] != kind:
                     continue
                 hosts[host["name"]] = {
+                    "ansible_connection": "ssh",
                     "ansible_host": host["address"],
                     "ansible_user": ssh["user"],
                     "ansible_ssh_private_key_file": ssh["private_key_file"],

@@ -220,7 +220,7 @@ def _result_lines(result):
     if "election_timer_before" in result:
         steps = [s.get("election_timer") for s in result.get("steps") or []]
         return ["%s election timer %s -> %s ms%s" % (
-            _arg(result, "database"), _show(result.get("election_timer_before")),
+            result.get("database") or _arg(result, "database"), _show(result.get("election_timer_before")),
             _show(result.get("election_timer_after")),
             " in steps %s" % ", ".join(to_text(s) for s in steps) if len(steps) > 1 else "")]
     if "changes" in result and "env_before" in result:

@@ -426,6 +426,7 @@ class ElectionTimerChange(object):
             after = status["election_timer"]
         result.update({
             "changed": bool(self.steps),
+            "database": self.database,
             "election_timer_after": after,
             "steps": self.steps,
             "leader": self._describe_leader(path, status),

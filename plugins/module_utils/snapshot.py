@@ -228,14 +228,15 @@ def validate_deployment(deployment, param="deployment"):
     return result
 
 
-def descriptor_shape(descriptor):
-    """The parts a snapshot of ``descriptor`` holds, as sorted labels."""
+def descriptor_shape(descriptor, given_timers=()):
+    """The parts a snapshot of ``descriptor`` holds, as sorted labels (``given_timers``: the
+    databases whose election timer the caller read and gives)."""
     shape = []
     for key, _database in DATABASES:
         part = descriptor.get(key)
         if part:
             shape.append(key)
-            if part.get("ctl_sockets"):
+            if part.get("ctl_sockets") or key in given_timers:
                 shape.append(key + ".election_timer")
     for remote in (descriptor.get("local_config") or {}).get("remotes", []):
         shape.append("local_config[%s]" % remote)
@@ -266,14 +267,14 @@ def tunables_shape(tunables_doc):
     return sorted(shape)
 
 
-def shape_differences(document, descriptor):
+def shape_differences(document, descriptor, given_timers=()):
     """Sentences saying how the snapshot and the descriptor differ in what they cover (empty: same shape)."""
     problems = []
     if document.get("deployment") != descriptor["name"]:
         problems.append("the snapshot is of deployment %r, the descriptor names %r"
                         % (document.get("deployment"), descriptor["name"]))
     in_snapshot = set(tunables_shape(document["tunables"]))
-    in_descriptor = set(descriptor_shape(descriptor))
+    in_descriptor = set(descriptor_shape(descriptor, given_timers))
     only_snapshot = sorted(in_snapshot - in_descriptor)
     only_descriptor = sorted(in_descriptor - in_snapshot)
     if only_snapshot:
@@ -681,7 +682,7 @@ class DeploymentSession(object):
     Nothing is contacted before :meth:`validate` has checked every option.
     """
 
-    def __init__(self, descriptor, params, warn=None):
+    def __init__(self, descriptor, params, warn=None, given_timers=None):
         self.descriptor = descriptor
         self.params = params
         self.warn = warn or (lambda text: None)
@@ -689,6 +690,12 @@ class DeploymentSession(object):
         self.k8s = None
         self.sources = _sources_of(descriptor)
         self.copied = set()  # databases whose options map is ovn-northd's copy of the other's
+        # Election timers the caller read on the central hosts (no ctl_sockets here): recorded as
+        # given, and on restore left to the caller to walk through the leader's host.
+        self.given_timers = dict(given_timers or {})
+        for key in self.given_timers:
+            if key in self.sources:
+                self.sources[key]["election_timer"] = "given (read on the central hosts)"
 
     # -- checks before any contact
     def _params_for(self, remote):
@@ -787,6 +794,8 @@ class DeploymentSession(object):
         sockets = self.descriptor[key]["ctl_sockets"]
         if sockets:
             part["election_timer"] = self.read_election_timer(key, sockets)
+        elif key in self.given_timers:
+            part["election_timer"] = self.given_timers[key]
         return part
 
     def _timer_walk(self, key, sockets, target_ms):
@@ -983,7 +992,11 @@ class DeploymentSession(object):
                         self.restore_chassis(item, snapshot["chassis"][item["name"]])
                         done.append(label)
             for key, _database in DATABASES:
-                if "election_timer" in parts.get(key, {}):
+                if "election_timer" in parts.get(key, {}) and key in self.given_timers:
+                    # No socket here: the caller walks it through the leader's host.
+                    facts[key + ".election_timer"] = {"left_to_caller": True,
+                                                      "target": snapshot[key]["election_timer"]}
+                elif "election_timer" in parts.get(key, {}):
                     result = self.restore_election_timer(key, snapshot[key]["election_timer"], check_mode)
                     facts[key + ".election_timer"] = {"steps": result["steps"], "leader": result["leader"]}
                     done.append(key + ".election_timer")

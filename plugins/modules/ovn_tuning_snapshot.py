@@ -66,6 +66,16 @@ options:
         when the task has C(delegate_to=localhost)).
     type: path
     required: true
+  election_timers:
+    description:
+      - The committed RAFT election timer of V(nb) and V(sb) in ms, read by the caller on the deployment's central
+        hosts (kubedc.ovn_tuning.ovsdb_server_status), for a O(deployment) whose databases have no C(ctl_sockets)
+        - the kubedc.ovn_tuning roles give it when the deployment names C(central_hosts).
+      - With O(state=captured) the values are recorded in the snapshot as given. With O(state=restored) they are
+        the live values the snapshot is compared with; a timer that differs is not written by this module (it has
+        no socket) but returned in RV(election_timers_to_restore), for the caller to walk through the leader's host
+        with kubedc.ovn_tuning.ovsdb_election_timer.
+    type: dict
   force:
     description: With O(state=captured), replace an existing file at O(path). Without it an existing file fails the task.
     type: bool
@@ -316,6 +326,13 @@ steps:
   returned: when O(state=restored)
   type: dict
   sample: {nb.election_timer: {steps: [{election_timer: 1000, previous: 4000, committed: true}], leader: {ctl_socket: /run/nb1.ctl}}}
+election_timers_to_restore:
+  description: >-
+    With O(state=restored) and O(election_timers) - the timer in ms each database must be walked back to by the
+    caller (V(nb), V(sb)); empty when the live timers already equal the snapshot's.
+  returned: when O(state=restored)
+  type: dict
+  sample: {nb: 1000}
 diff:
   description: The tunables before and after (see O(ignore:attributes.diff_mode)).
   returned: when Ansible runs with C(--diff)
@@ -367,15 +384,38 @@ def argument_spec():
             kube_ovn=dict(type="dict", options=_kube_ovn_options()),
             central_hosts=dict(type="list", elements="str"),
         )),
+        election_timers=dict(type="dict"),
     )
     spec.update(connection_spec())
     del spec["remote"]  # each part of the deployment names its own remotes
     return spec
 
 
+def given_timers(params, descriptor):
+    """``election_timers`` checked: only for a database of the descriptor without ctl_sockets."""
+    given = dict((k, int(v) if isinstance(v, str) and v.isdigit() else v)
+                 for k, v in (params.get("election_timers") or {}).items())
+    for key, value in sorted(given.items()):
+        if key not in ("nb", "sb"):
+            raise snapshot.SnapshotError("election_timers: unknown key %r; accepted: nb, sb" % key)
+        if value is None:
+            continue
+        if descriptor.get(key) is None:
+            raise snapshot.SnapshotError("election_timers.%s: the deployment has no %s part" % (key, key))
+        if descriptor[key]["ctl_sockets"]:
+            raise snapshot.SnapshotError(
+                "election_timers.%s: not with deployment.%s.ctl_sockets (the timer is then read through them)"
+                % (key, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise snapshot.SnapshotError("election_timers.%s: must be the committed timer in ms (a positive"
+                                         " integer), got %r" % (key, value))
+    return dict((k, v) for k, v in given.items() if v is not None)
+
+
 def _session(module):
     descriptor = snapshot.validate_deployment(module.params["deployment"])
-    session = snapshot.DeploymentSession(descriptor, module.params, warn=module.warn)
+    timers = given_timers(module.params, descriptor)
+    session = snapshot.DeploymentSession(descriptor, module.params, warn=module.warn, given_timers=timers)
     session.validate()
     return descriptor, session
 
@@ -406,7 +446,7 @@ def restore(module):
     params = module.params
     document = snapshot.load_document(params["path"])
     descriptor, session = _session(module)
-    problems = snapshot.shape_differences(document, descriptor)
+    problems = snapshot.shape_differences(document, descriptor, session.given_timers)
     if problems:
         raise snapshot.SnapshotError(
             "path: %s is a snapshot of another deployment shape, so nothing was restored: %s. Give the"
@@ -424,7 +464,9 @@ def restore(module):
             else:
                 session.wait_for_copies(wanted)
                 after = session.read()
-                left = snapshot.differences(after, wanted)
+                # Timers left to the caller were not written here (the given value is no read-back).
+                left = [line for line in snapshot.differences(after, wanted)
+                        if not any(line.startswith(key + ".election_timer:") for key in session.given_timers)]
                 if left:
                     raise snapshot.SnapshotError(
                         "the restore was written but the read-back still differs from the snapshot (another"
@@ -433,7 +475,10 @@ def restore(module):
         session.close()
     result = {"changed": plan["changed"], "path": params["path"], "checksum": document["checksum"],
               "snapshot": document, "changes": plan["parts"], "differences": snapshot.differences(live, wanted),
-              "steps": steps}
+              "steps": steps,
+              "election_timers_to_restore": dict(
+                  (label.split(".")[0], fact["target"]) for label, fact in steps.items()
+                  if fact.get("left_to_caller"))}
     result.update(diff_result(module, live, after))
     return result
 

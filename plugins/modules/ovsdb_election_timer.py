@@ -109,6 +109,11 @@ changed:
   description: Whether a step was (or, in check mode, would be) set.
   returned: always
   type: bool
+database:
+  description: The database whose election timer this is.
+  returned: success
+  type: str
+  sample: OVN_Northbound
 election_timer_before:
   description: The election timer the leader had committed when the module started, in ms.
   returned: always

@@ -4,13 +4,16 @@ members' control sockets are read (ovsdb_server_status at the platform paths /ru
 NB and SB are read and written over TCP from the controller.
 
 Two private labs (staging and production, 3 central hosts and 1 chassis each) with the incident's
-aggressive settings; the profile is the built-in incident_2026 (no election timer). Oracles:
+aggressive settings; the profile is the built-in incident_2026 with a 2 s NB election timer, which
+is walked through the current leader's host (found at run time, followed when it moves). Oracles:
 ovn-nbctl / ovn-sbctl and ovs-appctl run inside every central host against its local sockets, and
 a second connection from the controller (state_of).
 
 In file order: check mode writes nothing; a follower host partitioned during the staging soak
-fails the gate and rolls staging back, production untouched; the rollout converges (read back in
-each host) and a second run changes nothing.
+fails the gate and rolls staging back (the election timer walked back too), production untouched;
+the rollout converges - staging's NB leader moved off the first central host before the run,
+production's moved to another host in the middle of its walk - read back in each host, and a
+second run changes nothing.
 """
 import json
 import re
@@ -24,10 +27,10 @@ from support.rollout import (
     INITIAL, assert_profile_values, changed_writes, failure_text, files_under, hosts_descriptor, incident_labs,
     messages, rollout, state_of, task_results, write_inventory)
 
-# The built-in profile as it is: every kind of change but the election timers.
-PROFILE = {}
+PROFILE = {"nb_election_timer": "2s"}
 TUNED = {"nb_listener_probe": 60000, "sb_listener_probe": 60000, "northd_probe_interval": "60000",
-         "chassis_probe": "300000", "nb_election_timer": 1000, "sb_election_timer": 1000}
+         "chassis_probe": "300000", "nb_election_timer": 2000, "sb_election_timer": 1000}
+NB_CTL = "/run/ovn/ovnnb_db.ctl"
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +102,8 @@ def test_check_mode_over_ssh_writes_nothing(labs, inventory, tmp_path):
         assert item["servers"]["OVN_Southbound"]["cluster_status"]["role"] in ("leader", "follower")
     # The plan names every change of the profile (no election timer in it).
     plan = "\n".join(messages(run, "Show the plan", "hosts-stg"))
-    assert "hosts-stg: 4 value(s) to change" in plan, plan
-    assert "election timer" not in plan
+    assert "hosts-stg: 5 value(s) to change" in plan, plan
+    assert "OVN_Northbound election timer 1000 -> 2000 ms" in plan, plan
 
 
 def wait_settled(lab, timeout=60):
@@ -164,9 +167,38 @@ def test_partitioned_follower_host_fails_the_staging_gate_and_rolls_back(labs, i
     assert not task_results(run, "Show what changed", "hosts-prod")
 
 
+def nb_leader_host(lab):
+    info = lab.info()
+    return info["nb"]["members"][lab.leader("nb")]["host"]
+
+
+def transfer_nb_leadership(lab):
+    """The NB leader hands leadership to a peer (as ovsdb-server does before writing a snapshot)."""
+    lab.run_on(nb_leader_host(lab), ["ovs-appctl", "--timeout=10", "-t", NB_CTL, "cluster/failure-test",
+                                     "transfer-leadership"])
+
+
 def test_rollout_over_ssh_converges_and_a_second_run_changes_nothing(labs, inventory, tmp_path):
     state_dir = str(tmp_path / "state")
-    run = run_rollout(inventory, state_dir)
+    staging, production = labs["hosts-stg"], labs["hosts-prod"]
+    first = [h["name"] for h in staging.info()["hosts"] if h["kind"] == "central"][0]
+    for _attempt in range(10):
+        if nb_leader_host(staging) != first:
+            break
+        transfer_nb_leadership(staging)
+        time.sleep(1)
+    assert nb_leader_host(staging) != first, "the staging NB leader would not leave %s" % first
+    moved = {}
+
+    def move_prod_leader_mid_walk(record):
+        # The first read of production's walk has found the leader: move leadership before the step.
+        if (record["host"] == "hosts-prod" and not moved
+                and record["task"].split(" : ")[-1] == "Read every member's role and timer on its host"):
+            moved["from"] = nb_leader_host(production)
+            transfer_nb_leadership(production)
+            moved["to"] = nb_leader_host(production)
+
+    run = run_rollout(inventory, state_dir, on_record=move_prod_leader_mid_walk)
 
     assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
     for name, lab in labs.items():
@@ -174,9 +206,18 @@ def test_rollout_over_ssh_converges_and_a_second_run_changes_nothing(labs, inven
         for host, seen in inside_hosts(lab).items():
             assert seen["nb_probes"] == [60000] and seen["sb_probes"] == [60000], (host, seen)
             assert seen["northd_probe_interval"] == "60000", (host, seen)
-            assert seen["election_timers"] == {"nb": 1000, "sb": 1000}, (host, seen)
+            assert seen["election_timers"] == {"nb": 2000, "sb": 1000}, (host, seen)
     gate = messages(run, "Gate - NB and SB are healthy after the change", "hosts-prod")
     assert "gate passed" in gate, gate
+    # Production's leader moved after the walk had found it: a step failed on the old leader's host
+    # and a later round stepped on the new leader's.
+    assert moved and moved["from"] != moved["to"], moved
+    steps = task_results(run, "Step the election timer on the leader's host", "hosts-prod")
+    tried = [r for r in steps if r["status"] != "skipped"]
+    assert tried and tried[-1]["status"] == "ok" and tried[-1]["result"]["election_timer_after"] == 2000, tried
+    assert any(r["status"] == "failed" for r in tried), [r["result"].get("msg") for r in tried]
+    assert "OVN_Northbound election timer 1000 -> 2000 ms" in "\n".join(
+        messages(run, "Show what changed", "hosts-stg"))
 
     again = run_rollout(inventory, state_dir)
 

@@ -747,3 +747,51 @@ def test_property_restore_returns_any_state_b_to_the_captured_state_a(property_l
     assert again.get("failed") is not True, again.get("msg")
     assert again["changed"] is False
     assert cli_tunables(lab, timers=("nb",)) == live_a
+
+
+def test_election_timers_given_by_the_caller_are_recorded_and_left_to_it_on_restore(ovn_lab, tmp_path):
+    """A descriptor with central hosts and no ctl_sockets: the timers the roles read on the hosts
+    are recorded as given; a restore whose live timer differs writes nothing of it and says what the
+    caller must walk it back to."""
+    path = str(tmp_path / "snap.json")
+    deployment = dict(descriptor(ovn_lab, timers=()), central_hosts=["central-1", "central-2", "central-3"])
+    live_timer = ovn_lab.election_timer_ms
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment,
+                                   "election_timers": {"nb": live_timer, "sb": str(live_timer)}})
+    assert captured.get("failed") is not True, captured.get("msg")
+    with open(path) as handle:
+        on_disk = json.load(handle)
+    assert on_disk["tunables"]["nb"]["election_timer"] == live_timer
+    assert on_disk["tunables"]["sb"]["election_timer"] == live_timer
+    assert on_disk["sources"]["nb"]["election_timer"] == "given (read on the central hosts)"
+    before = json.loads(cli("ovn-nbctl", "--timeout=20", "--db=" + ovn_lab.info()["nb"]["remotes"],
+                            "--format=json", "list", "Connection"))
+
+    restore = {"state": "restored", "path": path, "deployment": deployment}
+    results = run_cases(MODULE, [
+        ("walked up since", dict(restore, election_timers={"nb": live_timer * 4, "sb": live_timer}), False),
+        ("same", dict(restore, election_timers={"nb": live_timer, "sb": live_timer}), False),
+        ("not given", restore, False),
+        ("with sockets", dict(restore, deployment=descriptor(ovn_lab), election_timers={"nb": live_timer}), False),
+        ("unknown key", dict(restore, election_timers={"ic": live_timer}), False),
+        ("not a timer", dict(restore, election_timers={"nb": -5, "sb": live_timer}), False),
+    ])
+    walked = results["walked up since"]
+    assert walked.get("failed") is not True, walked.get("msg")
+    assert walked["changed"] is True
+    assert walked["election_timers_to_restore"] == {"nb": live_timer}
+    assert list(walked["changes"]) == ["nb"] and list(walked["changes"]["nb"]) == ["election_timer"]
+    change = walked["changes"]["nb"]["election_timer"]
+    assert change["before"] == live_timer * 4 and change["after"] == live_timer and change["steps"][-1] == live_timer
+    assert walked["steps"]["nb.election_timer"] == {"left_to_caller": True, "target": live_timer}
+    assert results["same"]["changed"] is False and results["same"]["election_timers_to_restore"] == {}
+    # Nothing of the database was written by either restore.
+    assert json.loads(cli("ovn-nbctl", "--timeout=20", "--db=" + ovn_lab.info()["nb"]["remotes"],
+                          "--format=json", "list", "Connection")) == before
+    assert results["not given"]["failed"] and "nb.election_timer" in results["not given"]["msg"]
+    assert results["with sockets"]["failed"]
+    assert "election_timers.nb: not with deployment.nb.ctl_sockets" in results["with sockets"]["msg"]
+    assert results["unknown key"]["failed"] and "election_timers: unknown key 'ic'; accepted: nb, sb" in (
+        results["unknown key"]["msg"])
+    assert results["not a timer"]["failed"] and "election_timers.nb: must be the committed timer in ms" in (
+        results["not a timer"]["msg"])

@@ -1,16 +1,17 @@
 """Benchmarks and fault drills of kubedc.ovn_tuning (`make bench`; docs/performance.md).
 
-    .venv/bin/python bench/run.py                  # all six (~15 minutes on 2 cores)
+    .venv/bin/python bench/run.py                  # all seven (~25 minutes on 2 cores)
     .venv/bin/python bench/run.py --only 3,4 --trials 10
     .venv/bin/python bench/run.py --only 5 --quick
 
 1. converge cost vs. the shell way     4. no hang (SIGSTOPped leader, module timeout)
 2. flat in database size               5. no thundering herd (100 clients, server restart)
 3. failover (SIGKILLed leader)         6. the incident's metric (faults, before/after)
+7. chassis fleet (10, 30, 100 chassis hosts over SSH: gated batches vs. one after another)
 
 Every figure is a ratio, a count or a distribution measured in the same run against its baseline;
 the machines are shared and noisy. Reports go to bench/results/ (<UTC time>.md/.json, latest.md/.json);
-a full run (all six, not --quick) also rewrites the results section of docs/performance.md.
+a full run (all seven, not --quick) also rewrites the results section of docs/performance.md.
 """
 
 import argparse
@@ -27,9 +28,10 @@ import traceback
 import common  # noqa: F401 pylint: disable=unused-import
 from common import REPO_ROOT, BenchError, ensure_collection_link, machine
 
-ALL = (1, 2, 3, 4, 5, 6)
+ALL = (1, 2, 3, 4, 5, 6, 7)
 TITLES = {1: "Converge cost vs. the shell way", 2: "Flat in database size", 3: "Failover", 4: "No hang",
-          5: "No thundering herd", 6: "The incident's metric"}
+          5: "No thundering herd", 6: "The incident's metric",
+          7: "Chassis fleet"}
 DOCS = os.path.join(REPO_ROOT, "docs", "performance.md")
 BEGIN, END = "<!-- bench results: begin (written by bench/run.py) -->", "<!-- bench results: end -->"
 
@@ -38,7 +40,7 @@ def _options(argv):
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n", 1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--only", action="append", default=[], metavar="N[,N...]",
-                        help="run only these benchmarks (1-6); repeatable")
+                        help="run only these benchmarks (1-7); repeatable")
     parser.add_argument("--trials", type=int, help="trials of 3 and 4, and module runs per size in 2 "
                         "(defaults 20, 20 and 7)")
     parser.add_argument("--quick", action="store_true",
@@ -58,7 +60,7 @@ def _options(argv):
     for text in options.only:
         for part in text.split(","):
             if not part.strip().isdigit() or int(part) not in ALL:
-                parser.error("--only: give benchmark numbers 1-6, got %r" % part)
+                parser.error("--only: give benchmark numbers 1-7, got %r" % part)
             selected.add(int(part))
     options.selected = sorted(selected) or list(ALL)
     quick = options.quick
@@ -93,6 +95,7 @@ def _run_all(options, workdir):
     import failover  # pylint: disable=import-outside-toplevel
     import flat  # pylint: disable=import-outside-toplevel
     import herd  # pylint: disable=import-outside-toplevel
+    import fleet  # pylint: disable=import-outside-toplevel
 
     results = {}
     wanted = options.selected
@@ -125,6 +128,8 @@ def _run_all(options, workdir):
         attempt([4], lambda: {4: failover.run_no_hang(workdir, options.failover_trials, options.hang_timeout, _log)})
     if 5 in wanted:
         attempt([5], lambda: {5: herd.run_herd(workdir, options.clients, _log)})
+    if 7 in wanted:
+        attempt([7], lambda: {7: fleet.run_fleet(workdir, options.quick, _log)})
     return results
 
 

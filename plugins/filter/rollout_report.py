@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters that turn module results into what an operator reads: health_summary, tuning_changes
-and listener_probe_mismatches; and member_status, which hands the members' control-socket reads
-made on their own hosts to ovn_health.
+"""Filters that turn module results into what an operator reads: health_summary, tuning_changes,
+listener_probe_mismatches and chassis_gate_problem (the verdict on one chassis after its batch);
+and member_status, which hands the members' control-socket reads made on their own hosts to
+ovn_health.
 
 The roles print a plan, a gate verdict and a health report from these, and keep the health
-summaries as the preflight baseline.  Documentation: health_summary.yml, tuning_changes.yml and
-listener_probe_mismatches.yml and member_status.yml next to this file.
+summaries as the preflight baseline.  Documentation: health_summary.yml, tuning_changes.yml,
+listener_probe_mismatches.yml, chassis_gate_problem.yml and member_status.yml next to this file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -243,6 +244,41 @@ def tuning_changes(registered):
     return lines
 
 
+def chassis_gate_problem(apply, host, controller=None, sync=None, sync_enabled=True, gate_timeout=None):
+    """Why one chassis failed the gate after its batch ('' when it passed or had nothing to gate).
+
+    ``apply``: the registered ovn_chassis_probe result of the chassis; ``controller``: its
+    ovn_controller_status result; ``sync``: the ovn_hv_sync result of its deployment for the batch
+    (the loop item of that deployment); ``sync_enabled``: whether the nb_cfg gate ran.
+    """
+    if not isinstance(apply, dict):
+        raise AnsibleFilterError("chassis_gate_problem: expected the registered result of"
+                                 " kubedc.ovn_tuning.ovn_chassis_probe, got %r" % (apply,))
+    controller = controller if isinstance(controller, dict) else {}
+    sync = sync if isinstance(sync, dict) else {}
+    if apply.get("unreachable"):
+        return "%s: unreachable: %s" % (host, apply.get("msg") or "")
+    if apply.get("failed"):
+        return "%s: setting the probe failed: %s" % (host, apply.get("msg") or "")
+    if apply.get("skipped") or not apply.get("changed"):
+        return ""
+    chassis = apply.get("chassis")
+    if not chassis:
+        return "%s: its Open_vSwitch database has no external_ids:system-id (not a chassis?)" % host
+    if controller.get("unreachable") or not controller.get("connected"):
+        return "%s: ovn-controller is not connected to the SB after the change: %s" % (
+            host, controller.get("error") or controller.get("msg") or "not asked")
+    if not sync_enabled or sync.get("synced"):
+        return ""
+    if "lagging" in sync and chassis not in sync["lagging"]:
+        return ""
+    copied, target = sync.get("sb_nb_cfg"), sync.get("nb_cfg")
+    if "lagging" in sync and (copied is None or target is None or copied >= target):
+        return "%s: Chassis_Private.nb_cfg of %s is %s, not %s after %s s (ovn-controller does not process the SB)" % (
+            host, chassis, (sync.get("chassis") or {}).get(chassis), target, gate_timeout)
+    return "%s: the nb_cfg gate failed: %s" % (host, sync.get("msg") or "no result")
+
+
 def member_status(results, database):
     """ovn_health's ``member_status`` for ``database`` from a registered loop of
     ovsdb_server_status over the member hosts (loop item: the inventory name of each)."""
@@ -285,6 +321,7 @@ def member_status(results, database):
 class FilterModule(object):
     def filters(self):
         return {
+            "chassis_gate_problem": chassis_gate_problem,
             "health_summary": health_summary,
             "listener_probe_mismatches": listener_probe_mismatches,
             "member_status": member_status,

@@ -608,6 +608,12 @@ class OvsdbClient(object):
             poller.timer_wait(max(1, min(deadline.remaining_ms(), 500)))
             poller.block()
 
+    def wait_until(self, predicate, deadline, what):
+        """Process updates until ``predicate()`` holds; OvsdbTimeoutError at ``deadline``,
+        OvsdbConnectionError when the connection drops."""
+        self._require_connection()
+        self._run_until(predicate, deadline, what)
+
     # -- reading
     def rows(self, table):
         """The current rows of ``table`` (ovs.db.idl.Row objects)."""

@@ -67,7 +67,9 @@ KUBE_OVN_AUTH_KEYS = tuple(sorted(k8s_client.K8S_AUTH_SPEC))
 DESCRIPTOR_KEYS = ("name", "nb", "sb", "local_config", "chassis", "kube_ovn")
 # Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
 # control sockets there); accepted, checked and not read by this module.
-HOST_KEYS = ("central_hosts",)
+HOST_KEYS = ("central_hosts", "chassis_hosts")
+# The source recorded for a chassis whose keys the caller read on the chassis host.
+CHASSIS_HOST_SOURCE = "read on the chassis host"
 DATABASE_KEYS = ("remote", "ctl_sockets")
 CHASSIS_KEYS = ("name", "remote")
 KUBE_OVN_KEYS = tuple(sorted(set(KUBE_OVN_AUTH_KEYS) | set(KUBE_OVN_DEFAULTS)))
@@ -164,7 +166,8 @@ def validate_deployment(deployment, param="deployment"):
     name = deployment.get("name")
     if not isinstance(name, str) or not name.strip():
         _fail(param + ".name", "required: a non-empty name of the deployment (recorded in the snapshot)")
-    result = {"name": name, "nb": None, "sb": None, "local_config": None, "chassis": None, "kube_ovn": None}
+    result = {"name": name, "nb": None, "sb": None, "local_config": None, "chassis": None, "kube_ovn": None,
+              "chassis_hosts": None}
     for key, _database in DATABASES:
         if deployment.get(key) is not None:
             result[key] = _database_part(deployment[key], "%s.%s" % (param, key))
@@ -206,6 +209,17 @@ def validate_deployment(deployment, param="deployment"):
             items.append({"name": chassis_name,
                           "remote": _single_remote(item.get("remote"), here + ".remote")})
         result["chassis"] = items
+    hosts = deployment.get("chassis_hosts")
+    if hosts:
+        where = param + ".chassis_hosts"
+        twice = sorted(set(h for h in hosts if list(hosts).count(h) > 1))
+        if twice:
+            _fail(where, "each chassis host once; listed twice: %s" % ", ".join(twice))
+        both = sorted(set(hosts) & set(item["name"] for item in result["chassis"] or []))
+        if both:
+            _fail(where, "%s also named in %s.chassis; a chassis is reached either on its host or by its"
+                  " remote" % (", ".join(both), param))
+        result["chassis_hosts"] = list(hosts)
     kube = deployment.get("kube_ovn")
     if kube is not None:
         where = param + ".kube_ovn"
@@ -223,7 +237,7 @@ def validate_deployment(deployment, param="deployment"):
                 _fail("%s.%s" % (where, key), "must be a non-empty string, got %r" % (value,))
             normalised[key] = value
         result["kube_ovn"] = normalised
-    if not any(result[key] for key in DESCRIPTOR_KEYS if key != "name"):
+    if not any(result[key] for key in DESCRIPTOR_KEYS + ("chassis_hosts",) if key != "name"):
         _fail(param, "name at least one part to snapshot: nb, sb, local_config, chassis or kube_ovn")
     return result
 
@@ -242,6 +256,8 @@ def descriptor_shape(descriptor, given_timers=()):
         shape.append("local_config[%s]" % remote)
     for item in descriptor.get("chassis") or []:
         shape.append("chassis[%s]" % item["name"])
+    for name in descriptor.get("chassis_hosts") or []:
+        shape.append("chassis[%s]" % name)
     kube = descriptor.get("kube_ovn")
     if kube:
         shape.append("kube_ovn[%s/%s/%s]" % (kube["namespace"], kube["name"], kube["container"]))
@@ -643,6 +659,8 @@ def plan_restore(live, snapshot, copied=()):
         if rows["changed"]:
             parts["local_config[%s]" % remote] = {"connections": summarise_connections(rows)}
     for name, want in (snapshot.get("chassis") or {}).items():
+        if name not in (live.get("chassis") or {}):
+            continue
         have = dict((k, v) for k, v in live["chassis"][name]["external_ids"].items() if v is not None)
         keys = chassis_probe.plan(have, want["external_ids"])
         if keys["changed"]:
@@ -666,8 +684,9 @@ def _sources_of(descriptor):
                             "ctl_sockets": list(descriptor[key]["ctl_sockets"])}
     if descriptor.get("local_config"):
         sources["local_config"] = list(descriptor["local_config"]["remotes"])
-    if descriptor.get("chassis"):
-        sources["chassis"] = dict((c["name"], c["remote"]) for c in descriptor["chassis"])
+    if descriptor.get("chassis") or descriptor.get("chassis_hosts"):
+        sources["chassis"] = dict((c["name"], c["remote"]) for c in descriptor.get("chassis") or [])
+        sources["chassis"].update((name, CHASSIS_HOST_SOURCE) for name in descriptor.get("chassis_hosts") or [])
     if descriptor.get("kube_ovn"):
         kube = descriptor["kube_ovn"]
         sources["kube_ovn"] = dict((key, kube[key]) for key in ("namespace", "name", "container"))
@@ -682,7 +701,7 @@ class DeploymentSession(object):
     Nothing is contacted before :meth:`validate` has checked every option.
     """
 
-    def __init__(self, descriptor, params, warn=None, given_timers=None):
+    def __init__(self, descriptor, params, warn=None, given_timers=None, given_chassis=None):
         self.descriptor = descriptor
         self.params = params
         self.warn = warn or (lambda text: None)
@@ -696,6 +715,9 @@ class DeploymentSession(object):
         for key in self.given_timers:
             if key in self.sources:
                 self.sources[key]["election_timer"] = "given (read on the central hosts)"
+        # The probe keys of each chassis host (descriptor chassis_hosts), read there by the caller;
+        # None: not given (a restore then hands every recorded chassis back to the caller).
+        self.given_chassis = given_chassis
 
     # -- checks before any contact
     def _params_for(self, remote):
@@ -857,6 +879,10 @@ class DeploymentSession(object):
                                         for remote in self.descriptor["local_config"]["remotes"])
         if self.descriptor.get("chassis"):
             live["chassis"] = dict((item["name"], self.read_chassis(item)) for item in self.descriptor["chassis"])
+        if self.descriptor.get("chassis_hosts") and self.given_chassis is not None:
+            live.setdefault("chassis", {}).update(
+                (name, {"external_ids": dict((k, self.given_chassis[name].get(k)) for k in chassis_keys())})
+                for name in self.descriptor["chassis_hosts"])
         if self.descriptor.get("kube_ovn"):
             live["kube_ovn"] = self.read_kube_ovn()
         return live

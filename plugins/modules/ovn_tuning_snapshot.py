@@ -76,6 +76,18 @@ options:
         no socket) but returned in RV(election_timers_to_restore), for the caller to walk through the leader's host
         with kubedc.ovn_tuning.ovsdb_election_timer.
     type: dict
+  chassis_state:
+    description:
+      - The probe keys of every chassis host of O(deployment.chassis_hosts), read by the caller on that host
+        (kubedc.ovn_tuning.ovn_chassis_probe's C(external_ids_before)), as host name to a map of key to value - keys
+        C(ovn-remote-probe-interval), C(ovn-bridge-remote-probe-interval), C(ovn-openflow-probe-interval), a missing
+        or null key is one that is not set. The kubedc.ovn_tuning roles give it.
+      - Required with O(state=captured) and O(deployment.chassis_hosts); recorded as C(chassis[HOST]) with the
+        source C(read on the chassis host).
+      - With O(state=restored), the live keys the snapshot is compared with; this module does not write them (it
+        has no connection to the chassis) but returns those that differ in RV(chassis_to_restore). Left out, every
+        recorded chassis host is returned there (writing a key that is already right changes nothing).
+    type: dict
   force:
     description: With O(state=captured), replace an existing file at O(path). Without it an existing file fails the task.
     type: bool
@@ -123,6 +135,13 @@ options:
             members' control sockets (kubedc.ovn_tuning.ovsdb_server_status). Accepted so that the roles' descriptor
             can be passed as it is; this module reads nothing on those hosts - a snapshot of a descriptor with
             central hosts and no O(deployment.nb.ctl_sockets) holds no election timer.
+        type: list
+        elements: str
+      chassis_hosts:
+        description:
+          - The inventory names of the deployment's chassis hosts, whose probe keys the kubedc.ovn_tuning roles read
+            and write on each host (its local C(unix:/run/openvswitch/db.sock)). Their keys come from
+            O(chassis_state); a name may not also be in O(deployment.chassis).
         type: list
         elements: str
       local_config:
@@ -333,6 +352,14 @@ election_timers_to_restore:
   returned: when O(state=restored)
   type: dict
   sample: {nb: 1000}
+chassis_to_restore:
+  description: >-
+    With O(state=restored) and O(deployment.chassis_hosts) - the probe keys each chassis host must be given back by
+    the caller, as host name to C({KEY: VALUE or null}) (null - remove the key); with O(chassis_state), only the
+    hosts whose keys differ from the snapshot.
+  returned: when O(state=restored)
+  type: dict
+  sample: {hv1: {ovn-remote-probe-interval: "5000", ovn-bridge-remote-probe-interval: null, ovn-openflow-probe-interval: null}}
 diff:
   description: The tunables before and after (see O(ignore:attributes.diff_mode)).
   returned: when Ansible runs with C(--diff)
@@ -383,8 +410,10 @@ def argument_spec():
                 remote=dict(type="str", required=True))),
             kube_ovn=dict(type="dict", options=_kube_ovn_options()),
             central_hosts=dict(type="list", elements="str"),
+            chassis_hosts=dict(type="list", elements="str"),
         )),
         election_timers=dict(type="dict"),
+        chassis_state=dict(type="dict"),
     )
     spec.update(connection_spec())
     del spec["remote"]  # each part of the deployment names its own remotes
@@ -412,10 +441,62 @@ def given_timers(params, descriptor):
     return dict((k, v) for k, v in given.items() if v is not None)
 
 
-def _session(module):
+def given_chassis(params, descriptor):
+    """``chassis_state`` checked against ``deployment.chassis_hosts``: ``{host: {key: value or None}}``,
+    or None when not given."""
+    given = params.get("chassis_state")
+    hosts = descriptor.get("chassis_hosts") or []
+    if given is None:
+        if hosts and params["state"] == "captured":
+            raise snapshot.SnapshotError(
+                "chassis_state: required with deployment.chassis_hosts - the probe keys read on each chassis"
+                " host (kubedc.ovn_tuning.ovn_chassis_probe's external_ids_before)")
+        return None
+    if not hosts:
+        raise snapshot.SnapshotError("chassis_state: only with deployment.chassis_hosts (the hosts it was read on)")
+    if sorted(given) != sorted(hosts):
+        raise snapshot.SnapshotError(
+            "chassis_state: must hold every chassis host of deployment.chassis_hosts and no other; missing: %s;"
+            " not chassis hosts: %s" % (", ".join(sorted(set(hosts) - set(given))) or "none",
+                                        ", ".join(sorted(set(given) - set(hosts))) or "none"))
+    accepted = snapshot.chassis_keys()
+    out = {}
+    for host in hosts:
+        keys = given[host]
+        where = "chassis_state.%s" % host
+        if not isinstance(keys, dict):
+            raise snapshot.SnapshotError("%s: expected a map of probe keys to values, got %r" % (where, keys))
+        unknown = sorted(set(keys) - set(accepted))
+        if unknown:
+            raise snapshot.SnapshotError("%s: unknown key(s) %s; accepted: %s"
+                                         % (where, ", ".join(unknown), ", ".join(accepted)))
+        entry = {}
+        for key in accepted:
+            value = keys.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+                raise snapshot.SnapshotError("%s.%s: expected the key's string value or null, got %r"
+                                             % (where, key, value))
+            entry[key] = None if value is None else str(value)
+        out[host] = entry
+    return out
+
+
+def _session(module, document=None):
     descriptor = snapshot.validate_deployment(module.params["deployment"])
+    if document is not None and descriptor.get("chassis_hosts"):
+        # A snapshot taken when the profile left the chassis alone holds none of them: restore what it holds.
+        sources = (document.get("sources") or {}).get("chassis") or {}
+        descriptor["chassis_hosts"] = [host for host in descriptor["chassis_hosts"]
+                                       if sources.get(host) == snapshot.CHASSIS_HOST_SOURCE] or None
     timers = given_timers(module.params, descriptor)
-    session = snapshot.DeploymentSession(descriptor, module.params, warn=module.warn, given_timers=timers)
+    chassis = given_chassis(module.params, descriptor)
+    if chassis is None and document is not None and descriptor.get("chassis_hosts"):
+        # Not read by the caller: compare with the snapshot's own values, hand every one back.
+        recorded = document["tunables"].get("chassis") or {}
+        chassis = dict((host, dict((recorded.get(host) or {}).get("external_ids") or {}))
+                       for host in descriptor["chassis_hosts"])
+    session = snapshot.DeploymentSession(descriptor, module.params, warn=module.warn, given_timers=timers,
+                                         given_chassis=chassis)
     session.validate()
     return descriptor, session
 
@@ -445,7 +526,8 @@ def capture(module):
 def restore(module):
     params = module.params
     document = snapshot.load_document(params["path"])
-    descriptor, session = _session(module)
+    descriptor, session = _session(module, document)
+    read_on_hosts = params.get("chassis_state") is not None
     problems = snapshot.shape_differences(document, descriptor, session.given_timers)
     if problems:
         raise snapshot.SnapshotError(
@@ -466,7 +548,9 @@ def restore(module):
                 after = session.read()
                 # Timers left to the caller were not written here (the given value is no read-back).
                 left = [line for line in snapshot.differences(after, wanted)
-                        if not any(line.startswith(key + ".election_timer:") for key in session.given_timers)]
+                        if not any(line.startswith(key + ".election_timer:") for key in session.given_timers)
+                        and not any(line.startswith("chassis[%s]." % host)
+                                    for host in descriptor.get("chassis_hosts") or [])]
                 if left:
                     raise snapshot.SnapshotError(
                         "the restore was written but the read-back still differs from the snapshot (another"
@@ -478,7 +562,10 @@ def restore(module):
               "steps": steps,
               "election_timers_to_restore": dict(
                   (label.split(".")[0], fact["target"]) for label, fact in steps.items()
-                  if fact.get("left_to_caller"))}
+                  if fact.get("left_to_caller")),
+              "chassis_to_restore": dict(
+                  (host, wanted["chassis"][host]["external_ids"]) for host in descriptor.get("chassis_hosts") or []
+                  if not read_on_hosts or "chassis[%s]" % host in plan["parts"])}
     result.update(diff_result(module, live, after))
     return result
 

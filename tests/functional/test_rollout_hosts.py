@@ -1,19 +1,23 @@
-"""The staged rollout with the members read on their own hosts: each deployment names its central
-hosts (ovn_deployment.central_hosts), reached over SSH as Ansible hosts of their own, where the
-members' control sockets are read (ovsdb_server_status at the platform paths /run/ovn/*.ctl);
-NB and SB are read and written over TCP from the controller.
+"""The staged rollout with the members and chassis as hosts of their own: each deployment names its
+central hosts and chassis hosts (ovn_deployment.central_hosts, chassis_hosts), reached over SSH as
+Ansible hosts, where the members' control sockets are read (ovsdb_server_status at the platform
+paths /run/ovn/*.ctl) and each chassis' probe is set against its local
+unix:/run/openvswitch/db.sock, in batches with a gate after each (ovn-controller connected,
+Chassis_Private.nb_cfg caught up); NB and SB are read and written over TCP from the controller.
 
-Two private labs (staging and production, 3 central hosts and 1 chassis each) with the incident's
+Two private labs (staging and production, 3 central hosts, ovn-northd and 3 chassis each) with the incident's
 aggressive settings; the profile is the built-in incident_2026 with a 2 s NB election timer, which
 is walked through the current leader's host (found at run time, followed when it moves). Oracles:
-ovn-nbctl / ovn-sbctl and ovs-appctl run inside every central host against its local sockets, and
-a second connection from the controller (state_of).
+ovn-nbctl / ovn-sbctl and ovs-appctl run inside every central host against its local sockets,
+ovs-vsctl inside every chassis host, and a second connection from the controller (state_of).
 
 In file order: check mode writes nothing; a follower host partitioned during the staging soak
 fails the gate and rolls staging back (the election timer walked back too), production untouched;
 the rollout converges - staging's NB leader moved off the first central host before the run,
 production's moved to another host in the middle of its walk - read back in each host, and a
-second run changes nothing.
+second run changes nothing; then a staging chassis whose ovn-controller is stopped fails its batch's
+gate: that batch and the canary before it are put back, the last chassis is never touched, and
+production never starts.
 """
 import json
 import re
@@ -24,8 +28,8 @@ import pytest
 
 from support import oracle
 from support.rollout import (
-    INITIAL, assert_profile_values, changed_writes, failure_text, files_under, hosts_descriptor, incident_labs,
-    messages, rollout, state_of, task_results, write_inventory)
+    INITIAL, assert_profile_values, changed_writes, chassis_probes, failure_text, files_under, hosts_descriptor,
+    incident_labs, messages, rollout, state_of, task_results, touched, write_inventory)
 
 PROFILE = {"nb_election_timer": "2s"}
 TUNED = {"nb_listener_probe": 60000, "sb_listener_probe": 60000, "northd_probe_interval": "60000",
@@ -35,7 +39,7 @@ NB_CTL = "/run/ovn/ovnnb_db.ctl"
 
 @pytest.fixture(scope="module")
 def labs():
-    with incident_labs([("hosts-stg", "hosts-stg", 3, 1), ("hosts-prod", "hosts-prod", 3, 1)]) as started:
+    with incident_labs([("hosts-stg", "hosts-stg", 3, 3, True), ("hosts-prod", "hosts-prod", 3, 3, True)]) as started:
         yield started
 
 
@@ -82,15 +86,27 @@ def test_check_mode_over_ssh_writes_nothing(labs, inventory, tmp_path):
     state_dir = str(tmp_path / "state")
     before = {name: state_of(lab) for name, lab in labs.items()}
     inside = {name: inside_hosts(lab) for name, lab in labs.items()}
+    chassis = {name: chassis_probes(lab) for name, lab in labs.items()}
     for state in before.values():
         assert_profile_values(state, INITIAL)
+    assert all(set(probes.values()) == {"5000"} for probes in chassis.values()), chassis
 
     run = run_rollout(inventory, state_dir, check=True)
 
-    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
+    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:] + run.stderr[-2000:]
     assert {name: state_of(lab) for name, lab in labs.items()} == before
     assert {name: inside_hosts(lab) for name, lab in labs.items()} == inside
+    assert {name: chassis_probes(lab) for name, lab in labs.items()} == chassis
     assert files_under(state_dir) == []
+    # Each chassis was read on its host and would change; the batches ran in check mode.
+    for name, lab in labs.items():
+        for host in chassis[name]:
+            read = task_results(run, "Read this chassis' probe keys and what the profile would change", host)
+            assert read and read[0]["result"]["external_ids_before"] == {"ovn-remote-probe-interval": "5000"}, read
+            assert read[0]["result"]["external_ids_after"] == {"ovn-remote-probe-interval": "300000"}, read
+            applied = task_results(run, "Set ovn-controller's probe intervals on this chassis", host)
+            assert applied and applied[0]["result"]["changed"] is True, applied
+    assert "3 chassis host(s); 3 would change" in messages(run, "Report the deployment's chassis", "hosts-prod")
     # The members' sockets were read on each central host, over SSH.
     reads = task_results(run, "Read the members' control sockets on their hosts at the window's end", "hosts-stg")
     assert reads, run.stdout[-3000:]
@@ -102,7 +118,9 @@ def test_check_mode_over_ssh_writes_nothing(labs, inventory, tmp_path):
         assert item["servers"]["OVN_Southbound"]["cluster_status"]["role"] in ("leader", "follower")
     # The plan names every change of the profile (no election timer in it).
     plan = "\n".join(messages(run, "Show the plan", "hosts-stg"))
-    assert "hosts-stg: 5 value(s) to change" in plan, plan
+    assert "hosts-stg: 7 value(s) to change" in plan, plan
+    for number in (1, 2, 3):
+        assert 'chassis chassis-%d external_ids:ovn-remote-probe-interval 5000 -> 300000' % number in plan, plan
     assert "OVN_Northbound election timer 1000 -> 2000 ms" in plan, plan
 
 
@@ -165,6 +183,9 @@ def test_partitioned_follower_host_fails_the_staging_gate_and_rolls_back(labs, i
     assert state_of(staging) == before["hosts-stg"]
     assert state_of(production) == before["hosts-prod"]
     assert not task_results(run, "Show what changed", "hosts-prod")
+    # The run stopped before any chassis changed.
+    assert [t for t in touched(run) if "chassis" in t[0]] == [], touched(run)
+    assert all(set(chassis_probes(lab).values()) == {"5000"} for lab in labs.values())
 
 
 def nb_leader_host(lab):
@@ -200,13 +221,20 @@ def test_rollout_over_ssh_converges_and_a_second_run_changes_nothing(labs, inven
 
     run = run_rollout(inventory, state_dir, on_record=move_prod_leader_mid_walk)
 
-    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
+    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:] + run.stderr[-2000:]
     for name, lab in labs.items():
         assert_profile_values(state_of(lab), TUNED)
         for host, seen in inside_hosts(lab).items():
             assert seen["nb_probes"] == [60000] and seen["sb_probes"] == [60000], (host, seen)
             assert seen["northd_probe_interval"] == "60000", (host, seen)
             assert seen["election_timers"] == {"nb": 2000, "sb": 1000}, (host, seen)
+        assert set(chassis_probes(lab).values()) == {"300000"}, chassis_probes(lab)
+    # The chassis went in batches (the default [1, "10%"]: one at a time for 3), each gated.
+    batches = [r["result"]["msg"] for r in task_results(run, "Report this batch")]
+    assert batches == ["1 chassis, 1 changed: gate passed"] * 6, batches
+    syncs = [r for r in task_results(run, "Gate - the chassis that changed catch up with NB_Global.nb_cfg")
+             if r["status"] == "ok"]
+    assert len(syncs) == 6 and all(r["result"]["results"][0]["synced"] for r in syncs), syncs
     gate = messages(run, "Gate - NB and SB are healthy after the change", "hosts-prod")
     assert "gate passed" in gate, gate
     # Production's leader moved after the walk had found it: a step failed on the old leader's host
@@ -225,3 +253,44 @@ def test_rollout_over_ssh_converges_and_a_second_run_changes_nothing(labs, inven
     assert changed_writes(again) == []
     for host in ("hosts-stg", "hosts-prod"):
         assert messages(again, "Show the plan", host)[0].endswith("- already tuned")
+        assert "3 chassis host(s); 0 changed" in messages(again, "Report the deployment's chassis", host)
+    assert not [r for r in task_results(again, "Gate - ovn-controller on this chassis is still connected to the SB")
+                if r["status"] != "skipped"]
+
+
+def test_a_chassis_batch_that_fails_its_gate_is_put_back_with_the_earlier_ones(labs, inventory, tmp_path):
+    """After the converged run: staging's chassis back at 5000 (the third at 7000), the second one's
+    ovn-controller stopped; batches of one - the canary passes, the second fails its gate."""
+    state_dir = str(tmp_path / "state")
+    staging, production = labs["hosts-stg"], labs["hosts-prod"]
+    info = staging.info()
+    first, second, third = [c["host"] for c in info["chassis"]]
+    for chassis in info["chassis"]:
+        value = "7000" if chassis["host"] == third else "5000"
+        oracle.run(oracle.vsctl_argv(info, chassis, "set", "Open_vSwitch", ".",
+                                     "external_ids:ovn-remote-probe-interval=" + value))
+    production_before = (state_of(production), chassis_probes(production))
+    stopped = info["chassis"][1]
+    staging.pause_process(stopped["controller_pid"])
+    try:
+        run = run_rollout(inventory, state_dir, ovn_tuning_chassis_batch=[1, 1], ovn_tuning_chassis_gate_timeout=5)
+    finally:
+        staging.resume_process(stopped["controller_pid"])
+
+    assert run.returncode != 0
+    text = failure_text(run)
+    assert "hosts-stg: CHASSIS ROLLOUT STOPPED - the batch of 1 chassis (%s) failed its gate" % second in text, text
+    assert "%s: ovn-controller is not connected to the SB after the change" % second in text, text
+    assert "Put back to " in text and ": %s, %s (the failed batch" % (first, second) in text, text
+    assert "never touched: 1 chassis of later batches" in text, text
+    # In every chassis host: the canary and the failed one are back, the third was never written.
+    assert chassis_probes(staging) == {first: "5000", second: "5000", third: "7000"}
+    assert not [r for r in task_results(run, "Set ovn-controller's probe intervals on this chassis", third)
+                if r["status"] != "skipped"]
+    assert [r["result"]["changed"] for r in task_results(run, "Set ovn-controller's probe intervals on this chassis")
+            if r["status"] != "skipped"] == [True, True]
+    # Staging failed: the profile is recorded as failed, production never started.
+    records = [json.load(open(path)) for path in files_under(state_dir) if "/promotions/" in path]
+    assert [r["status"] for r in records] == ["failed"], records
+    assert (state_of(production), chassis_probes(production)) == production_before
+    assert not task_results(run, "Show what changed", "hosts-prod")

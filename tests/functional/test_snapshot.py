@@ -795,3 +795,60 @@ def test_election_timers_given_by_the_caller_are_recorded_and_left_to_it_on_rest
         results["unknown key"]["msg"])
     assert results["not a timer"]["failed"] and "election_timers.nb: must be the committed timer in ms" in (
         results["not a timer"]["msg"])
+
+
+def test_chassis_hosts_keys_given_by_the_caller_are_recorded_and_handed_back_on_restore(ovn_lab, tmp_path):
+    """A descriptor with chassis hosts: the probe keys the roles read on each chassis host are recorded
+    as given; a restore writes none of them and returns the keys each host must be given back (only
+    the differing ones when the live keys are given, all recorded ones when not)."""
+    path = str(tmp_path / "snap.json")
+    base = descriptor(ovn_lab, timers=())
+    base.pop("chassis", None)
+    deployment = dict(base, chassis_hosts=["hv-1", "hv-2"])
+    given = {"hv-1": {"ovn-remote-probe-interval": "5000"}, "hv-2": {}}
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment,
+                                   "chassis_state": given})
+    assert captured.get("failed") is not True, captured.get("msg")
+    with open(path) as handle:
+        on_disk = json.load(handle)
+    assert on_disk["tunables"]["chassis"] == {
+        "hv-1": {"external_ids": {"ovn-bridge-remote-probe-interval": None, "ovn-openflow-probe-interval": None,
+                                  "ovn-remote-probe-interval": "5000"}},
+        "hv-2": {"external_ids": {"ovn-bridge-remote-probe-interval": None, "ovn-openflow-probe-interval": None,
+                                  "ovn-remote-probe-interval": None}}}
+    assert on_disk["sources"]["chassis"] == {"hv-1": "read on the chassis host", "hv-2": "read on the chassis host"}
+
+    restore = {"state": "restored", "path": path, "deployment": deployment}
+    results = run_cases(MODULE, [
+        ("changed since", dict(restore, chassis_state={"hv-1": {"ovn-remote-probe-interval": "300000"},
+                                                       "hv-2": {}}), False),
+        ("not read", restore, False),
+        ("without chassis hosts", dict(restore, deployment=base), False),
+        ("capture without keys", {"state": "captured", "path": str(tmp_path / "b.json"),
+                                  "deployment": deployment}, False),
+        ("a host missing", {"state": "captured", "path": str(tmp_path / "c.json"), "deployment": deployment,
+                            "chassis_state": {"hv-1": {}}}, False),
+        ("unknown key", {"state": "captured", "path": str(tmp_path / "d.json"), "deployment": deployment,
+                         "chassis_state": {"hv-1": {"system-id": "x"}, "hv-2": {}}}, False),
+        ("listed twice", {"state": "captured", "path": str(tmp_path / "e.json"),
+                          "deployment": dict(deployment, chassis_hosts=["hv-1", "hv-1"]),
+                          "chassis_state": {"hv-1": {}}}, False),
+    ])
+    changed = results["changed since"]
+    assert changed.get("failed") is not True, changed.get("msg")
+    assert changed["chassis_to_restore"] == {"hv-1": on_disk["tunables"]["chassis"]["hv-1"]["external_ids"]}
+    assert "chassis[hv-1]" in changed["changes"], changed["changes"]
+    not_read = results["not read"]
+    assert not_read.get("failed") is not True, not_read.get("msg")
+    assert sorted(not_read["chassis_to_restore"]) == ["hv-1", "hv-2"]
+    assert not_read["changed"] is False, not_read
+    # A descriptor without the chassis hosts the snapshot holds: another shape, nothing restored.
+    assert results["without chassis hosts"]["failed"]
+    assert "chassis[hv-1]" in results["without chassis hosts"]["msg"]
+    assert results["capture without keys"]["failed"]
+    assert "chassis_state: required with deployment.chassis_hosts" in results["capture without keys"]["msg"]
+    assert results["a host missing"]["failed"] and "missing: hv-2" in results["a host missing"]["msg"]
+    assert results["unknown key"]["failed"] and "chassis_state.hv-1: unknown key(s) system-id" in (
+        results["unknown key"]["msg"])
+    assert results["listed twice"]["failed"] and "listed twice: hv-1" in results["listed twice"]["msg"]
+    assert not os.path.exists(str(tmp_path / "b.json"))

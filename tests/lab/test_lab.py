@@ -250,6 +250,25 @@ def test_northd_and_chassis_are_up(ovn_lab):
     assert "ovn-remote-probe-interval" not in external_ids
     assert in_host(info, chassis["host"], "ovn-appctl", "-t", "ovn-controller",
                    "connection-status").strip() == "connected"
+    # ovs-vswitchd runs br-int in the userspace datapath; ovn-controller installs its flows there and
+    # acknowledges nb_cfg, so --wait=hv returns.
+    assert in_host(info, chassis["host"], "ovs-vsctl", "--no-wait", "get", "Bridge", "br-int",
+                   "datapath_type").strip() == "netdev"
+    run("ovn-nbctl", f"--db={info['nb']['remotes']}", "--timeout=30", "--wait=hv", "sync", timeout=40)
+    nb_cfg = run("ovn-nbctl", f"--db={info['nb']['remotes']}", "get", "NB_Global", ".", "nb_cfg").strip()
+    assert run("ovn-sbctl", f"--db={sb}", "--bare", "--columns=nb_cfg", "find", "Chassis_Private",
+               f"name={chassis['name']}").strip() == nb_cfg
+
+
+def test_chassis_with_only_their_database(lab_factory):
+    lab = lab_factory(members=1, chassis=3, chassis_daemons=False)
+    info = lab.info()
+    assert info["chassis_daemons"] is False
+    for chassis in info["chassis"]:
+        assert chassis["controller_pid"] is None and chassis["vswitchd_pid"] is None
+        assert "system-id=" + chassis["name"] in in_host(info, chassis["host"], "ovs-vsctl", "--no-wait", "get",
+                                                         "Open_vSwitch", ".", "external_ids").replace('"', "")
+    assert run("ovn-sbctl", f"--db={info['sb']['remotes']}", "--bare", "--columns=name", "list", "Chassis").strip() == ""
 
 
 def test_pause_and_resume_a_follower(ovn_lab):
@@ -539,7 +558,7 @@ def test_failed_start_shows_the_log_and_cleans_up(tmp_path, monkeypatch):
 def test_invalid_arguments_fail_before_anything_starts():
     for kwargs in ({"members": 0}, {"databases": ("nb", "xx")}, {"northd": True, "databases": ("nb",)},
                    {"election_timer_ms": 50}, {"inactivity_probe_ms": -1},
-                   {"chassis": 1, "databases": ("nb",)}):
+                   {"chassis": 1, "databases": ("nb",)}, {"chassis": 151}, {"chassis": 1, "chassis_daemons": "no"}):
         with pytest.raises(LabError):
             Lab(**kwargs)
 

@@ -38,22 +38,25 @@ WRITING_ACTIONS = ("ovsdb_connection", "ovn_global_options", "ovn_chassis_probe"
 PLAYBOOK_TIMEOUT = 1200
 
 
-def incident_lab(name, members=3, chassis=1):
+def incident_lab(name, members=3, chassis=1, northd=False):
     """A private lab (not started) with the incident's aggressive settings: 5 s listener, northd and
-    chassis probes, 1 s election timer."""
-    return Lab(name=name, members=members, chassis=chassis, election_timer_ms=1000, inactivity_probe_ms=5000,
+    chassis probes, 1 s election timer; with ``northd``, an ovn-northd runs (the chassis gate's nb_cfg
+    needs it)."""
+    return Lab(name=name, members=members, chassis=chassis, northd=northd, election_timer_ms=1000,
+               inactivity_probe_ms=5000,
                northd_probe_ms=5000, chassis_probe_ms=5000,
                keep=os.environ.get("OVNLAB_KEEP", "") not in ("", "0"))
 
 
 @contextlib.contextmanager
 def incident_labs(shapes):
-    """Start one incident_lab per (deployment, lab name, members, chassis); yield them by deployment
+    """Start one incident_lab per (deployment, lab name, members, chassis[, northd]); yield them by deployment
     name; stop every one that was started."""
     started = {}
     try:
-        for deployment, lab_name, members, chassis in shapes:
-            lab = incident_lab(lab_name, members=members, chassis=chassis)
+        for shape in shapes:
+            deployment, lab_name, members, chassis = shape[:4]
+            lab = incident_lab(lab_name, members=members, chassis=chassis, northd=len(shape) > 4 and shape[4])
             started[deployment] = lab
             lab.start()
         yield started
@@ -74,16 +77,24 @@ def descriptor(name, lab):
 
 
 def hosts_descriptor(name, lab):
-    """ovn_deployment of a lab whose members are read on their own hosts (central_hosts, over SSH);
-    its chassis are still reached through the lab's workdir."""
+    """ovn_deployment of a lab whose members and chassis are Ansible hosts of their own (central_hosts,
+    chassis_hosts, over SSH): the members' sockets are read and the chassis' probes set on each host."""
     info = lab.info()
     return {
         "name": name,
         "nb": {"remote": info["nb"]["remotes"]},
         "sb": {"remote": info["sb"]["remotes"]},
         "central_hosts": [host["name"] for host in info["hosts"] if host["kind"] == "central"],
-        "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
+        "chassis_hosts": [c["host"] for c in info["chassis"]],
     }
+
+
+def chassis_probes(lab):
+    """external_ids:ovn-remote-probe-interval of every chassis, read with ovs-vsctl inside its host."""
+    info = lab.info()
+    return dict((c["host"], cli(*oracle.vsctl_argv(info, c, "--if-exists", "get", "Open_vSwitch", ".",
+                                                   "external_ids:ovn-remote-probe-interval")).strip('"'))
+                for c in info["chassis"])
 
 
 def write_inventory(path, groups, host_labs=()):
@@ -205,17 +216,25 @@ def failure_text(run):
     return "\n".join(str(r["result"].get("msg")) for r in run.failed_tasks())
 
 
+# Tasks of a writing module that only read (check_mode: true in the task itself).
+READ_TASKS = ("Read this chassis' probe keys and what the profile would change",)
+
+
+def _writes(run):
+    return [r for r in run.records if r["action"].split(".")[-1] in WRITING_ACTIONS
+            and r["task"].split(" : ")[-1] not in READ_TASKS]
+
+
 def changed_writes(run):
     """(host, task) of every task of a writing module that changed (or would change) something."""
-    return [(r["host"], r["task"]) for r in run.records
-            if r["action"].split(".")[-1] in WRITING_ACTIONS and r["result"].get("changed")]
+    return [(r["host"], r["task"]) for r in _writes(run) if r["result"].get("changed")]
 
 
 def touched(run):
     """(host, task) of every task that ran a writing module, or restored a snapshot."""
-    return [(r["host"], r["task"]) for r in run.records if r["status"] != "skipped" and (
-        r["action"].split(".")[-1] in WRITING_ACTIONS
-        or (r["action"].endswith("ovn_tuning_snapshot") and "differences" in r["result"]))]
+    return [(r["host"], r["task"]) for r in _writes(run) if r["status"] != "skipped"] + [
+        (r["host"], r["task"]) for r in run.records if r["status"] != "skipped"
+        and r["action"].endswith("ovn_tuning_snapshot") and "differences" in r["result"]]
 
 
 def files_under(directory):

@@ -5,7 +5,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubedc.ovn_tuning.plugins.filter import rollout_report
 from ansible_collections.kubedc.ovn_tuning.plugins.filter.rollout_report import (
-    health_summary, listener_probe_mismatches, tuning_changes)
+    chassis_gate_problem, health_summary, listener_probe_mismatches, tuning_changes)
 
 
 def health_result(healthy=True, window=True, failed=(), term=4):
@@ -161,4 +161,48 @@ def test_tuning_changes_refuses_what_is_not_a_result():
 
 def test_filters_are_registered():
     assert set(rollout_report.FilterModule().filters()) == {
-        "health_summary", "listener_probe_mismatches", "member_status", "tuning_changes"}
+        "chassis_gate_problem", "health_summary", "listener_probe_mismatches", "member_status", "tuning_changes"}
+
+
+# --------------------------------------------------------------------------- chassis_gate_problem
+
+CHANGED = {"changed": True, "chassis": "hv1", "external_ids_before": {}, "external_ids_after": {}}
+CONNECTED = {"connected": True, "connection_status": "connected", "error": None}
+SYNCED = {"synced": True, "nb_cfg": 7, "sb_nb_cfg": 7, "chassis": {"hv1": 7}, "lagging": [], "missing": []}
+
+
+def test_chassis_gate_problem_passes_a_changed_chassis_that_is_connected_and_caught_up():
+    assert chassis_gate_problem(CHANGED, "node-1", CONNECTED, SYNCED, True, 30) == ""
+    # Nothing changed: nothing to gate, whatever the gate tasks say (they were skipped).
+    assert chassis_gate_problem({"changed": False, "chassis": "hv1"}, "node-1", {"skipped": True}, {}) == ""
+    # Without the nb_cfg part, connected is enough.
+    assert chassis_gate_problem(CHANGED, "node-1", CONNECTED, {}, False, 30) == ""
+    # Another chassis of the batch lagged: the module failed, this one is not to blame.
+    other = dict(SYNCED, synced=False, lagging=["hv2"], msg="1 of 2 chassis did not reach nb_cfg 7")
+    assert chassis_gate_problem(CHANGED, "node-1", CONNECTED, other, True, 30) == ""
+
+
+def test_chassis_gate_problem_names_each_way_a_chassis_fails():
+    assert chassis_gate_problem({"unreachable": True, "msg": "ssh: no route"}, "node-1") == (
+        "node-1: unreachable: ssh: no route")
+    assert chassis_gate_problem({"failed": True, "msg": "remote: bad"}, "node-1") == (
+        "node-1: setting the probe failed: remote: bad")
+    assert "no external_ids:system-id" in chassis_gate_problem(dict(CHANGED, chassis=None), "node-1", CONNECTED)
+    paused = {"connected": False, "connection_status": None, "error": "no reply to connection-status within 5.0 s"}
+    assert chassis_gate_problem(CHANGED, "node-1", paused, SYNCED) == (
+        "node-1: ovn-controller is not connected to the SB after the change: no reply to connection-status"
+        " within 5.0 s")
+    assert "not connected" in chassis_gate_problem(CHANGED, "node-1", {"unreachable": True, "msg": "gone"}, SYNCED)
+    lagging = dict(SYNCED, synced=False, chassis={"hv1": 6}, lagging=["hv1"], msg="...")
+    assert chassis_gate_problem(CHANGED, "node-1", CONNECTED, lagging, True, 30) == (
+        "node-1: Chassis_Private.nb_cfg of hv1 is 6, not 7 after 30 s (ovn-controller does not process the SB)")
+    no_northd = dict(lagging, sb_nb_cfg=6, msg="... ovn-northd has not copied it into SB_Global.nb_cfg (6)")
+    assert chassis_gate_problem(CHANGED, "node-1", CONNECTED, no_northd, True, 30) == (
+        "node-1: the nb_cfg gate failed: ... ovn-northd has not copied it into SB_Global.nb_cfg (6)")
+    assert chassis_gate_problem(CHANGED, "node-1", CONNECTED, {"failed": True, "msg": "NB unreachable"}) == (
+        "node-1: the nb_cfg gate failed: NB unreachable")
+
+
+def test_chassis_gate_problem_refuses_what_is_not_a_result():
+    with pytest.raises(AnsibleFilterError, match="chassis_gate_problem: expected the registered result"):
+        chassis_gate_problem("changed", "node-1")

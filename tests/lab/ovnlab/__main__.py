@@ -45,6 +45,8 @@ def _add_lab_options(parser):
     parser.add_argument("--inactivity-probe", type=int, metavar="MS")
     parser.add_argument("--northd-probe", type=int, metavar="MS")
     parser.add_argument("--chassis-probe", type=int, metavar="MS")
+    parser.add_argument("--chassis-db-only", action="store_true",
+                        help="chassis with only their Open_vSwitch database and sshd (no ovs-vswitchd, no ovn-controller)")
     parser.add_argument("--timeout", type=float, default=90.0, metavar="SECONDS",
                         help="deadline for the whole start")
 
@@ -77,7 +79,7 @@ def _lab_from_options(options):
                inactivity_probe_ms=options.inactivity_probe,
                northd_probe_ms=options.northd_probe, chassis_probe_ms=options.chassis_probe,
                keep=True, start_timeout=options.timeout, ssl=options.ssl,
-               sb_relays=options.sb_relays)
+               sb_relays=options.sb_relays, chassis_daemons=not options.chassis_db_only)
 
 
 def _owner_process(state):
@@ -138,6 +140,7 @@ def _start(options):
     argv += ["--northd"] if options.northd else []
     argv += ["--kube-ovn"] if options.kube_ovn else []
     argv += ["--ssl"] if options.ssl else []
+    argv += ["--chassis-db-only"] if options.chassis_db_only else []
     for flag, value in (("--inactivity-probe", options.inactivity_probe),
                         ("--northd-probe", options.northd_probe),
                         ("--chassis-probe", options.chassis_probe)):
@@ -190,7 +193,7 @@ def _status(options):
               for member in info[key]["members"]]
     states += [info["northd"]["state"]] if info.get("northd") else []
     for chassis in info.get("chassis", []):
-        states += [chassis["ovsdb_state"], chassis["controller_state"]]
+        states += [chassis["ovsdb_state"], chassis["vswitchd_state"], chassis["controller_state"]]
     states += [host["sshd_state"] for host in info.get("hosts", [])]
     states += [relay["state"] for relay in info.get("sb_relays", [])]
     return 0 if "dead" not in states else 1

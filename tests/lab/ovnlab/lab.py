@@ -28,7 +28,7 @@ from .state import STATE_FILE
 from .waiting import LabError, describe_logs, wait_until
 
 MAX_MEMBERS = 9
-MAX_CHASSIS = 50
+MAX_CHASSIS = 150
 MAX_RELAYS = 5
 RELAY_HOST_BASE = 50  # SB relay k is 10.A.B.(50 + k)
 # Variables that would move the daemons' files away from the standard paths.
@@ -104,7 +104,7 @@ class Lab:
     def __init__(self, workdir=None, name="lab", members=3, databases=("nb", "sb"),
                  northd=False, chassis=0, kube_ovn=False, election_timer_ms=1000,
                  inactivity_probe_ms=None, northd_probe_ms=None, chassis_probe_ms=None,
-                 keep=False, start_timeout=60.0, ssl=False, sb_relays=0):
+                 keep=False, start_timeout=60.0, ssl=False, sb_relays=0, chassis_daemons=True):
         databases = tuple(databases)
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
             raise LabError(f"name {name!r}: use letters, digits, '.', '_' or '-'")
@@ -119,6 +119,9 @@ class Lab:
             raise LabError(f"chassis={chassis!r}: must be an integer from 0 to {MAX_CHASSIS}")
         if chassis and "sb" not in databases:
             raise LabError("chassis need the 'sb' database")
+        if not isinstance(chassis_daemons, bool):
+            raise LabError(f"chassis_daemons={chassis_daemons!r}: True (ovs-vswitchd and ovn-controller on each"
+                           " chassis) or False (only its Open_vSwitch database and sshd)")
         if not isinstance(election_timer_ms, int) or not 100 <= election_timer_ms <= 600000:
             raise LabError(f"election_timer_ms={election_timer_ms!r}: must be 100..600000")
         for label, value in (("inactivity_probe_ms", inactivity_probe_ms),
@@ -140,6 +143,7 @@ class Lab:
         self.databases = databases
         self.northd = northd
         self.chassis_count = chassis
+        self.chassis_daemons = chassis_daemons
         self.kube_ovn = kube_ovn
         self.election_timer_ms = election_timer_ms
         self.inactivity_probe_ms = inactivity_probe_ms
@@ -283,6 +287,7 @@ class Lab:
             "inactivity_probe_ms": self.inactivity_probe_ms,
             "northd_probe_ms": self.northd_probe_ms,
             "chassis_probe_ms": self.chassis_probe_ms,
+            "chassis_daemons": self.chassis_daemons,
             "ssl": self._pki.info() if self._pki else None,
             "nb": databases["nb"],
             "sb": databases["sb"],
@@ -749,6 +754,8 @@ class Lab:
             "ovn-remote": self.relay_remotes() or self.remotes("sb"),
             "ovn-encap-type": "geneve",
             "ovn-encap-ip": chassis.encap_ip,
+            # br-int in ovs-vswitchd's userspace datapath: no openvswitch kernel module needed.
+            "ovn-bridge-datapath-type": "netdev",
         }
         if self.chassis_probe_ms is not None:
             external_ids["ovn-remote-probe-interval"] = str(self.chassis_probe_ms)
@@ -779,6 +786,15 @@ class Lab:
                                       columns=["_uuid"], timeout=1.0),
                        self._left(deadline), f"{chassis.name}'s Open_vSwitch database",
                        [chassis.ovs_log_file], [chassis.ovsdb])
+            if not self.chassis_daemons:
+                continue
+            chassis.vswitchd = chassis.host.process(
+                f"{chassis.name}/vswitchd",
+                ["ovs-vswitchd", f"unix:{chassis.host_ovs_socket}",
+                 f"--log-file={chassis.host_vswitchd_log_file}",
+                 f"--pidfile={chassis.host_vswitchd_pid_file}", "-vconsole:off", "-vsyslog:off"],
+                chassis.vswitchd_log_file)
+            chassis.vswitchd.spawn(self._env, "/")
             # Its control socket is /run/ovn/ovn-controller.PID.ctl, as on a real host.
             chassis.controller = chassis.host.process(
                 f"{chassis.name}/controller",
@@ -789,7 +805,7 @@ class Lab:
                 chassis.controller_log_file)
             chassis.controller.spawn(self._env, "/")
             chassis.controller.ctl = chassis.info()["controller_ctl"]
-        for chassis in self._chassis:
+        for chassis in self._chassis if self.chassis_daemons else []:
             wait_until(lambda: self._sb_has_chassis(chassis.name), self._left(deadline),
                        f"{chassis.name} to register in the SB",
                        [chassis.controller_log_file], [chassis.controller])
@@ -832,6 +848,7 @@ class Lab:
     def _all_processes(self):
         """Every process the lab started, clients before servers, sshd last."""
         processes = [chassis.controller for chassis in self._chassis]
+        processes += [chassis.vswitchd for chassis in self._chassis]
         processes.append(self._northd)
         processes += [process for _host, process in self._relays]
         processes += [chassis.ovsdb for chassis in self._chassis]

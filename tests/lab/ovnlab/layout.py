@@ -98,8 +98,10 @@ class Member:
 
 
 class Chassis:
-    """A hypervisor without a datapath: its own Open_vSwitch ovsdb-server on
-    /run/openvswitch/db.sock, and an ovn-controller that registers it in the SB."""
+    """A hypervisor with a userspace datapath: its own Open_vSwitch ovsdb-server on
+    /run/openvswitch/db.sock, ovs-vswitchd (br-int of datapath type netdev: no kernel
+    module) and an ovn-controller that registers it in the SB and installs its flows -
+    which is what makes it acknowledge nb_cfg in Chassis_Private, as a real one does."""
 
     def __init__(self, number, host):
         self.number = number
@@ -110,6 +112,8 @@ class Chassis:
         self.host_ovs_socket = "/run/openvswitch/db.sock"
         self.host_ovs_pid_file = "/run/openvswitch/ovsdb-server.pid"
         self.host_ovs_log_file = "/var/log/openvswitch/ovsdb-server.log"
+        self.host_vswitchd_pid_file = "/run/openvswitch/ovs-vswitchd.pid"
+        self.host_vswitchd_log_file = "/var/log/openvswitch/ovs-vswitchd.log"
         self.host_controller_pid_file = "/run/ovn/ovn-controller.pid"
         self.host_controller_log_file = "/var/log/ovn/ovn-controller.log"
         self.db_file = host.path(self.host_db_file)
@@ -117,7 +121,9 @@ class Chassis:
         self.ovs_remote = f"unix:{self.ovs_socket}"
         self.ovs_log_file = host.path(self.host_ovs_log_file)
         self.controller_log_file = host.path(self.host_controller_log_file)
+        self.vswitchd_log_file = host.path(self.host_vswitchd_log_file)
         self.ovsdb = None
+        self.vswitchd = None
         self.controller = None
 
     def _host_ctl(self, process, program, directory):
@@ -142,4 +148,6 @@ class Chassis:
             "db_file": self.db_file,
             "ovsdb_log_file": self.ovs_log_file,
             "controller_log_file": self.controller_log_file,
+            "vswitchd_pid": self.vswitchd.pid if self.vswitchd else None,
+            "vswitchd_log_file": self.vswitchd_log_file,
         }

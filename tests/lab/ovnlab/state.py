@@ -45,6 +45,7 @@ def recorded_status(state_dir):
         info["northd"]["state"] = state_of("northd")
     for chassis in info.get("chassis", []):
         chassis["ovsdb_state"] = state_of(f"{chassis['name']}/ovsdb")
+        chassis["vswitchd_state"] = state_of(f"{chassis['name']}/vswitchd")
         chassis["controller_state"] = state_of(f"{chassis['name']}/controller")
     for relay in info.get("sb_relays", []):
         relay["state"] = state_of(f"relay/{relay['index']}")

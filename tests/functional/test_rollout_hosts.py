@@ -219,7 +219,8 @@ def test_rollout_over_ssh_converges_and_a_second_run_changes_nothing(labs, inven
             transfer_nb_leadership(production)
             moved["to"] = nb_leader_host(production)
 
-    run = run_rollout(inventory, state_dir, on_record=move_prod_leader_mid_walk)
+    # The canary, then the other two chassis at once.
+    run = run_rollout(inventory, state_dir, on_record=move_prod_leader_mid_walk, ovn_tuning_chassis_batch=[1, "100%"])
 
     assert run.returncode == 0, failure_text(run) or run.stdout[-4000:] + run.stderr[-2000:]
     for name, lab in labs.items():
@@ -229,12 +230,14 @@ def test_rollout_over_ssh_converges_and_a_second_run_changes_nothing(labs, inven
             assert seen["northd_probe_interval"] == "60000", (host, seen)
             assert seen["election_timers"] == {"nb": 2000, "sb": 1000}, (host, seen)
         assert set(chassis_probes(lab).values()) == {"300000"}, chassis_probes(lab)
-    # The chassis went in batches (the default [1, "10%"]: one at a time for 3), each gated.
+    # The chassis went in batches - the canary, then the two others at once - each batch gated: one
+    # nb_cfg wait for all the chassis of a batch.
     batches = [r["result"]["msg"] for r in task_results(run, "Report this batch")]
-    assert batches == ["1 chassis, 1 changed: gate passed"] * 6, batches
+    assert batches == ["1 chassis, 1 changed: gate passed", "2 chassis, 2 changed: gate passed"] * 2, batches
     syncs = [r for r in task_results(run, "Gate - the chassis that changed catch up with NB_Global.nb_cfg")
              if r["status"] == "ok"]
-    assert len(syncs) == 6 and all(r["result"]["results"][0]["synced"] for r in syncs), syncs
+    assert [len(r["result"]["results"][0]["chassis"]) for r in syncs] == [1, 2, 1, 2], syncs
+    assert all(r["result"]["results"][0]["synced"] for r in syncs), syncs
     gate = messages(run, "Gate - NB and SB are healthy after the change", "hosts-prod")
     assert "gate passed" in gate, gate
     # Production's leader moved after the walk had found it: a step failed on the old leader's host

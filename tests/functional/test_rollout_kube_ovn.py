@@ -137,6 +137,14 @@ def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
         central = written_hosts["all"]["children"]["labpb_stg_central"]["hosts"]
         assert "ctl_sockets" not in stg_hosts["nb"] and stg_hosts["central_hosts"] == list(central)
         assert all(host["ansible_connection"] == "ssh" for host in central.values())
+        # The chassis are SSH hosts too, named in chassis_hosts; that lab runs no ovn-northd, so its chassis
+        # gate only asks ovn-controller (no nb_cfg wait).
+        prod_hosts = written_hosts["all"]["children"]["ovn_production"]["hosts"]["labpb-prod"]["ovn_deployment"]
+        chassis_group = written_hosts["all"]["children"]["labpb_prod_chassis"]
+        assert "chassis" not in prod_hosts and prod_hosts["chassis_hosts"] == list(chassis_group["hosts"])
+        assert chassis_group["vars"] == {"ovn_tuning_chassis_sync": False}
+        assert all(host["ansible_connection"] == "ssh" for host in chassis_group["hosts"].values())
+        assert "labpb_stg_chassis" not in written_hosts["all"]["children"]
         health = run_playbook(HEALTH, inventory=hosts_inventory, extra_args=["--limit", "labpb-stg"])
         assert health.returncode == 0, failure_text(health) or health.stdout[-4000:]
         reads = task_results(health, "Read the members' control sockets on their hosts at the window's end",

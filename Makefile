@@ -44,10 +44,11 @@ link:
 	@[ -e $(LINK) ] || ln -sfn ../../../.. $(LINK)
 
 # The README's test command.
-# Two workers, one test file each at a time: a file's tests share their labs and fixtures.
+# Two workers, one test file each at a time: a file's tests share their labs and fixtures. The files
+# go out in collection order (tests/conftest.py puts the longest first), not by their number of tests.
 PYTEST_WORKERS ?= 2
 test: deps check-docs
-	$(VPY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS) tests
+	$(VPY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS) tests
 
 unit: deps
 	$(VPY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests/unit

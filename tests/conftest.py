@@ -33,9 +33,9 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_DIR
 pytest_plugins = ["ovnlab.fixtures"]
 
 
-# The longest test files first. With --dist loadfile (make test) each file goes whole to one worker,
-# in collection order: a long file collected last would run alone at the end while the other worker
-# idles.
+# The longest test files first. With --dist loadfile --no-loadscope-reorder (make test) each file goes
+# whole to one worker, in collection order: a long file collected last would run alone at the end
+# while the other worker idles.
 SLOW_FILES_FIRST = (
     "functional/test_rollout_hosts.py",
     "functional/test_rollout.py",

@@ -22,6 +22,7 @@ from common import BenchError
 from ovnlab import Lab
 from support import oracle
 from support.ansible_run import run_playbook
+from support.rollout import chassis_probes
 
 import yaml
 
@@ -51,12 +52,6 @@ def _set_all(info, value):
                                      "external_ids:ovn-remote-probe-interval=" + value))
 
 
-def _read_all(info):
-    return dict((c["host"], oracle.run(oracle.vsctl_argv(info, c, "get", "Open_vSwitch", ".",
-                                                         "external_ids:ovn-remote-probe-interval")).strip().strip('"'))
-                for c in info["chassis"])
-
-
 def _changed(run):
     return sum(1 for r in run.records if r["task"].endswith("Set ovn-controller's probe intervals on this chassis")
                and r["result"].get("changed"))
@@ -83,9 +78,9 @@ def _one_size(workdir, size, log):
         for side, side_forks, batch in (("serial", 1, 1), ("batched", forks, [1, "10%"])):
             _set_all(info, BEFORE)
             tune_s, tune = _run(inventory, side_forks, batch)
-            if _changed(tune) != size or set(_read_all(info).values()) != {AFTER}:
+            if _changed(tune) != size or set(chassis_probes(lab).values()) != {AFTER}:
                 raise BenchError("%s: %d of %d chassis changed, read back %s"
-                                 % (side, _changed(tune), size, sorted(set(_read_all(info).values()))))
+                                 % (side, _changed(tune), size, sorted(set(chassis_probes(lab).values()))))
             noop_s, noop = _run(inventory, side_forks, batch)
             if _changed(noop):
                 raise BenchError("%s: the no-op run changed %d chassis" % (side, _changed(noop)))

@@ -65,7 +65,7 @@ check-docs: venv link
 # injected faults, measured before and after (playbooks/demo.yml, docs/demo.md). The table is
 # printed again at the end and kept in .build/demo/report.md (every number: report.json).
 demo: deps
-	$(VENV)/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(VPY) playbooks/demo.yml
+	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml
 	@echo; cat .build/demo/report.md
 
 # Benchmarks and fault drills (bench/run.py, docs/performance.md): reports in bench/results/.

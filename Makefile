@@ -18,6 +18,8 @@ deps: apt venv link
 # The lab's hosts (tests/lab, docs/lab.md): OVN's daemons and CLIs, sshd, Debian's python3 with the
 # ovs package, iproute2 for the network namespaces, util-linux for nsenter/unshare.
 LAB_PACKAGES := ovn-central ovn-host openssh-server openssh-client python3-openvswitch iproute2 util-linux openssl
+# The alert rules and the dashboard are tested with promtool and a real Prometheus over node_exporter.
+MONITORING_PACKAGES := prometheus prometheus-node-exporter
 
 apt:
 	@if ! command -v ovsdb-server >/dev/null || ! command -v ovn-controller >/dev/null || ! command -v ovn-northd >/dev/null \
@@ -25,6 +27,10 @@ apt:
 	    || ! /usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null; then \
 	  echo "installing $(LAB_PACKAGES) (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \
+	fi
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v prometheus-node-exporter >/dev/null; then \
+	  echo "installing $(MONITORING_PACKAGES) (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(MONITORING_PACKAGES) >/dev/null; \
 	fi
 	@if ! command -v shellcheck >/dev/null; then \
 	  echo "installing shellcheck (needs root; used by ansible-test sanity)"; \

@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -424,7 +425,11 @@ METRICS = (
            "Effective max_backoff of each listener row referenced from the global table."),
     Metric("ovn_tuning_probe_option_milliseconds", "gauge", ("database", "key"),
            "Effective probe option of the global table (NB_Global/SB_Global options,"
-           " Open_vSwitch external_ids), default applied when unset."),
+           " Open_vSwitch external_ids), default applied when unset; a key kept in seconds"
+           " (ovn-openflow-probe-interval) is converted."),
+    Metric("ovn_tuning_expected_probe_milliseconds", "gauge", ("database", "setting"),
+           "What expected_probes (the profile) asks for each setting it names: inactivity_probe,"
+           " max_backoff, a probe option key or election_timer (only with expected_probes)."),
     Metric("ovn_tuning_health_gate", "gauge", ("database", "gate"),
            "1 when the health gate passed, 0 when it failed."),
     Metric("ovn_tuning_healthy", "gauge", ("database",),
@@ -440,6 +445,8 @@ METRICS = (
 )
 
 METRICS_BY_NAME = dict((m.name, m) for m in METRICS)
+
+_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def escape_label_value(value):
@@ -458,8 +465,40 @@ def _format_value(value):
     return repr(float(value))
 
 
-def metric_samples(facts, gates=None, healthy=None, window=None):
-    """``{metric name: [(labels dict, value)]}`` for one facts document (and gates)."""
+def check_metric_labels(labels):
+    """``metrics_labels`` validated: Prometheus label names that no metric already uses, string
+    values. Returns them as a sorted list of (name, value) pairs."""
+    if not labels:
+        return []
+    if not isinstance(labels, dict):
+        raise HealthInputError("metrics_labels: expected a dict of label name to value, got %r" % (labels,))
+    taken = sorted(set(label for metric in METRICS for label in metric.labels))
+    pairs = []
+    for name, value in sorted(labels.items()):
+        if not isinstance(name, str) or not _LABEL_NAME_RE.match(name) or name.startswith("__"):
+            raise HealthInputError(
+                "metrics_labels: %r is not a Prometheus label name (letters, digits and _, not"
+                " starting with a digit or __)" % (name,))
+        if name in taken:
+            raise HealthInputError("metrics_labels: %r is a label the metrics set themselves; taken: %s"
+                                   % (name, ", ".join(taken)))
+        if isinstance(value, (dict, list)) or value is None:
+            raise HealthInputError("metrics_labels.%s: expected a string, got %r" % (name, value))
+        pairs.append((name, str(value)))
+    return pairs
+
+
+def _in_milliseconds(name, value):
+    """A probe setting's value in milliseconds (the few kept in seconds are converted)."""
+    tunable = tunables.BY_NAME.get(name)
+    if tunable is not None and tunable.unit == "s" and isinstance(value, int):
+        return value * 1000
+    return value
+
+
+def metric_samples(facts, gates=None, healthy=None, window=None, expected=None):
+    """``{metric name: [(labels dict, value)]}`` for one facts document (and gates, and the
+    ``expected_probes`` the gates judged, each in its tunable's unit)."""
     database = facts["database"]
     samples = dict((m.name, []) for m in METRICS)
 
@@ -506,7 +545,9 @@ def metric_samples(facts, gates=None, healthy=None, window=None):
             add("ovn_tuning_connection_max_backoff_milliseconds",
                 row.get("max_backoff_effective"), target=row["target"])
     for key, value in sorted((settings.get("options_effective") or {}).items()):
-        add("ovn_tuning_probe_option_milliseconds", value, key=key)
+        add("ovn_tuning_probe_option_milliseconds", _in_milliseconds(key, value), key=key)
+    for setting, value in sorted((expected or {}).items()):
+        add("ovn_tuning_expected_probe_milliseconds", _in_milliseconds(setting, value), setting=setting)
     for gate in gates or []:
         add("ovn_tuning_health_gate", 1 if gate["passed"] else 0, gate=gate["name"])
     if healthy is not None:
@@ -519,8 +560,10 @@ def metric_samples(facts, gates=None, healthy=None, window=None):
     return samples
 
 
-def render_metrics(samples):
-    """Prometheus text exposition (version 0.0.4) of ``metric_samples`` output."""
+def render_metrics(samples, extra_labels=()):
+    """Prometheus text exposition (version 0.0.4) of ``metric_samples`` output; ``extra_labels``
+    (``check_metric_labels`` pairs) come first on every sample."""
+    prefix = "".join('%s="%s",' % (key, escape_label_value(value)) for key, value in extra_labels)
     lines = []
     for metric in METRICS:
         entries = samples.get(metric.name) or []
@@ -530,7 +573,7 @@ def render_metrics(samples):
         lines.append("# TYPE %s %s" % (metric.name, metric.type))
         for labels, value in entries:
             label_text = ",".join('%s="%s"' % (key, escape_label_value(labels[key])) for key in metric.labels)
-            lines.append("%s{%s} %s" % (metric.name, label_text, _format_value(value)))
+            lines.append("%s{%s%s} %s" % (metric.name, prefix, label_text, _format_value(value)))
     return "\n".join(lines) + "\n"
 
 
@@ -570,8 +613,16 @@ the unit tests fail when the two disagree.
 Label `member` is the member's OVSDB remote as given in `remote`; `target` is a listener row's
 `target`; `gate` is a gate name of the module's `gates` result (`quorum`, `single_leader`,
 `uncommitted_entries`, `members_healthy`, `expected_probes`, `no_elections`, `disconnections`,
-`assertion_N`). A metric whose value could not be read (member down, no `ctl_socket`, no sampling
-window) is left out rather than written as 0.
+`assertion_N`); `setting` is a key of `expected_probes`. A metric whose value could not be read
+(member down, no `ctl_socket`, no sampling window) is left out rather than written as 0.
+
+`metrics_labels` adds labels of the operator's to every sample, first. The collection's playbooks
+set `deployment` (the inventory's `ovn_deployment.name`) and `read`: `health` for the health
+playbook's report, `preflight` and `gate` for a rollout's one-off reads (files `NAME-nb.prom`,
+`NAME-nb-preflight.prom`, `NAME-nb-gate.prom` in `ovn_tuning_metrics_dir`). The alert rules
+(`docs/prometheus/ovn-tuning.rules.yml`) and the dashboard (`docs/grafana/ovn-tuning.json`) watch
+everything but `read="preflight"` and `read="gate"`: a rollout's last gate stays on disk long after
+it passed or failed. How to keep the watch: docs/runbook.md §6.
 
 """
 

@@ -143,6 +143,16 @@ options:
         for node_exporter's textfile collector (name it C(*.prom)). Written atomically - a temporary file in
         the same directory, then a rename - whether healthy or not. Its directory must exist.
     type: path
+  metrics_labels:
+    description:
+      - Labels added, first, to every sample of O(metrics_file) - for example the deployment's name and what
+        the read is for, so that the files of several deployments (and a rollout's gate beside the
+        scheduled report) share one textfile directory without clashing series.
+      - Names are Prometheus label names (letters, digits and C(_), not starting with a digit or C(__)) that
+        no metric sets itself (C(database), C(member), C(role), C(target), C(remote), C(source), C(key),
+        C(gate), C(setting)); values are strings.
+    type: dict
+    default: {}
 notes:
   - Gates are judged on the facts at the end of the window; a cluster that lost and regained its leader
     within the window passes C(quorum) but fails C(no_elections).
@@ -170,6 +180,8 @@ EXAMPLES = r"""
       - "summary.election_timer >= `5000`"
       - "length(members[?echo_rtt_ms > `50`]) == `0`"
     metrics_file: /var/lib/node_exporter/textfile/ovn_sb.prom
+    metrics_labels:
+      deployment: prod-1
 
 - name: Record the verdict without failing
   kubedc.ovn_tuning.ovn_health:
@@ -270,6 +282,7 @@ def build_module():
         max_elections=dict(type="int", default=0),
         assertions=dict(type="list", elements="str", default=[]),
         metrics_file=dict(type="path"),
+        metrics_labels=dict(type="dict", default={}),
     )
     argument_spec.update(connection_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -282,6 +295,7 @@ def validate(params):
     try:
         assertions = health.compile_assertions(params["assertions"])
         expected = health.parse_expected_probes(params["expected_probes"], request.database)
+        labels = health.check_metric_labels(params["metrics_labels"])
     except health.HealthInputError as exc:
         raise OvsdbConfigError(str(exc))
     if expected and not request.probe_settings:
@@ -307,7 +321,9 @@ def validate(params):
             raise OvsdbConfigError("metrics_file: directory %s does not exist" % directory)
         if not os.access(directory, os.W_OK):
             raise OvsdbConfigError("metrics_file: directory %s is not writable" % directory)
-    return request, assertions, expected
+    if labels and not metrics_file:
+        raise OvsdbConfigError("metrics_labels: label the samples of metrics_file, which is not given")
+    return request, assertions, expected, labels
 
 
 def check_window_start(facts, database):
@@ -324,7 +340,7 @@ def check_window_start(facts, database):
 
 def check_health(module):
     params = module.params
-    request, assertions, expected = validate(params)
+    request, assertions, expected, labels = validate(params)
     started = time.monotonic()
     window = None
     if params["window_start"] is not None:
@@ -348,9 +364,9 @@ def check_health(module):
     healthy = all(gate["passed"] for gate in gates)
     failed = health.failed_sentences(gates)
     if params["metrics_file"]:
-        samples = health.metric_samples(end, gates, healthy, window)
+        samples = health.metric_samples(end, gates, healthy, window, expected)
         try:
-            health.write_atomically(params["metrics_file"], health.render_metrics(samples))
+            health.write_atomically(params["metrics_file"], health.render_metrics(samples, labels))
         except (IOError, OSError) as exc:
             raise OvsdbError("metrics_file: cannot write %s: %s" % (params["metrics_file"], exc))
     result = {

@@ -25,6 +25,10 @@ def test_build_install_and_load(tmp_path):
         names = archive.getnames()
     assert "meta/runtime.yml" in names and "MANIFEST.json" in names
     assert "plugins/module_utils/ovsdb_client.py" in names
+    # What the runbook's watch installs from the collection (section 6).
+    for shipped in ("docs/prometheus/ovn-tuning.rules.yml", "docs/grafana/ovn-tuning.json",
+                    "docs/examples/ovn-tuning-health.service", "docs/examples/ovn-tuning-health.timer"):
+        assert shipped in names, shipped
     assert not [n for n in names if n.startswith((".build", ".venv", ".ci/")) or "__pycache__" in n]
 
     installed = run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force",

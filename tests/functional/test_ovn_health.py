@@ -180,6 +180,12 @@ def test_bad_input_names_the_option(ovn_lab, tmp_path):
          % (tmp_path / "missing")),
         ({"metrics_file": str(tmp_path)}, "metrics_file: %s is a directory" % tmp_path),
         ({"ctl_socket": ["/nonexistent.ctl"]}, "ctl_socket: give one control socket per remote"),
+        ({"metrics_file": str(tmp_path / "x.prom"), "metrics_labels": {"member": "a"}},
+         "metrics_labels: 'member' is a label the metrics set themselves; taken: database, gate, key, member,"),
+        ({"metrics_file": str(tmp_path / "x.prom"), "metrics_labels": {"0dc": "a"}},
+         "metrics_labels: '0dc' is not a Prometheus label name"),
+        ({"metrics_labels": {"deployment": "a"}},
+         "metrics_labels: label the samples of metrics_file, which is not given"),
     ]
     results = run_all([{"name": "case %d" % i, "kubedc.ovn_tuning.ovn_health": facts_args(ovn_lab, "nb", **extra)}
                        for i, (extra, _fragment) in enumerate(cases)])

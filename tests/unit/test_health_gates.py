@@ -431,8 +431,9 @@ class TestMetrics:
         end = facts([member(0, disconnections=2), member(1, disconnections=1),
                      member(2, reachable=False, status=False)])
         window = health.window_stats(start, end, 8.0)
-        gates = health.evaluate(start, end, window)[0]
-        text = health.render_metrics(health.metric_samples(end, gates, False, window))
+        expected = {"inactivity_probe": 60000}
+        gates = health.evaluate(start, end, window, expected_probes=expected)[0]
+        text = health.render_metrics(health.metric_samples(end, gates, False, window, expected))
         types, values = parse_metrics(text)
         db = ("database", "OVN_Northbound")
         assert types["ovn_tuning_raft_disconnections"] == "counter"
@@ -455,6 +456,7 @@ class TestMetrics:
         assert values[("ovn_tuning_healthy", (db,))] == 0
         assert values[("ovn_tuning_health_window_disconnections", (db,))] == 1
         assert values[("ovn_tuning_cluster_members_connected", (db,))] == 2
+        assert values[("ovn_tuning_expected_probe_milliseconds", (db, ("setting", "inactivity_probe")))] == 60000
         for metric in health.METRICS:
             assert "# HELP %s " % metric.name in text
             assert "# TYPE %s %s" % (metric.name, metric.type) in text
@@ -467,6 +469,62 @@ class TestMetrics:
         values = parse_metrics(text)[1]
         assert values[("ovn_tuning_member_up", (("database", "OVN_Northbound"),
                                                 ("member", 'unix:/tmp/we"ird\\path\nx')))] == 1
+
+    def test_operator_labels_come_first_on_every_sample(self):
+        document = healthy()
+        labels = health.check_metric_labels({"read": "health", "deployment": 'prod-"1"'})
+        assert labels == [("deployment", 'prod-"1"'), ("read", "health")]
+        text = health.render_metrics(health.metric_samples(document), labels)
+        samples = [line for line in text.splitlines() if not line.startswith("#")]
+        assert samples and all(line.split("{", 1)[1].startswith('deployment="prod-\\"1\\"",read="health",')
+                               for line in samples)
+        values = parse_metrics(text)[1]
+        key = (("database", "OVN_Northbound"), ("deployment", 'prod-"1"'), ("member", REMOTES[0]),
+               ("read", "health"))
+        assert values[("ovn_tuning_member_up", key)] == 1
+
+    @pytest.mark.parametrize("labels, message", [
+        ({"database": "x"}, "metrics_labels: 'database' is a label the metrics set themselves; taken: database,"),
+        ({"setting": "x"}, "metrics_labels: 'setting' is a label the metrics set themselves"),
+        ({"1st": "x"}, "metrics_labels: '1st' is not a Prometheus label name"),
+        ({"__name__": "x"}, "metrics_labels: '__name__' is not a Prometheus label name"),
+        ({"de-ployment": "x"}, "metrics_labels: 'de-ployment' is not a Prometheus label name"),
+        ({"deployment": ["a"]}, "metrics_labels.deployment: expected a string, got ['a']"),
+        ({"deployment": None}, "metrics_labels.deployment: expected a string, got None"),
+        (["deployment"], "metrics_labels: expected a dict of label name to value"),
+    ])
+    def test_bad_operator_labels_name_the_option(self, labels, message):
+        with pytest.raises(health.HealthInputError) as caught:
+            health.check_metric_labels(labels)
+        assert str(caught.value).startswith(message), str(caught.value)
+
+    def test_expected_probes_are_written_in_milliseconds(self):
+        document = healthy()
+        expected = health.parse_expected_probes({"inactivity_probe": "60s", "election_timer": 5000},
+                                                "OVN_Northbound")
+        values = parse_metrics(health.render_metrics(health.metric_samples(document, expected=expected)))[1]
+        db = ("database", "OVN_Northbound")
+        assert values[("ovn_tuning_expected_probe_milliseconds", (db, ("setting", "inactivity_probe")))] == 60000
+        assert values[("ovn_tuning_expected_probe_milliseconds", (db, ("setting", "election_timer")))] == 5000
+        assert not [key for key in values if key[0] == "ovn_tuning_expected_probe_milliseconds"
+                    and ("setting", "max_backoff") in key[1]]
+        # Without expected_probes the metric is left out.
+        text = health.render_metrics(health.metric_samples(document))
+        assert "ovn_tuning_expected_probe_milliseconds" not in text
+
+    def test_a_probe_kept_in_seconds_is_written_in_milliseconds(self):
+        document = healthy()
+        document["database"] = "Open_vSwitch"
+        document["probe_settings"]["options_effective"] = {"ovn-openflow-probe-interval": 30,
+                                                           "ovn-remote-probe-interval": 60000}
+        expected = health.parse_expected_probes({"ovn-openflow-probe-interval": "1m"}, "Open_vSwitch")
+        assert expected == {"ovn-openflow-probe-interval": 60}
+        values = parse_metrics(health.render_metrics(health.metric_samples(document, expected=expected)))[1]
+        db = ("database", "Open_vSwitch")
+        assert values[("ovn_tuning_probe_option_milliseconds", (db, ("key", "ovn-openflow-probe-interval")))] == 30000
+        assert values[("ovn_tuning_probe_option_milliseconds", (db, ("key", "ovn-remote-probe-interval")))] == 60000
+        assert values[("ovn_tuning_expected_probe_milliseconds",
+                       (db, ("setting", "ovn-openflow-probe-interval")))] == 60000
 
     def test_docs_page_is_generated_from_the_definitions(self):
         with open(os.path.join(REPO_ROOT, "docs", "metrics.md")) as handle:

@@ -22,6 +22,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
@@ -42,7 +43,11 @@ PROFILE_FIELDS = (
 )
 FIELD_TUNABLE = dict(PROFILE_FIELDS)
 ENV_FIELD = "kube_ovn_env"
-ACCEPTED_FIELDS = tuple(field for field, _tunable in PROFILE_FIELDS) + (ENV_FIELD,)
+# The operator's consent to a listener probe of 0 (tunables.disabled_listener_probe says why it is refused
+# otherwise). In the normalized profile only when true, so that a profile without it keeps its checksum.
+ALLOW_DISABLED_FIELD = "allow_disabled_probe"
+LISTENER_PROBE_FIELDS = ("nb_inactivity_probe", "sb_inactivity_probe", "local_config_inactivity_probe")
+ACCEPTED_FIELDS = tuple(field for field, _tunable in PROFILE_FIELDS) + (ENV_FIELD, ALLOW_DISABLED_FIELD)
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -88,12 +93,22 @@ def normalize_profile(profile, param="ovn_tuning_profile"):
     if unknown:
         raise AnsibleFilterError("%s: unknown field(s) %s; accepted fields: %s"
                                  % (param, ", ".join(unknown), ", ".join(ACCEPTED_FIELDS)))
+    try:
+        allow_disabled = boolean(profile.get(ALLOW_DISABLED_FIELD, False), strict=True)
+    except TypeError:
+        raise AnsibleFilterError("%s.%s: expected true or false, got %r" % (
+            param, ALLOW_DISABLED_FIELD, profile.get(ALLOW_DISABLED_FIELD)))
     normalized = {}
     for field, tunable_name in PROFILE_FIELDS:
         value = profile.get(field)
         normalized[field] = None if value is None else _parse(
             value, tunables.get(tunable_name), "%s.%s" % (param, field))
+        if field in LISTENER_PROBE_FIELDS and normalized[field] == 0 and not allow_disabled:
+            raise AnsibleFilterError(tunables.disabled_listener_probe(
+                "%s.%s" % (param, field), "these listeners", "%s.%s: true" % (param, ALLOW_DISABLED_FIELD)))
     normalized[ENV_FIELD] = _normalize_env(profile.get(ENV_FIELD), "%s.%s" % (param, ENV_FIELD))
+    if allow_disabled:
+        normalized[ALLOW_DISABLED_FIELD] = True
     return normalized
 
 

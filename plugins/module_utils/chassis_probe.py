@@ -82,11 +82,14 @@ def desired_keys(params, state):
 
 
 def warnings_for(desired):
-    """Sentences about keys that only some OVN versions read, from the tunables table."""
+    """Sentences about keys that only some OVN versions read, from the tunables table, and about an
+    SB probe of 0."""
     out = []
     for option, key in OPTION_KEYS:
         if key in VERSION_NOTED_KEYS and desired.get(key) is not None:
             out.append("%s: external_ids:%s - %s" % (option, key, tunables.get(key).notes))
+        if key == "ovn-remote-probe-interval" and desired.get(key) == "0":
+            out.append("%s: %s" % (option, tunables.DISABLED_CHASSIS_PROBE))
     return out
 
 

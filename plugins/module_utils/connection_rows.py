@@ -202,12 +202,17 @@ def validate_settings(database, settings, param_prefix=""):
     return result
 
 
-def desired_row(database, target, state="present", settings=None, param_prefix=""):
-    """A validated desired Connection: {"target", "state", "settings"}."""
+def desired_row(database, target, state="present", settings=None, param_prefix="", allow_disabled_probe=False):
+    """A validated desired Connection: {"target", "state", "settings"}. An inactivity_probe of 0 on a
+    probed listener (ptcp:, pssl:) is refused unless ``allow_disabled_probe``."""
     if state not in ("present", "absent"):
         raise OvsdbConfigError("%sstate: expected present or absent, got %r" % (param_prefix, state))
-    parse_target(target, param_prefix + "target")
+    parsed = parse_target(target, param_prefix + "target")
     settings = validate_settings(database, settings or {}, param_prefix)
+    if (settings.get("inactivity_probe") == 0 and parsed["passive"] and parsed["method"] != "punix"
+            and not allow_disabled_probe):
+        raise OvsdbConfigError(tunables.disabled_listener_probe(
+            param_prefix + "inactivity_probe", "listener " + target, param_prefix + "allow_disabled_probe=true"))
     if state == "absent" and settings:
         raise OvsdbConfigError("%s: only used with state=present (state=absent removes the row)"
                                % ", ".join(param_prefix + c for c in sorted(settings)))

@@ -55,8 +55,9 @@ def expected_probe_keys(database):
     return keys
 
 
-def parse_expected_probes(expected, database):
-    """``expected_probes`` validated and converted to each tunable's unit; {} when not given."""
+def parse_expected_probes(expected, database, allow_disabled_probe=False):
+    """``expected_probes`` validated and converted to each tunable's unit; {} when not given. A listener
+    probe of 0 is refused unless ``allow_disabled_probe``: it is a hazard to fix, not a state to expect."""
     if not expected:
         return {}
     if not isinstance(expected, dict):
@@ -70,6 +71,9 @@ def parse_expected_probes(expected, database):
                 "expected_probes: %r is not a probe setting of %s; accepted keys: %s"
                 % (key, database, ", ".join(sorted(allowed)) or "none"))
         parsed[key] = tunables.parse_interval(value, allowed[key], "expected_probes.%s" % key)
+        if key == "inactivity_probe" and parsed[key] == 0 and not allow_disabled_probe:
+            raise HealthInputError(tunables.disabled_listener_probe(
+                "expected_probes.inactivity_probe", "the listeners", "allow_disabled_probe=true"))
     return parsed
 
 
@@ -238,8 +242,9 @@ def gate_members(facts):
     return _gate("members_healthy", not problems, detail)
 
 
-def probe_mismatches(facts, expected):
-    """Sentences for each probe setting that differs from ``expected`` ({tunable: value})."""
+def probe_mismatches(facts, expected, command_line_listeners="judge"):
+    """Sentences for each probe setting that differs from ``expected`` ({tunable: value}); listeners given
+    on a server's command line are judged too unless ``command_line_listeners`` is ``ignore``."""
     settings = facts.get("probe_settings")
     if not settings or settings.get("error"):
         return ["probe settings could not be read: %s"
@@ -259,7 +264,7 @@ def probe_mismatches(facts, expected):
                     mismatches.append("%s of listener %s is %s %s (%s), expected %d" % (
                         key, row.get("target"), have, tunable.unit,
                         "unset, the default" if row.get(key) is None else "set", want))
-            if key == "inactivity_probe":
+            if key == "inactivity_probe" and command_line_listeners == "judge":
                 for member in facts["members"]:
                     for listener in member.get("listeners") or []:
                         if (listener["source"] == "command_line" and not listener.get("tunable")
@@ -283,10 +288,10 @@ def probe_mismatches(facts, expected):
     return mismatches
 
 
-def gate_expected_probes(facts, expected):
+def gate_expected_probes(facts, expected, command_line_listeners="judge"):
     if not expected:
         return None
-    mismatches = probe_mismatches(facts, expected)
+    mismatches = probe_mismatches(facts, expected, command_line_listeners)
     detail = "; ".join(mismatches) if mismatches else "all of %s as expected" % ", ".join(
         "%s=%s" % item for item in sorted(expected.items()))
     return _gate("expected_probes", not mismatches, detail)
@@ -339,7 +344,7 @@ def evaluate_assertions(compiled, document):
 
 
 def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
-             max_elections=0, max_disconnections=0, assertions=()):
+             max_elections=0, max_disconnections=0, assertions=(), command_line_listeners="judge"):
     """All gates over the facts; returns ``(gates, not_evaluated)``.
 
     Built-in gates judge the end facts; window gates compare start and end.  A gate that
@@ -355,7 +360,7 @@ def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
     else:
         gates.append(uncommitted)
     gates.append(gate_members(end))
-    probes = gate_expected_probes(end, expected_probes)
+    probes = gate_expected_probes(end, expected_probes, command_line_listeners)
     if probes is None:
         not_evaluated.append({"name": "expected_probes", "reason": "expected_probes not given"})
     else:
@@ -472,7 +477,8 @@ def check_metric_labels(labels):
         return []
     if not isinstance(labels, dict):
         raise HealthInputError("metrics_labels: expected a dict of label name to value, got %r" % (labels,))
-    taken = sorted(set(label for metric in METRICS for label in metric.labels))
+    # Prometheus sets instance and job itself (a file's would become exported_instance, exported_job).
+    taken = sorted(set(label for metric in METRICS for label in metric.labels) | {"instance", "job"})
     pairs = []
     for name, value in sorted(labels.items()):
         if not isinstance(name, str) or not _LABEL_NAME_RE.match(name) or name.startswith("__"):

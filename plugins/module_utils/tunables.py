@@ -66,6 +66,26 @@ class Tunable(object):
         }
 
 
+# Why a listener probe of 0 is refused unless the operator allows it (ovsdb_connection, ovn_health's
+# expected_probes, the rollout's profile).
+DISABLED_LISTENER_PROBE = (
+    "ovsdb-server then never notices a client that died without closing its connection (a crashed host, a"
+    " cut network) and keeps that client's locks - a dead ovn-northd keeps the ovn_northd lock and the"
+    " standby never takes over")
+
+
+def disabled_listener_probe(param, where, consent):
+    """The sentence that refuses a listener probe of 0: ``param`` the option, ``where`` the listener(s),
+    ``consent`` how the operator allows it."""
+    return "%s: 0 disables the probe of %s; %s. Give a probe (60s is common), or set %s" % (
+        param, where, DISABLED_LISTENER_PROBE, consent)
+
+
+# Why a chassis' SB probe of 0 is worth a warning.
+DISABLED_CHASSIS_PROBE = (
+    "0 disables ovn-controller's probe of its SB connection: over TCP or SSL it then never notices a dead"
+    " SB server or a cut path and keeps waiting on it instead of reconnecting")
+
 TUNABLES = (
     Tunable(
         "inactivity_probe", "ms", 1000, ONE_HOUR_MS, 5000, KIND_COLUMN,
@@ -76,8 +96,10 @@ TUNABLES = (
         description="How long ovsdb-server waits on a silent client of this listener before it"
                     " sends an echo and then drops the connection.",
         notes="Unset means 5000 upstream (60000 in kube-ovn's patched build); ovsdb-server raises"
-              " 1-999 to 1000. A listener given on the command line (--remote=ptcp:...) has no row"
-              " and cannot be tuned at run time."),
+              " 1-999 to 1000. 0 on a ptcp:/pssl: listener is refused unless allow_disabled_probe is"
+              " true: a dead client then keeps its locks (a dead ovn-northd keeps ovn_northd, the"
+              " standby never takes over). punix: listeners are never probed. A listener given on the"
+              " command line (--remote=ptcp:...) has no row and cannot be tuned at run time."),
     Tunable(
         "max_backoff", "ms", 1000, ONE_HOUR_MS, 8000, KIND_COLUMN,
         "Connection.max_backoff",
@@ -117,7 +139,9 @@ TUNABLES = (
         "Open_vSwitch.external_ids:ovn-remote-probe-interval (each chassis' local OVS database)",
         databases=("Open_vSwitch",), table="Open_vSwitch", column="external_ids",
         key="ovn-remote-probe-interval", zero_disables=True,
-        description="Probe interval of ovn-controller's connection to the SB database."),
+        description="Probe interval of ovn-controller's connection to the SB database.",
+        notes="0 disables it (the modules warn): over TCP/SSL ovn-controller then never notices a dead"
+              " SB server or a cut path."),
     Tunable(
         "ovn-bridge-remote-probe-interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
         "Open_vSwitch.external_ids:ovn-bridge-remote-probe-interval",

@@ -101,6 +101,25 @@ options:
         OVN_Southbound, V(ovn-remote-probe-interval)... for Open_vSwitch; unset keys count as their default)
         and V(election_timer) for clustered OVN databases."
     type: dict
+  command_line_listeners:
+    description:
+      - How O(expected_probes) C(inactivity_probe) treats the listeners given on a server's command line
+        (C(--remote=ptcp:...), no Connection row), whose probe is ovsdb-server's built-in default and cannot
+        be changed at run time.
+      - V(judge) fails the gate when their probe is not the expected one (the truth about every listener).
+        V(ignore) judges the Connection rows only, as a rollout's gate does - for a scheduled report on a
+        deployment whose command-line listeners are known and cannot be fixed by a rollout.
+        C(punix:) listeners are never probed and never judged.
+    type: str
+    choices: [judge, ignore]
+    default: judge
+  allow_disabled_probe:
+    description:
+      - Accept V(0) as the expected C(inactivity_probe) of O(expected_probes). Without it, 0 is refused - a
+        listener without a probe lets a dead client keep its locks (a dead ovn-northd keeps the
+        C(ovn_northd) lock), a hazard to fix rather than a state to expect.
+    type: bool
+    default: false
   sample_seconds:
     description:
       - Length of the sampling window in seconds. V(0) reads the facts once. Otherwise they are read, the
@@ -150,7 +169,7 @@ options:
         scheduled report) share one textfile directory without clashing series.
       - Names are Prometheus label names (letters, digits and C(_), not starting with a digit or C(__)) that
         no metric sets itself (C(database), C(member), C(role), C(target), C(remote), C(source), C(key),
-        C(gate), C(setting)); values are strings.
+        C(gate), C(setting)), nor C(instance) and C(job) (Prometheus sets those); values are strings.
     type: dict
     default: {}
 notes:
@@ -283,6 +302,8 @@ def build_module():
         assertions=dict(type="list", elements="str", default=[]),
         metrics_file=dict(type="path"),
         metrics_labels=dict(type="dict", default={}),
+        allow_disabled_probe=dict(type="bool", default=False),
+        command_line_listeners=dict(type="str", default="judge", choices=["judge", "ignore"]),
     )
     argument_spec.update(connection_spec())
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -294,7 +315,8 @@ def validate(params):
     request = cluster_facts.validate_facts_params(params)
     try:
         assertions = health.compile_assertions(params["assertions"])
-        expected = health.parse_expected_probes(params["expected_probes"], request.database)
+        expected = health.parse_expected_probes(params["expected_probes"], request.database,
+                                                params["allow_disabled_probe"])
         labels = health.check_metric_labels(params["metrics_labels"])
     except health.HealthInputError as exc:
         raise OvsdbConfigError(str(exc))
@@ -360,7 +382,7 @@ def check_health(module):
     gates, not_evaluated = health.evaluate(
         start, end, window, max_uncommitted=params["max_uncommitted"], expected_probes=expected,
         max_elections=params["max_elections"], max_disconnections=params["max_disconnections"],
-        assertions=assertions)
+        assertions=assertions, command_line_listeners=params["command_line_listeners"])
     healthy = all(gate["passed"] for gate in gates)
     failed = health.failed_sentences(gates)
     if params["metrics_file"]:

@@ -61,9 +61,18 @@ options:
     description:
       - Milliseconds a client of this listener may stay silent before ovsdb-server probes it and then drops
         it, as an integer in ms or a string with a unit (V(60s), V(5m), V(60000ms)).
-      - V(0) disables the probe. 1-999 ms (ovsdb-server would raise them to 1000 ms), negative values and
+      - V(0) disables the probe; on a C(ptcp:) or C(pssl:) listener only with O(allow_disabled_probe) (a dead
+        client then keeps its locks). 1-999 ms (ovsdb-server would raise them to 1000 ms), negative values and
         values over one hour are refused. Left out, the current value is kept.
     type: raw
+  allow_disabled_probe:
+    description:
+      - Accept O(inactivity_probe=0) on a C(ptcp:)/C(pssl:) listener. Without a probe ovsdb-server never
+        notices a client that died without closing its connection (a crashed host, a cut network) and
+        keeps that client's locks - a dead ovn-northd keeps the C(ovn_northd) lock and the standby never
+        takes over. C(punix:) listeners are never probed, so 0 there needs no consent.
+    type: bool
+    default: false
   max_backoff:
     description:
       - Longest pause, in ms (or a string with a unit), between attempts of an active (C(tcp:)/C(ssl:))
@@ -210,7 +219,8 @@ def desired_from_params(params):
     """Validate the module options; everything here runs before the database is contacted."""
     database = params["database"]
     settings = dict((name, params[name]) for name in SETTING_OPTIONS if params[name] is not None)
-    desired = connection_rows.desired_row(database, params["target"], params["state"], settings)
+    desired = connection_rows.desired_row(database, params["target"], params["state"], settings,
+                                          allow_disabled_probe=params["allow_disabled_probe"])
     if params["exclusive"] and params["state"] == "absent":
         raise OvsdbConfigError("exclusive: only used with state=present (it removes every row but target's)")
     remote = validate_connection_params(params, database)
@@ -309,6 +319,7 @@ def main():
         role=dict(type="str"),
         other_config=dict(type="dict"),
         exclusive=dict(type="bool", default=False),
+        allow_disabled_probe=dict(type="bool", default=False),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     argument_spec.update(connection_spec())

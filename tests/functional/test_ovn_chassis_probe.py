@@ -101,6 +101,18 @@ def assert_controller_healthy(lab, info):
     assert sb_has_chassis(lab, info["name"])
 
 
+def test_a_disabled_sb_probe_is_warned_about(chassis):
+    remote = chassis["ovs_remote"]
+    before = external_ids(remote)
+    checked = run_module({"remote": remote, "remote_probe_interval": 0}, check=True)
+    assert not checked["failed"], checked.get("msg")
+    assert checked["changed"] is True and checked["external_ids_after"] == {"ovn-remote-probe-interval": "0"}
+    assert checked["warnings"] == [
+        "remote_probe_interval: 0 disables ovn-controller's probe of its SB connection: over TCP or SSL it then"
+        " never notices a dead SB server or a cut path and keeps waiting on it instead of reconnecting"]
+    assert external_ids(remote) == before, "check mode wrote to the database"
+
+
 def test_set_probes_check_then_real_then_again(ovn_lab, chassis):
     remote = chassis["ovs_remote"]
     original = external_ids(remote)
@@ -121,6 +133,7 @@ def test_set_probes_check_then_real_then_again(ovn_lab, chassis):
     warnings = " ".join(checked.get("warnings", []))
     assert "bridge_remote_probe_interval" in warnings and "24.09" in warnings
     assert "openflow_probe_interval" in warnings and "24.03" in warnings
+    assert "disables" not in warnings
     assert external_ids(remote) == original, "check mode wrote to the database"
 
     applied = run_module(args, diff=True)

@@ -174,6 +174,8 @@ def test_bad_input_names_the_option(ovn_lab, tmp_path):
         ({"expected_probes": {"inactivity_probe": 500}}, "expected_probes.inactivity_probe: 500 is below the minimum"),
         ({"expected_probes": {"inactivity_probe": "5000"}, "probe_settings": False},
          "expected_probes: needs probe_settings=true"),
+        ({"expected_probes": {"inactivity_probe": 0}},
+         "expected_probes.inactivity_probe: 0 disables the probe of the listeners; ovsdb-server then never"),
         ({"sample_seconds": -1}, "sample_seconds: must be between 0"),
         ({"max_disconnections": -1}, "max_disconnections: must be 0 or more"),
         ({"metrics_file": str(tmp_path / "missing" / "x.prom")}, "metrics_file: directory %s does not exist"
@@ -181,7 +183,7 @@ def test_bad_input_names_the_option(ovn_lab, tmp_path):
         ({"metrics_file": str(tmp_path)}, "metrics_file: %s is a directory" % tmp_path),
         ({"ctl_socket": ["/nonexistent.ctl"]}, "ctl_socket: give one control socket per remote"),
         ({"metrics_file": str(tmp_path / "x.prom"), "metrics_labels": {"member": "a"}},
-         "metrics_labels: 'member' is a label the metrics set themselves; taken: database, gate, key, member,"),
+         "metrics_labels: 'member' is a label the metrics set themselves; taken: database, gate, instance, job, key,"),
         ({"metrics_file": str(tmp_path / "x.prom"), "metrics_labels": {"0dc": "a"}},
          "metrics_labels: '0dc' is not a Prometheus label name"),
         ({"metrics_labels": {"deployment": "a"}},

@@ -347,6 +347,7 @@ def test_bad_inputs_fail_before_any_write(ovn_lab, shared_rows):
         ("probe 2h", nb_args(inactivity_probe="2h"), "inactivity_probe"),
         ("probe words", nb_args(inactivity_probe="often"), "inactivity_probe"),
         ("max_backoff 0", nb_args(max_backoff=0), "max_backoff"),
+        ("probe 0 without consent", nb_args(inactivity_probe="0s"), "allow_disabled_probe=true"),
         ("role on NB", nb_args(role="ovn-controller"), "role"),
         ("read_only on NB", nb_args(read_only=True), "read_only"),
         ("unknown database", nb_args(database="OVN_Nortbound"), "database"),
@@ -371,8 +372,23 @@ def test_bad_inputs_fail_before_any_write(ovn_lab, shared_rows):
     assert "OVN_Southbound and Local_Config" in results["role on NB"]["msg"]
     assert "ptcp:PORT[:IP]" in results["target bare port"]["msg"]
     assert "OVN_Northbound" in results["unknown database"]["msg"]
+    assert results["probe 0 without consent"]["msg"].startswith(
+        "inactivity_probe: 0 disables the probe of listener %s; ovsdb-server then never notices" % target)
+    assert "a dead ovn-northd keeps the ovn_northd lock" in results["probe 0 without consent"]["msg"]
     for db in ("nb", "sb"):
         assert db_state(ovn_lab, db) == states[db]
+
+
+def test_a_disabled_listener_probe_with_consent(ovn_lab, shared_rows):
+    target = listener_target("sb")
+    rows = db_state(ovn_lab, "sb")[0]
+    args = {"remote": ovn_lab.remotes("sb"), "database": "OVN_Southbound", "target": target,
+            "inactivity_probe": 0, "allow_disabled_probe": True}
+    checked, applied, again, _states = check_real_again(args, db_reader(ovn_lab, "sb"))
+    assert checked["connection"] == applied["connection"] == dict(rows[target], inactivity_probe=0)
+    assert cli_rows(ovn_lab, "sb")[target]["inactivity_probe"] == 0
+    assert again["before"] == again["connection"]
+    assert_members_listen(ovn_lab, "sb")
 
 
 # --------------------------------------------------------------------------- private labs

@@ -297,7 +297,7 @@ def test_alerts_fire_on_the_lab_windows_and_only_there(lab, tmp_path):
         case("uncommitted entries growing (built: one more a minute on the leader)",
              input_series(rising(healthy, "ovn_tuning_raft_entries_not_committed", 1,
                                  select=lambda labels: labels["member"] == leader_remote)), [
-                 (5, {}), (30, {"OvnRaftUncommittedEntriesGrowing": [
+                 (3, {}), (30, {"OvnRaftUncommittedEntriesGrowing": [
                      alert("OvnRaftUncommittedEntriesGrowing", member=leader_remote, **series_labels)]})]),
     ]
     # promtool compares annotations too; they are checked rendered by the Prometheus test below.

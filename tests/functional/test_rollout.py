@@ -24,7 +24,7 @@ import yaml
 
 from support.ansible_run import run_playbook
 from support.rollout import (
-    HEALTH, INITIAL, PLAYBOOK_TIMEOUT, ROLLBACK, SNAPSHOT, TUNED, assert_profile_values, changed_writes,
+    HEALTH, INITIAL, PLAYBOOK_TIMEOUT, PROFILE_OVERRIDES, ROLLBACK, SNAPSHOT, TUNED, assert_profile_values, changed_writes,
     descriptor, expected_checksum, extra_vars, failure_text, files_under, incident_labs, messages, rollout,
     state_of, task_results, touched, write_inventory, write_record)
 
@@ -82,6 +82,36 @@ def test_check_mode_of_the_whole_rollout_writes_nothing(labs, inventory, state_d
     assert "would change" in messages(run, "Show what changed", "staging-1")[0]
     assert "would change" in messages(run, "Show what changed", "prod-1")[0]
     assert "check run" in messages(run, "Refuse a profile that staging has not promoted", "prod-1")
+
+
+def test_a_listener_probe_of_zero_is_refused_before_anything_changes(labs, inventory, state_dir, tmp_path):
+    before = dict((name, state_of(lab)) for name, lab in labs.items())
+    run = rollout(inventory, state_dir, ovn_tuning_profile=dict(PROFILE_OVERRIDES, sb_inactivity_probe="0s"))
+    assert run.returncode != 0
+    failed = run.failed_tasks()
+    assert failed and set(r["task"].split(" : ")[-1] for r in failed) == {
+        "Validate the profile and convert it to each knob's unit"}, [r["task"] for r in failed]
+    message = failed[0]["result"]["msg"]
+    assert "ovn_tuning_profile.sb_inactivity_probe: 0 disables the probe of these listeners" in message, message
+    assert "a dead ovn-northd keeps the ovn_northd lock" in message
+    assert "or set ovn_tuning_profile.allow_disabled_probe: true" in message
+    assert touched(run) == []
+    assert dict((name, state_of(lab)) for name, lab in labs.items()) == before
+    assert files_under(state_dir) == []
+
+    # With the consent in the profile, the role's argument spec and the profile accept it.
+    playbook = tmp_path / "profile.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "profile only", "hosts": "ovn_staging", "gather_facts": False, "tasks": [
+            {"name": "Load the profile", "ansible.builtin.include_role": {
+                "name": "kubedc.ovn_tuning.config", "tasks_from": "profile", "public": True}},
+            {"name": "Show the profile", "ansible.builtin.debug": {"var": "config_profile"}}]}]))
+    run = run_playbook(str(playbook), inventory=inventory, extra_vars=extra_vars(
+        state_dir, ovn_tuning_profile=dict(PROFILE_OVERRIDES, sb_inactivity_probe="0s", allow_disabled_probe=True)))
+    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
+    profile = task_results(run, "Show the profile", "staging-1")[0]["result"]["config_profile"]
+    assert profile["sb_inactivity_probe"] == 0 and profile["allow_disabled_probe"] is True
+    assert touched(run) == []
 
 
 def test_production_refuses_a_profile_without_a_fresh_promotion(labs, inventory, state_dir, tmp_path):

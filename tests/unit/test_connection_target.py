@@ -77,10 +77,27 @@ class TestDesiredRow:
                        "settings": {"inactivity_probe": 60000, "max_backoff": 120000}}
 
     def test_zero_disables_the_probe_but_not_the_backoff(self):
-        assert cr.desired_row("OVN_Southbound", "ptcp:6642",
-                              settings={"inactivity_probe": 0})["settings"] == {"inactivity_probe": 0}
+        assert cr.desired_row("OVN_Southbound", "ptcp:6642", settings={"inactivity_probe": 0},
+                              allow_disabled_probe=True)["settings"] == {"inactivity_probe": 0}
         with pytest.raises(IntervalError, match="^max_backoff: "):
             cr.desired_row("OVN_Southbound", "ptcp:6642", settings={"max_backoff": 0})
+
+    @pytest.mark.parametrize("target", ["ptcp:6642", "pssl:6642:10.0.0.1", "ptcp:6641:[::1]"])
+    @pytest.mark.parametrize("value", [0, "0s", "0ms"])
+    def test_a_listener_probe_of_zero_needs_consent(self, target, value):
+        with pytest.raises(OvsdbConfigError) as error:
+            cr.desired_row("OVN_Southbound", target, settings={"inactivity_probe": value})
+        message = str(error.value)
+        assert message.startswith("inactivity_probe: 0 disables the probe of listener %s; ovsdb-server then"
+                                  " never notices a client that died" % target), message
+        assert "a dead ovn-northd keeps the ovn_northd lock" in message
+        assert message.endswith("Give a probe (60s is common), or set allow_disabled_probe=true"), message
+
+    @pytest.mark.parametrize("target", ["punix:/run/ovn/ovnsb_db.sock", "tcp:10.0.0.1:6642"])
+    def test_zero_needs_no_consent_where_nothing_waits_on_it(self, target):
+        # punix: listeners are never probed; an active connection is not a listener clients hold locks on.
+        assert cr.desired_row("OVN_Southbound", target,
+                              settings={"inactivity_probe": 0})["settings"] == {"inactivity_probe": 0}
 
     @pytest.mark.parametrize("value,why", [
         (500, "below the minimum"), (-1, "negative"), ("2h", "above the maximum"),

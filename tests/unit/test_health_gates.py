@@ -351,6 +351,11 @@ class TestExpectedProbes:
         assert gate["detail"] == ("inactivity_probe of listener ptcp:6642:127.0.0.51 on tcp:127.0.0.51:16651"
                                   " is set on the command line (5000 ms, the built-in default) and cannot"
                                   " be tuned, expected 60000")
+        # command_line_listeners=ignore judges the rows only, as a rollout's gate does.
+        ignored = by_name(health.evaluate(document, document, expected_probes={"inactivity_probe": 60000},
+                                          command_line_listeners="ignore")[0])["expected_probes"]
+        assert ignored["passed"], ignored["detail"]
+        assert ignored["detail"] == "all of inactivity_probe=60000 as expected"
 
     def test_unreadable_settings_fail_the_gate(self):
         document = healthy()
@@ -425,6 +430,18 @@ def parse_metrics(text):
     return types, values
 
 
+def test_an_expected_listener_probe_of_zero_needs_consent():
+    with pytest.raises(health.HealthInputError) as error:
+        health.parse_expected_probes({"inactivity_probe": 0}, "OVN_Southbound")
+    message = str(error.value)
+    assert message.startswith("expected_probes.inactivity_probe: 0 disables the probe of the listeners;")
+    assert message.endswith("or set allow_disabled_probe=true"), message
+    assert health.parse_expected_probes({"inactivity_probe": "0s"}, "OVN_Southbound", allow_disabled_probe=True) \
+        == {"inactivity_probe": 0}
+    # Other probes of 0 are states to expect.
+    assert health.parse_expected_probes({"northd_probe_interval": 0}, "OVN_Northbound") == {"northd_probe_interval": 0}
+
+
 class TestMetrics:
     def test_exposition_parses_and_matches_the_facts(self):
         start = healthy(disconnections=1)
@@ -485,6 +502,8 @@ class TestMetrics:
 
     @pytest.mark.parametrize("labels, message", [
         ({"database": "x"}, "metrics_labels: 'database' is a label the metrics set themselves; taken: database,"),
+        ({"instance": "x"}, "metrics_labels: 'instance' is a label the metrics set themselves; taken: database,"
+                            " gate, instance, job,"),
         ({"setting": "x"}, "metrics_labels: 'setting' is a label the metrics set themselves"),
         ({"1st": "x"}, "metrics_labels: '1st' is not a Prometheus label name"),
         ({"__name__": "x"}, "metrics_labels: '__name__' is not a Prometheus label name"),

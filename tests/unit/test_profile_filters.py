@@ -30,11 +30,35 @@ def test_every_field_is_present_and_in_its_unit():
     assert profile["local_config_inactivity_probe"] is None
     assert profile["kube_ovn_env"] == {"OVN_LEADER_PROBE_INTERVAL": 60, "OVN_NORTHD_PROBE_INTERVAL": 60000,
                                        "EXTRA_FLAG": "true", "OTHER": "3"}
-    assert sorted(profile) == sorted(tuning_profile.ACCEPTED_FIELDS)
+    # allow_disabled_probe appears only when true (a profile without it keeps its checksum).
+    assert sorted(profile) == sorted(set(tuning_profile.ACCEPTED_FIELDS) - {"allow_disabled_probe"})
 
 
 def test_zero_disables_a_probe():
     assert normalize_profile({"northd_probe_interval": 0})["northd_probe_interval"] == 0
+    assert normalize_profile({"chassis_remote_probe_interval": 0})["chassis_remote_probe_interval"] == 0
+
+
+@pytest.mark.parametrize("field", ["nb_inactivity_probe", "sb_inactivity_probe", "local_config_inactivity_probe"])
+def test_a_listener_probe_of_zero_needs_consent(field):
+    with pytest.raises(AnsibleFilterError) as error:
+        normalize_profile({field: "0s"})
+    message = str(error.value)
+    assert message.startswith("ovn_tuning_profile.%s: 0 disables the probe of these listeners;" % field), message
+    assert "the standby never takes over" in message
+    assert message.endswith("or set ovn_tuning_profile.allow_disabled_probe: true"), message
+    allowed = normalize_profile({field: 0, "allow_disabled_probe": True})
+    assert allowed[field] == 0 and allowed["allow_disabled_probe"] is True
+    # The consent is part of the profile: it changes the checksum; its absence does not.
+    assert profile_checksum(normalize_profile({field: 60000, "allow_disabled_probe": True})) != \
+        profile_checksum(normalize_profile({field: 60000}))
+    assert profile_checksum(normalize_profile({"allow_disabled_probe": False})) == \
+        profile_checksum(normalize_profile({}))
+    # Ansible's booleans, as the role's argument spec accepts them.
+    assert normalize_profile({field: 0, "allow_disabled_probe": "yes"})["allow_disabled_probe"] is True
+    with pytest.raises(AnsibleFilterError, match=r"^ovn_tuning_profile.allow_disabled_probe: expected true or"
+                                                 r" false, got 'maybe'"):
+        normalize_profile({field: 60000, "allow_disabled_probe": "maybe"})
 
 
 def test_null_env_variable_is_not_managed():

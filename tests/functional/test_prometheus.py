@@ -30,6 +30,7 @@ import pytest
 import yaml
 
 from ovnlab import Lab
+from ovnlab.waiting import wait_until
 from support.ansible_run import REPO_ROOT, run_playbook
 from support.rollout import HEALTH, descriptor, extra_vars, write_inventory
 from test_cluster_info import facts_args, oracle_status, run_all, run_module
@@ -169,8 +170,11 @@ def rising(samples, name, per_minute, select=lambda labels: True):
             for minute in range(MINUTES + 1)]
 
 
+SEVERITY = dict((name, rule["labels"]["severity"]) for name, rule in rules_by_name().items())
+
+
 def alert(name, **labels):
-    labels.setdefault("severity", rules_by_name()[name]["labels"]["severity"])
+    labels.setdefault("severity", SEVERITY[name])
     return {"exp_labels": labels}
 
 
@@ -344,20 +348,6 @@ def query(base, expr):
     return data["data"]["result"]
 
 
-def wait_until(what, predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except (OSError, ValueError) as exc:
-            last = exc
-        time.sleep(0.5)
-    raise AssertionError("%s: not within %.0f s (last: %r)" % (what, timeout, last))
-
-
 def dashboard_queries(substitutions):
     """(where, expr) of every panel target and variable of the dashboard, variables substituted."""
     with open(DASHBOARD) as handle:
@@ -404,7 +394,8 @@ def prometheus(tmp_path):
     ]
     base = "http://127.0.0.1:%d" % prometheus_port
     try:
-        wait_until("Prometheus ready", lambda: get_json(base + "/api/v1/status/runtimeinfo")["status"] == "success")
+        wait_until(lambda: get_json(base + "/api/v1/status/runtimeinfo")["status"] == "success", 60,
+                   "Prometheus ready", log_files=[logs.name], interval=0.5)
         yield base, str(textfile_dir)
     finally:
         for process in processes:
@@ -432,7 +423,8 @@ def test_prometheus_scrapes_the_health_playbook_and_every_panel_has_series(lab, 
     assert sorted(os.listdir(textfile_dir)) == ["%s-nb.prom" % DEPLOYMENT, "%s-sb.prom" % DEPLOYMENT, "other-sb-gate.prom"]
 
     # Scraped without errors, five samples at least of each series (the rates need two).
-    wait_until("five scrapes", lambda: query(base, "min(count_over_time(ovn_tuning_healthy[1m])) >= 5"), timeout=90)
+    wait_until(lambda: query(base, "min(count_over_time(ovn_tuning_healthy[1m])) >= 5"), 90, "five scrapes",
+               interval=0.5)
     assert [r["value"][1] for r in query(base, "node_textfile_scrape_error")] == ["0"]
     assert sorted(r["metric"]["read"] for r in query(base, "ovn_tuning_healthy")) == ["gate", "health", "health"]
 
@@ -466,10 +458,12 @@ def test_prometheus_scrapes_the_health_playbook_and_every_panel_has_series(lab, 
     groups = get_json(base + "/api/v1/rules")["data"]["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     assert sorted(rule["name"] for rule in rules) == sorted(ALERTS)
-    wait_until("every rule evaluated", lambda: all(
+    wait_until(lambda: all(
         rule.get("lastEvaluation", "").startswith("2") and rule["health"] == "ok"
-        for group in get_json(base + "/api/v1/rules")["data"]["groups"] for rule in group["rules"]))
-    alerts = wait_until("the drift alert", lambda: get_json(base + "/api/v1/alerts")["data"]["alerts"])
+        for group in get_json(base + "/api/v1/rules")["data"]["groups"] for rule in group["rules"]),
+        60, "every rule evaluated", interval=0.5)
+    alerts = wait_until(lambda: get_json(base + "/api/v1/alerts")["data"]["alerts"], 60, "the drift alert",
+                        interval=0.5)
     assert sorted((a["labels"]["alertname"], a["labels"]["database"], a["state"]) for a in alerts) == [
         ("OvnProbesDrifted", "OVN_Northbound", "pending"), ("OvnProbesDrifted", "OVN_Southbound", "pending")], alerts
     nb_alert = [a for a in alerts if a["labels"]["database"] == "OVN_Northbound"][0]

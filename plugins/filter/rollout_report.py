@@ -65,6 +65,7 @@ def health_summary(result):
         "disconnections_delta": result.get("disconnections_delta"),
         "disconnections_per_hour": result.get("disconnections_per_hour"),
         "elections": result.get("elections"),
+        "leadership_transfers": result.get("leadership_transfers"),
         "listeners": listeners,
         "command_line_listeners": list(summary.get("command_line_listeners") or []),
         "options": dict(settings.get("options_effective") or {}),
@@ -77,7 +78,8 @@ SUMMARY_KEYS = ("database", "healthy", "failed_gates", "gates_not_evaluated", "m
                 "measured_at_epoch", "model", "leader", "members_connected", "members_total", "quorum",
                 "term", "election_timer", "election_timer_pending", "entries_not_committed_max",
                 "disconnections_total", "window_seconds", "disconnections_delta",
-                "disconnections_per_hour", "elections", "listeners", "command_line_listeners", "options")
+                "disconnections_per_hour", "elections", "leadership_transfers", "listeners",
+                "command_line_listeners", "options")
 
 
 def _unread_summary(result):
@@ -111,6 +113,8 @@ def _health_text(s):
         parts.append("in %.1f s: +%s disconnections (%s/h), %s elections" % (
             s["window_seconds"], _show(s["disconnections_delta"]), _show(s["disconnections_per_hour"]),
             _show(s["elections"])))
+        if s["leadership_transfers"]:
+            parts[-1] += " (+%s leadership transfers)" % s["leadership_transfers"]
     probes = sorted(set(s["listeners"].values()), key=lambda v: (v is None, v))
     if probes:
         parts.append("listener probe %s ms" % "/".join(_show(v) for v in probes))

@@ -181,6 +181,7 @@ def read_ctl(database, ctl_socket, deadline, out):
     try:
         text = unixctl(ctl_socket, "cluster/status", [database], timeout=deadline.remaining())
         out["cluster_status"] = parse_cluster_status(text)
+        out["status_read_at_epoch"] = round(time.time(), 3)
     except OvsdbError as exc:
         out["cluster_status_error"] = str(exc)
     try:
@@ -225,8 +226,8 @@ def _member_entry(index, remote, ctl_socket):
         "status_source": "ctl_socket" if ctl_socket else None,
         "reachable": False, "error": None, "echo_rtt_ms": None, "server": None,
         "connected": False, "is_leader": False, "role": None, "leader_reported": None,
-        "cluster_status": None, "cluster_status_error": None,
-        "listeners": None, "listeners_error": None,
+        "cluster_status": None, "cluster_status_error": None, "status_read_at_epoch": None,
+        "last_election": None, "listeners": None, "listeners_error": None,
     }
 
 
@@ -297,6 +298,7 @@ def attach_member_status(members, statuses):
         owner["status_source"] = "host"
         for key in ("cluster_status", "cluster_status_error", "listeners", "listeners_error"):
             owner[key] = status.get(key)
+        owner["status_read_at_epoch"] = status.get("read_at_epoch")
     for member in free:
         member["status_source"] = "host"
         reasons = ["%s: %s" % (s["host"], s.get("cluster_status_error") or "another member's status")
@@ -347,7 +349,27 @@ def _annotate_members(members, database):
         member["leader_reported"] = reported
         member["sid"] = own_sid
         member["address"] = (status or {}).get("address")
+        member["last_election"] = last_election(status, member["status_read_at_epoch"])
     return known_sids
+
+
+def last_election(status, read_at_epoch):
+    """The last election this member started, from its cluster/status: when (Unix time) and why.
+
+    ``reason`` is ``timeout`` (an election: the member heard from no leader for an election timer)
+    or ``leadership_transfer`` (the leader handed leadership over - before writing a snapshot, or
+    as it shut down gracefully); ovsdb-server prints only the last one, and only on the member that
+    started it.  None when the member started none since it was started, or when it is not known
+    when its status was read.
+    """
+    if not status or status.get("last_election_started_ms_ago") is None or read_at_epoch is None:
+        return None
+    won = status.get("last_election_won_ms_ago")
+    return {
+        "reason": status.get("last_election_reason"),
+        "started_at_epoch": round(read_at_epoch - status["last_election_started_ms_ago"] / 1000.0, 3),
+        "won_at_epoch": round(read_at_epoch - won / 1000.0, 3) if won is not None else None,
+    }
 
 
 def _max_or_none(values):

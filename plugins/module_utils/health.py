@@ -142,8 +142,40 @@ def member_counter_deltas(start, end, field):
     return deltas, unmeasured
 
 
+def _status_read_at(member, facts):
+    """When a member's cluster/status was read: its own time, or that of the whole read."""
+    read_at = member.get("status_read_at_epoch")
+    return read_at if isinstance(read_at, (int, float)) else facts.get("collected_at_epoch")
+
+
+def leadership_transfers(start, end):
+    """The members whose last election, started after every member's status at ``start`` was
+    read, was a leadership transfer (``{remote: started_at_epoch}``).
+
+    ovsdb-server prints only the last election a member started, so a member that started a
+    transfer and then another election shows the latter: a rise of the term that the members'
+    status cannot show to be a transfer is counted as an election.
+    """
+    reads = [_status_read_at(m, start) for m in start["members"] if m.get("cluster_status")]
+    reads = [t for t in reads if isinstance(t, (int, float))]
+    if not reads:
+        return {}
+    begin = max(reads)
+    transfers = {}
+    for member in end["members"]:
+        election = member.get("last_election") or {}
+        if election.get("reason") == "leadership_transfer" and election["started_at_epoch"] > begin:
+            transfers[member["remote"]] = election["started_at_epoch"]
+    return transfers
+
+
 def window_stats(start, end, seconds):
-    """Disconnections and elections over a sampling window."""
+    """Disconnections, elections and leadership transfers over a sampling window.
+
+    ``term_rise`` is the rise of the RAFT term; ``leadership_transfers`` the rises the members'
+    cluster/status shows to be leadership transfers (ovsdb-server hands leadership to a peer
+    before it writes a snapshot, and when it stops gracefully); ``elections`` the rest.
+    """
     seconds = round(seconds, 3)  # what is reported; the rate is computed from the same number
     deltas, unmeasured = member_counter_deltas(start, end, "disconnections")
     total = sum(deltas.values()) if deltas else None
@@ -152,11 +184,19 @@ def window_stats(start, end, seconds):
         per_hour = round(total * 3600.0 / seconds, 1)
     term_start = start["summary"].get("term")
     term_end = end["summary"].get("term")
-    elections = term_end - term_start if isinstance(term_start, int) and isinstance(term_end, int) else None
+    term_rise = elections = transfers = None
+    transfers_by_member = {}
+    if isinstance(term_start, int) and isinstance(term_end, int):
+        term_rise = max(0, term_end - term_start)
+        transfers_by_member = leadership_transfers(start, end)
+        # Each transfer raised the term once; never more transfers than rises.
+        transfers = min(len(transfers_by_member), term_rise)
+        elections = term_rise - transfers
     return {"seconds": seconds, "disconnections_delta": total,
             "disconnections_per_hour": per_hour, "disconnections_by_member": deltas,
             "disconnections_unmeasured": unmeasured, "term_start": term_start, "term_end": term_end,
-            "elections": elections}
+            "term_rise": term_rise, "elections": elections, "leadership_transfers": transfers,
+            "leadership_transfers_by_member": transfers_by_member}
 
 
 # --------------------------------------------------------------------------- gates
@@ -297,7 +337,7 @@ def gate_expected_probes(facts, expected, command_line_listeners="judge"):
     return _gate("expected_probes", not mismatches, detail)
 
 
-def gate_elections(window, max_elections):
+def gate_elections(window, max_elections, count_leadership_transfers=False):
     if window is None:
         return None
     elections = window["elections"]
@@ -305,9 +345,18 @@ def gate_elections(window, max_elections):
         return _gate("no_elections", False,
                      "the RAFT term could not be read at both ends of the %.1f s window (needs a"
                      " readable ctl_socket)" % window["seconds"])
-    return _gate("no_elections", elections <= max_elections,
-                 "term %s -> %s: %d election(s) in %.1f s (limit max_elections=%d)" % (
-                     window["term_start"], window["term_end"], elections, window["seconds"],
+    transfers = window["leadership_transfers"]
+    if count_leadership_transfers:
+        counted = window["term_rise"]
+        what = "%d election(s) and leadership transfer(s)" % counted
+    else:
+        counted = elections
+        what = "%d election(s)" % elections
+        if transfers:
+            what += " and %d leadership transfer(s), not counted" % transfers
+    return _gate("no_elections", counted <= max_elections,
+                 "term %s -> %s: %s in %.1f s (limit max_elections=%d)" % (
+                     window["term_start"], window["term_end"], what, window["seconds"],
                      max_elections))
 
 
@@ -344,7 +393,8 @@ def evaluate_assertions(compiled, document):
 
 
 def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
-             max_elections=0, max_disconnections=0, assertions=(), command_line_listeners="judge"):
+             max_elections=0, max_disconnections=0, assertions=(), command_line_listeners="judge",
+             count_leadership_transfers=False):
     """All gates over the facts; returns ``(gates, not_evaluated)``.
 
     Built-in gates judge the end facts; window gates compare start and end.  A gate that
@@ -366,7 +416,7 @@ def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
     else:
         gates.append(probes)
     model = end["summary"].get("model")
-    for name, gate in (("no_elections", gate_elections(window, max_elections)),
+    for name, gate in (("no_elections", gate_elections(window, max_elections, count_leadership_transfers)),
                        ("disconnections", gate_disconnections(window, max_disconnections))):
         if gate is None:
             not_evaluated.append({"name": name, "reason": "no sampling window (sample_seconds is 0)"})
@@ -404,7 +454,11 @@ METRICS = (
     Metric("ovn_tuning_raft_role", "gauge", ("database", "member", "role"),
            "1 for the member's current RAFT role (leader, follower, candidate), 0 for the others."),
     Metric("ovn_tuning_raft_term", "gauge", ("database", "member"),
-           "Current RAFT term of the member (cluster/status Term); it rises by one per election."),
+           "Current RAFT term of the member (cluster/status Term); it rises by one per election and per"
+           " leadership transfer."),
+    Metric("ovn_tuning_raft_last_election_timestamp_seconds", "gauge", ("database", "member", "reason"),
+           "Unix time at which the member started the last election it started (cluster/status Last"
+           " Election started), with its reason: timeout (an election) or leadership_transfer."),
     Metric("ovn_tuning_raft_election_timer_milliseconds", "gauge", ("database", "member"),
            "RAFT election timer of the member, in milliseconds (cluster/status Election timer)."),
     Metric("ovn_tuning_raft_entries_not_committed", "gauge", ("database", "member"),
@@ -444,7 +498,11 @@ METRICS = (
     Metric("ovn_tuning_health_window_disconnections", "gauge", ("database",),
            "Increase of the members' summed RAFT disconnections over the sampling window."),
     Metric("ovn_tuning_health_window_elections", "gauge", ("database",),
-           "Increase of the RAFT term over the sampling window."),
+           "Elections over the sampling window: the rise of the RAFT term less the leadership transfers"
+           " the members' cluster/status shows."),
+    Metric("ovn_tuning_health_window_leadership_transfers", "gauge", ("database",),
+           "Leadership transfers over the sampling window (a leader handing over before it writes a"
+           " snapshot, or as it stops gracefully): rises of the RAFT term that are not elections."),
     Metric("ovn_tuning_facts_timestamp_seconds", "gauge", ("database",),
            "Unix time at which the (end) facts were read."),
 )
@@ -536,6 +594,10 @@ def metric_samples(facts, gates=None, healthy=None, window=None, expected=None):
                                   ("ovn_tuning_raft_disconnections_total", "disconnections")):
                 value = status.get(field)
                 add(metric, value if isinstance(value, int) else None, member=remote)
+        election = member.get("last_election")
+        if election and election.get("reason"):
+            add("ovn_tuning_raft_last_election_timestamp_seconds", election["started_at_epoch"],
+                member=remote, reason=election["reason"])
         for listener in member.get("listeners") or []:
             add("ovn_tuning_listener", 1, member=remote, remote=listener["remote"],
                 source=listener["source"])
@@ -562,6 +624,7 @@ def metric_samples(facts, gates=None, healthy=None, window=None, expected=None):
         add("ovn_tuning_health_window_seconds", window["seconds"])
         add("ovn_tuning_health_window_disconnections", window["disconnections_delta"])
         add("ovn_tuning_health_window_elections", window["elections"])
+        add("ovn_tuning_health_window_leadership_transfers", window["leadership_transfers"])
     add("ovn_tuning_facts_timestamp_seconds", facts.get("collected_at_epoch"))
     return samples
 
@@ -619,7 +682,8 @@ the unit tests fail when the two disagree.
 Label `member` is the member's OVSDB remote as given in `remote`; `target` is a listener row's
 `target`; `gate` is a gate name of the module's `gates` result (`quorum`, `single_leader`,
 `uncommitted_entries`, `members_healthy`, `expected_probes`, `no_elections`, `disconnections`,
-`assertion_N`); `setting` is a key of `expected_probes`. A metric whose value could not be read
+`assertion_N`); `setting` is a key of `expected_probes`; `reason` is why a member started its last
+election (`timeout`: an election; `leadership_transfer`: a leader handed over to it). A metric whose value could not be read
 (member down, no `ctl_socket`, no sampling window) is left out rather than written as 0.
 
 `metrics_labels` adds labels of the operator's to every sample, first. The collection's playbooks

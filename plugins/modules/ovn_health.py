@@ -142,9 +142,22 @@ options:
     type: int
     default: 0
   max_elections:
-    description: Most elections (rise of the RAFT term) allowed over the window.
+    description:
+      - Most elections allowed over the window - rises of the RAFT term, less the leadership transfers
+        unless O(count_leadership_transfers) is set.
     type: int
     default: 0
+  count_leadership_transfers:
+    description:
+      - Whether O(max_elections) counts leadership transfers too.
+      - A leader hands leadership to a peer before it writes a snapshot of its log (every 10-20 minutes
+        on a busy database, more often on a growing one) and when it is stopped gracefully
+        (C(ovs-appctl exit), C(ovn-ctl stop_*), a pod's rolling restart); each raises the term but
+        is no failure. With V(false) they are told apart by the members' C(cluster/status) (C(Last
+        Election started ... reason leadership_transfer) on the member that took over) and not counted;
+        a rise the members' status cannot show to be a transfer counts as an election.
+    type: bool
+    default: false
   assertions:
     description:
       - JMESPath expressions evaluated over the facts document - the C(end) facts of RV(facts) (C(summary),
@@ -175,6 +188,9 @@ options:
 notes:
   - Gates are judged on the facts at the end of the window; a cluster that lost and regained its leader
     within the window passes C(quorum) but fails C(no_elections).
+  - A leadership transfer is told from an election only while the member that took over is read at the
+    window's end (its C(cluster/status) shows its last election) - from this host's O(ctl_socket) or from
+    O(member_status), as the term itself is.
 seealso:
   - module: kubedc.ovn_tuning.ovsdb_cluster_info
   - name: JMESPath
@@ -268,7 +284,20 @@ disconnections_per_hour:
   returned: always
   type: float
 elections:
-  description: Rise of the RAFT term over the window; null without a window or socket.
+  description:
+    - Elections over the window - the rise of the RAFT term less the leadership transfers in
+      RV(leadership_transfers); null without a window or socket.
+  returned: always
+  type: int
+leadership_transfers:
+  description:
+    - Rises of the RAFT term over the window that were leadership transfers (a leader handing over
+      before a snapshot or as it stops gracefully), seen in the C(cluster/status) of the member that
+      took over; null without a window or socket.
+  returned: always
+  type: int
+term_rise:
+  description: Rise of the RAFT term over the window (elections and leadership transfers); null without a window or socket.
   returned: always
   type: int
 metrics_file:
@@ -299,6 +328,7 @@ def build_module():
         window_start=dict(type="dict"),
         max_disconnections=dict(type="int", default=0),
         max_elections=dict(type="int", default=0),
+        count_leadership_transfers=dict(type="bool", default=False),
         assertions=dict(type="list", elements="str", default=[]),
         metrics_file=dict(type="path"),
         metrics_labels=dict(type="dict", default={}),
@@ -382,7 +412,8 @@ def check_health(module):
     gates, not_evaluated = health.evaluate(
         start, end, window, max_uncommitted=params["max_uncommitted"], expected_probes=expected,
         max_elections=params["max_elections"], max_disconnections=params["max_disconnections"],
-        assertions=assertions, command_line_listeners=params["command_line_listeners"])
+        assertions=assertions, command_line_listeners=params["command_line_listeners"],
+        count_leadership_transfers=params["count_leadership_transfers"])
     healthy = all(gate["passed"] for gate in gates)
     failed = health.failed_sentences(gates)
     if params["metrics_file"]:
@@ -399,6 +430,8 @@ def check_health(module):
         "disconnections_by_member": window["disconnections_by_member"] if window else {},
         "disconnections_per_hour": window["disconnections_per_hour"] if window else None,
         "elections": window["elections"] if window else None,
+        "leadership_transfers": window["leadership_transfers"] if window else None,
+        "term_rise": window["term_rise"] if window else None,
         "metrics_file": params["metrics_file"],
     }
     if not healthy and params["fail_on_unhealthy"]:

@@ -217,6 +217,17 @@ cluster:
         cluster_status_error:
           description: Why C(cluster/status) could not be read; null when it was or no socket was given.
           type: str
+        status_read_at_epoch:
+          description: Unix time at which C(cluster/status) was read; null when it was not.
+          type: float
+        last_election:
+          description: >-
+            The last election this member started, from C(cluster/status) - C(reason) (V(timeout): an
+            election; V(leadership_transfer): the leader handed over to this member, before writing a snapshot
+            or as it stopped gracefully), C(started_at_epoch) and C(won_at_epoch) (Unix times, C(won_at_epoch)
+            null when it did not win); null when it started none since it started.
+          type: dict
+          sample: {reason: leadership_transfer, started_at_epoch: 1764590000.123, won_at_epoch: 1764590000.125}
         listeners:
           description: >-
             The server's C(ovsdb-server/list-remotes), each with C(remote), C(source) (V(database) or

@@ -5,6 +5,8 @@ metrics file with prometheus_client's parser.
 """
 
 import os
+import re
+import subprocess
 import threading
 import time
 import uuid
@@ -12,7 +14,8 @@ import uuid
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from test_cluster_info import dbctl, facts_args, oracle_status, run_all, run_module, stable_oracle
+from support import oracle
+from test_cluster_info import appctl, dbctl, facts_args, oracle_status, run_all, run_module, stable_oracle
 
 BUILT_IN = ["quorum", "single_leader", "uncommitted_entries", "members_healthy"]
 PAUSE_SECONDS = 5.0
@@ -402,3 +405,105 @@ def test_member_status_read_apart_and_a_window_from_an_earlier_read(ovn_lab):
     assert results["other database"]["failed"]
     assert "window_start: those facts are of database 'OVN_Northbound', not of OVN_Southbound" in (
         results["other database"]["msg"])
+
+
+def settled_status(lab, db="nb", timeout=60.0):
+    """cluster/status of every member (ovs-appctl on its host) once all are cluster members of one
+    term with one leader, in two readings a second apart."""
+    deadline = time.monotonic() + timeout
+    while True:
+        first = oracle_status(lab, db)
+        if (all(s["status"] == "cluster member" for s in first) and len(set(s["term"] for s in first)) == 1
+                and [s["role"] for s in first].count("leader") == 1):
+            time.sleep(1)
+            second = oracle_status(lab, db)
+            if [(s["term"], s["role"]) for s in second] == [(s["term"], s["role"]) for s in first]:
+                return second
+        assert time.monotonic() < deadline, "the cluster did not settle: %r" % first
+        time.sleep(0.5)
+
+
+def last_election_reason(lab, index):
+    """Why the member started its last election, as ovs-appctl cluster/status prints it on its host."""
+    text = appctl(lab, lab.info()["nb"]["members"][index], "cluster/status", "OVN_Northbound")
+    match = re.search(r"^Last Election started \d+ ms ago, reason: (\S+)$", text, re.M)
+    return match.group(1) if match else None
+
+
+def test_leadership_transfer_is_not_an_election(lab_factory):
+    """A leader that stops gracefully hands leadership over (as before writing a snapshot): the term
+    rises, the no_elections gate passes and says why; a real election (the leader paused past the
+    election timer) still fails it. Both told apart through the control sockets on this host and
+    through ovsdb_server_status reads (member_status), as with central hosts."""
+    lab = lab_factory(databases=("nb",), election_timer_ms=1000)
+    info = lab.info()["nb"]
+    before = settled_status(lab)
+    start = run_module("ovn_health", facts_args(lab, "nb", timeout=5))
+    assert start["healthy"] is True, start.get("msg")
+
+    # A graceful stop of the leader (ovn-ctl and kube-ovn's pods stop ovsdb-server with `exit`): it
+    # transfers leadership first. Started again at once, as a restart does.
+    old = lab.leader("nb")
+    old_member = info["members"][old]
+    subprocess.run(oracle.appctl_argv(lab.info(), old_member, "exit", timeout=10), check=True)
+    lab.restart("nb", old)
+    after = settled_status(lab)
+    assert after[0]["term"] == before[0]["term"] + 1
+    new = next(i for i, s in enumerate(after) if s["role"] == "leader")
+    assert new != old
+    # ovs-appctl says why the new leader's election started, and its log says from whom.
+    assert last_election_reason(lab, new) == "leadership_transfer"
+    with open(lab.member("nb", new)["log_file"]) as handle:
+        assert "received leadership transfer from %s" % before[old]["server_id"][:4] in handle.read()
+
+    members = [{"host": "nb-host-%d" % m["index"], "ctl": m["ctl"]} for m in info["members"]]
+    window = {"database": "OVN_Northbound", "remote": info["remotes"], "timeout": 10, "window_start": start["facts"]["end"],
+              "max_disconnections": 10, "fail_on_unhealthy": False}
+    results = run_all([
+        {"name": "sockets here", "kubedc.ovn_tuning.ovn_health": dict(
+            window, ctl_socket=[m["ctl"] for m in info["members"]])},
+        {"name": "transfers counted", "kubedc.ovn_tuning.ovn_health": dict(
+            window, ctl_socket=[m["ctl"] for m in info["members"]], count_leadership_transfers=True)},
+        {"name": "read the members", "kubedc.ovn_tuning.ovsdb_server_status": {
+            "databases": ["OVN_Northbound"], "ctl_sockets": {"OVN_Northbound": "{{ item.ctl }}"}, "timeout": 10},
+         "loop": members, "register": "reads"},
+        {"name": "member status", "kubedc.ovn_tuning.ovn_health": dict(
+            window, member_status="{{ reads | kubedc.ovn_tuning.member_status('OVN_Northbound') }}")},
+    ])
+    term_before, term_after = before[0]["term"], after[0]["term"]
+    new_remote = info["members"][new]["remote"]
+    for name in ("sockets here", "member status"):
+        result = results[name]
+        assert not result["failed"] and result["healthy"] is True, (name, result["failed_gates"])
+        assert (result["term_rise"], result["elections"], result["leadership_transfers"]) == (1, 0, 1), name
+        gate = next(g for g in result["gates"] if g["name"] == "no_elections")
+        assert gate["detail"].startswith("term %d -> %d: 0 election(s) and 1 leadership transfer(s), not counted"
+                                         % (term_before, term_after)), gate
+        end = result["facts"]["end"]
+        leader = next(m for m in end["members"] if m["remote"] == new_remote)
+        assert leader["last_election"]["reason"] == "leadership_transfer"
+        assert start["facts"]["end"]["collected_at_epoch"] < leader["last_election"]["started_at_epoch"] < \
+            end["collected_at_epoch"]
+    counted = results["transfers counted"]
+    assert counted["healthy"] is False and counted["failed_gates"] == [
+        "no_elections: term %d -> %d: 1 election(s) and leadership transfer(s) in %.1f s (limit max_elections=0)"
+        % (term_before, term_after, counted["window_seconds"])]
+
+    # A real election: the leader paused past two RAFT probe intervals (election timer + 1000 ms each).
+    window_start = results["sockets here"]["facts"]["end"]
+    lab.pause("nb", new)
+    try:
+        time.sleep(PAUSE_SECONDS)
+    finally:
+        lab.resume("nb", new)
+    final = settled_status(lab)
+    result = run_module("ovn_health", dict(window, ctl_socket=[m["ctl"] for m in info["members"]],
+                                           window_start=window_start))
+    rise = final[0]["term"] - term_after
+    assert rise >= 1
+    assert result["healthy"] is False
+    assert (result["term_rise"], result["elections"], result["leadership_transfers"]) == (rise, rise, 0)
+    assert result["failed_gates"] == ["no_elections: term %d -> %d: %d election(s) in %.1f s (limit max_elections=0)"
+                                      % (term_after, final[0]["term"], rise, result["window_seconds"])]
+    # The member that won says why: a timeout, not a transfer.
+    assert [last_election_reason(lab, i) for i, s in enumerate(final) if s["role"] == "leader"] == ["timeout"]

@@ -46,6 +46,7 @@ DEPLOYMENT = "lab-prom"
 LABELS = {"deployment": DEPLOYMENT, "read": "health"}
 MINUTES = 120  # length of each promtool test case's input, one sample a minute
 TIMESTAMP = "ovn_tuning_facts_timestamp_seconds"
+LAST_ELECTION = "ovn_tuning_raft_last_election_timestamp_seconds"
 
 
 def load_rules():
@@ -131,8 +132,14 @@ def series_name(key):
 def input_series(segments, freeze_timestamp_at=None):
     """promtool input_series from ``segments`` [(first minute, samples)]: every series takes, each
     minute, its value in the segment that covers the minute (missing there: no sample). The facts'
-    timestamp is the test's own clock (promtool starts at 0), frozen at ``freeze_timestamp_at``."""
+    timestamp is the test's own clock (promtool starts at 0), frozen at ``freeze_timestamp_at``; the
+    members' last-election times keep their distance to the read of their file, which is placed at the
+    first minute that file (its facts' timestamp) appears."""
     keys = sorted(set(key for _first, samples in segments for key in samples))
+    anchors = {}
+    for first, samples in segments:
+        read_at = [value for key, value in samples.items() if key[0] == TIMESTAMP]
+        anchors.setdefault(tuple(read_at), first)
     series = []
     for key in keys:
         values = []
@@ -143,6 +150,9 @@ def input_series(segments, freeze_timestamp_at=None):
             elif key[0] == TIMESTAMP:
                 clock = minute if freeze_timestamp_at is None else min(minute, freeze_timestamp_at)
                 values.append(str(clock * 60))
+            elif key[0] == LAST_ELECTION:
+                read_at = [value for k, value in samples.items() if k[0] == TIMESTAMP]
+                values.append(repr(anchors[tuple(read_at)] * 60 - (read_at[0] - samples[key])))
             else:
                 values.append(repr(float(samples[key])))
         series.append({"series": series_name(key), "values": " ".join(values)})
@@ -211,7 +221,7 @@ def metric_files(lab, tmp_path):
     members paused (first alone, then both)."""
     nb = lab.info()["nb"]
     paths = dict((name, str(tmp_path / ("%s.prom" % name)))
-                 for name in ("healthy", "drifted", "one_paused", "two_paused", "after_election"))
+                 for name in ("healthy", "drifted", "one_paused", "two_paused", "after_election", "after_transfer"))
 
     def read(name, **extra):
         args = facts_args(lab, "nb", timeout=5, metrics_file=paths[name], metrics_labels=LABELS, **extra)
@@ -252,6 +262,15 @@ def metric_files(lab, tmp_path):
         if result["healthy"]:
             break
     assert result["healthy"] is True, result.get("msg")
+    # A leadership transfer: the leader stopped gracefully (it hands over first) and started again.
+    leader = lab.leader("nb")
+    lab.run_on(lab.host_of("nb", leader).name, ["ovs-appctl", "-t", "/run/ovn/ovnnb_db.ctl", "exit"])
+    lab.restart("nb", leader)
+    settled(lab)
+    transfer = run_module("ovn_health", dict(read("after_transfer")["kubedc.ovn_tuning.ovn_health"],
+                                             window_start=result["facts"]["end"], max_disconnections=10))
+    assert transfer["healthy"] is True, transfer.get("msg")
+    assert (transfer["term_rise"], transfer["elections"], transfer["leadership_transfers"]) == (1, 0, 1)
     remotes = [m["remote"] for m in nb["members"]]
     return dict((name, parse_metrics(path)) for name, path in paths.items()), remotes, paused_sets
 
@@ -268,6 +287,10 @@ def test_alerts_fire_on_the_lab_windows_and_only_there(lab, tmp_path):
     term = "ovn_tuning_raft_term"
     assert max(v for k, v in files["after_election"].items() if k[0] == term) > \
         max(v for k, v in healthy.items() if k[0] == term)
+    assert max(v for k, v in files["after_transfer"].items() if k[0] == term) == \
+        max(v for k, v in files["after_election"].items() if k[0] == term) + 1
+    reasons = sorted(dict(k[1])["reason"] for k in files["after_transfer"] if k[0] == LAST_ELECTION)
+    assert "leadership_transfer" in reasons, reasons
 
     paused_remote = remotes[paused["one_paused"][0]]
     # The healthy file's leader and one of its followers, for the built cases.
@@ -287,6 +310,8 @@ def test_alerts_fire_on_the_lab_windows_and_only_there(lab, tmp_path):
                                         for index in paused["two_paused"]]})]),
         case("an election", input_series([(0, healthy), (30, files["after_election"])]), [
             (20, {}), (40, {"OvnRaftElections": [alert("OvnRaftElections", **common)]}), (100, {})]),
+        case("a leadership transfer", input_series([(0, files["after_election"]), (30, files["after_transfer"])]), [
+            (20, {}), (40, {}), (89, {}), (100, {})]),
         case("metrics stale (the health job stopped at minute 10)",
              input_series([(0, healthy)], freeze_timestamp_at=10), [
                  (20, {}), (40, {"OvnTuningMetricsStale": [alert("OvnTuningMetricsStale", **series_labels)]})]),

@@ -18,8 +18,11 @@ SIDS = ["5c3f9de5-343b-480e-bae9-3da98ff3f951", "301f9c31-a0d7-4da8-8bd0-a7ac459
 REMOTES = ["tcp:127.0.0.51:16651", "tcp:127.0.0.52:16651", "tcp:127.0.0.53:16651"]
 
 
+EPOCH = 1795331925.0
+
+
 def status_text(index, role="follower", term=3, leader=0, disconnections=0, uncommitted=0,
-                state="cluster member", timer=1000):
+                state="cluster member", timer=1000, election=None):
     sid = SIDS[index]
     if leader is None:
         leader_text = "unknown"
@@ -45,6 +48,11 @@ def status_text(index, role="follower", term=3, leader=0, disconnections=0, unco
         "Leader: %s" % leader_text,
         "Vote: unknown",
         "",
+    ] + ([] if election is None else [
+        # As ovsdb-server 3.1 prints it: the last election this member started, and whether it won.
+        "Last Election started %d ms ago, reason: %s" % election,
+        "Last Election won: %d ms ago" % (election[0] - 2),
+    ]) + [
         "Election timer: %d" % timer,
         "Log: [2, 7]",
         "Entries not yet committed: %d" % uncommitted,
@@ -55,7 +63,8 @@ def status_text(index, role="follower", term=3, leader=0, disconnections=0, unco
     ] + servers)
 
 
-def member(index, leader_index=0, reachable=True, connected=True, status=True, listeners=None, **status_args):
+def member(index, leader_index=0, reachable=True, connected=True, status=True, listeners=None,
+           read_at=EPOCH, **status_args):
     entry = cluster_facts._member_entry(index, REMOTES[index], "/run/s%d.ctl" % index)
     if reachable:
         entry["reachable"] = True
@@ -69,6 +78,7 @@ def member(index, leader_index=0, reachable=True, connected=True, status=True, l
         status_args.setdefault("role", "leader" if index == leader_index else "follower")
         status_args.setdefault("leader", leader_index)
         entry["cluster_status"] = parse_cluster_status(status_text(index, **status_args))
+        entry["status_read_at_epoch"] = read_at
     else:
         entry["cluster_status_error"] = "unix:/run/s%d.ctl: no reply to cluster/status within 3.0 s" % index
     entry["listeners"] = listeners if listeners is not None else [
@@ -90,7 +100,7 @@ SETTINGS = {
 }
 
 
-def facts(members, settings=None, epoch=1795331925.0):
+def facts(members, settings=None, epoch=EPOCH):
     cluster_facts._annotate_members(members, "OVN_Northbound")
     settings = copy.deepcopy(SETTINGS if settings is None else settings)
     cluster_facts.annotate_listeners(members, settings)
@@ -281,6 +291,72 @@ class TestWindow:
         gate = by_name(health.evaluate(start, end, window)[0])["disconnections"]
         assert gate["passed"] and "not measured on tcp:127.0.0.52:16651" in gate["detail"]
 
+    def test_leadership_transfer_is_not_an_election(self):
+        start = healthy(term=3)
+        later = EPOCH + 30.0
+        # Member 1 took over 2.5 s before the end read: ovsdb-server says it was handed leadership.
+        end = facts([member(0, leader_index=1, term=4, read_at=later),
+                     member(1, leader_index=1, term=4, read_at=later, election=(2500, "leadership_transfer")),
+                     member(2, leader_index=1, term=4, read_at=later)], epoch=later)
+        assert end["members"][1]["last_election"] == {
+            "reason": "leadership_transfer", "started_at_epoch": later - 2.5, "won_at_epoch": later - 2.498}
+        assert [m["last_election"] for m in (end["members"][0], end["members"][2])] == [None, None]
+        window = health.window_stats(start, end, 30.0)
+        assert (window["term_rise"], window["elections"], window["leadership_transfers"]) == (1, 0, 1)
+        assert window["leadership_transfers_by_member"] == {REMOTES[1]: later - 2.5}
+        gate = by_name(health.evaluate(start, end, window)[0])["no_elections"]
+        assert gate["passed"]
+        assert gate["detail"] == ("term 3 -> 4: 0 election(s) and 1 leadership transfer(s), not counted in"
+                                  " 30.0 s (limit max_elections=0)")
+        gate = by_name(health.evaluate(start, end, window, count_leadership_transfers=True)[0])["no_elections"]
+        assert not gate["passed"]
+        assert gate["detail"] == ("term 3 -> 4: 1 election(s) and leadership transfer(s) in 30.0 s"
+                                  " (limit max_elections=0)")
+
+    def test_timeout_is_an_election(self):
+        start = healthy(term=3)
+        later = EPOCH + 30.0
+        end = facts([member(0, leader_index=2, term=4, read_at=later), member(1, leader_index=2, term=4, read_at=later),
+                     member(2, leader_index=2, term=4, read_at=later, election=(4000, "timeout"))], epoch=later)
+        window = health.window_stats(start, end, 30.0)
+        assert (window["term_rise"], window["elections"], window["leadership_transfers"]) == (1, 1, 0)
+        gate = by_name(health.evaluate(start, end, window)[0])["no_elections"]
+        assert not gate["passed"]
+        assert gate["detail"] == "term 3 -> 4: 1 election(s) in 30.0 s (limit max_elections=0)"
+
+    def test_a_transfer_before_the_window_does_not_hide_an_election(self):
+        # The transfer started before the start read; the term rose since for another reason
+        # that no member's status shows (its candidate's status was not read): an election.
+        start = healthy(term=4)
+        later = EPOCH + 30.0
+        end = facts([member(0, leader_index=1, term=5, read_at=later),
+                     member(1, leader_index=1, term=5, read_at=later, election=(31000, "leadership_transfer")),
+                     member(2, status=False)], epoch=later)
+        window = health.window_stats(start, end, 30.0)
+        assert (window["term_rise"], window["elections"], window["leadership_transfers"]) == (1, 1, 0)
+
+    def test_only_the_last_election_of_a_member_shows(self):
+        # The term rose by two; the member that leads now shows a transfer, the other rise is unexplained.
+        start = healthy(term=3)
+        later = EPOCH + 60.0
+        end = facts([member(0, leader_index=1, term=5, read_at=later),
+                     member(1, leader_index=1, term=5, read_at=later, election=(1000, "leadership_transfer")),
+                     member(2, leader_index=1, term=5, read_at=later)], epoch=later)
+        window = health.window_stats(start, end, 60.0)
+        assert (window["term_rise"], window["elections"], window["leadership_transfers"]) == (2, 1, 1)
+        assert not by_name(health.evaluate(start, end, window)[0])["no_elections"]["passed"]
+        assert by_name(health.evaluate(start, end, window, max_elections=1)[0])["no_elections"]["passed"]
+
+    def test_never_more_transfers_than_term_rises(self):
+        start = healthy(term=3)
+        later = EPOCH + 60.0
+        end = facts([member(0, leader_index=1, term=4, read_at=later, election=(9000, "leadership_transfer")),
+                     member(1, leader_index=1, term=4, read_at=later, election=(1000, "leadership_transfer")),
+                     member(2, leader_index=1, term=4, read_at=later)], epoch=later)
+        window = health.window_stats(start, end, 60.0)
+        assert (window["term_rise"], window["elections"], window["leadership_transfers"]) == (1, 0, 1)
+        assert len(window["leadership_transfers_by_member"]) == 2
+
     def test_nothing_measurable_fails_the_window_gates(self):
         start = facts([member(i, status=False) for i in range(3)])
         window = health.window_stats(start, start, 5.0)
@@ -445,8 +521,10 @@ def test_an_expected_listener_probe_of_zero_needs_consent():
 class TestMetrics:
     def test_exposition_parses_and_matches_the_facts(self):
         start = healthy(disconnections=1)
-        end = facts([member(0, disconnections=2), member(1, disconnections=1),
-                     member(2, reachable=False, status=False)])
+        end = facts([member(0, disconnections=2, term=4, election=(1500, "leadership_transfer"),
+                            read_at=EPOCH + 8.0),
+                     member(1, disconnections=1, term=4, election=(900000, "timeout"), read_at=EPOCH + 8.0),
+                     member(2, reachable=False, status=False)], epoch=EPOCH + 8.0)
         window = health.window_stats(start, end, 8.0)
         expected = {"inactivity_probe": 60000}
         gates = health.evaluate(start, end, window, expected_probes=expected)[0]
@@ -460,7 +538,13 @@ class TestMetrics:
         assert values[("ovn_tuning_member_up", (db, ("member", REMOTES[0])))] == 1
         assert values[("ovn_tuning_raft_role", (db, ("member", REMOTES[0]), ("role", "leader")))] == 1
         assert values[("ovn_tuning_raft_role", (db, ("member", REMOTES[1]), ("role", "leader")))] == 0
-        assert values[("ovn_tuning_raft_term", (db, ("member", REMOTES[1])))] == 3
+        assert values[("ovn_tuning_raft_term", (db, ("member", REMOTES[1])))] == 4
+        assert values[("ovn_tuning_raft_last_election_timestamp_seconds",
+                       (db, ("member", REMOTES[0]), ("reason", "leadership_transfer")))] == EPOCH + 6.5
+        assert values[("ovn_tuning_raft_last_election_timestamp_seconds",
+                       (db, ("member", REMOTES[1]), ("reason", "timeout")))] == EPOCH + 8.0 - 900.0
+        assert values[("ovn_tuning_health_window_elections", (db,))] == 0
+        assert values[("ovn_tuning_health_window_leadership_transfers", (db,))] == 1
         assert values[("ovn_tuning_raft_election_timer_milliseconds", (db, ("member", REMOTES[1])))] == 1000
         assert values[("ovn_tuning_echo_rtt_milliseconds", (db, ("member", REMOTES[1])))] == 1.5
         assert values[("ovn_tuning_connection_inactivity_probe_milliseconds",

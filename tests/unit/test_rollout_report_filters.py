@@ -8,7 +8,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.filter.rollout_report import 
     chassis_gate_problem, health_summary, listener_probe_mismatches, tuning_changes)
 
 
-def health_result(healthy=True, window=True, failed=(), term=4):
+def health_result(healthy=True, window=True, failed=(), term=4, transfers=0):
     """The shape of an ovn_health result (as the module returns it) with the fields the filter reads."""
     end = {
         "database": "OVN_Southbound",
@@ -38,6 +38,7 @@ def health_result(healthy=True, window=True, failed=(), term=4):
         "disconnections_delta": 2 if window else None,
         "disconnections_per_hour": 240.0 if window else None,
         "elections": 0 if window else None,
+        "leadership_transfers": transfers if window else None,
     }
 
 
@@ -58,6 +59,13 @@ def test_health_summary_keeps_the_numbers():
         "OVN_Southbound healthy, leader tcp:10.0.0.11:6642, 3/3 members connected, term 4, election timer"
         " 1000 ms, RAFT disconnections 12, in 30.0 s: +2 disconnections (240.0/h), 0 elections, listener"
         " probe 5000/60000 ms, sbctl_probe_interval 5000 ms")
+
+
+def test_health_summary_says_when_the_term_rose_by_a_leadership_transfer():
+    summary = health_summary(health_result(transfers=1))
+    assert (summary["elections"], summary["leadership_transfers"]) == (0, 1)
+    assert "in 30.0 s: +2 disconnections (240.0/h), 0 elections (+1 leadership transfers), listener" in summary["text"]
+    assert health_summary(health_result())["leadership_transfers"] == 0
 
 
 def test_health_summary_of_an_unhealthy_result_lists_the_failed_gates():

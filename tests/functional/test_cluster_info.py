@@ -75,6 +75,23 @@ def facts_args(lab, db, **extra):
     return args
 
 
+def settled(lab, db="nb", timeout=60.0):
+    """cluster/status of every member once all are cluster members of one term with one leader, in two
+    readings a second apart (ovs-appctl on their hosts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        first = oracle_status(lab, db)
+        if (all(s["status"] == "cluster member" for s in first) and len(set(s["term"] for s in first)) == 1
+                and [s["role"] for s in first].count("leader") == 1):
+            time.sleep(1)
+            second = oracle_status(lab, db)
+            if [(s["term"], s["role"], s["status"]) for s in second] == [
+                    (s["term"], s["role"], s["status"]) for s in first]:
+                return second
+        time.sleep(0.5)
+    raise AssertionError("the %s cluster did not settle within %.0f s: %r" % (db, timeout, oracle_status(lab, db)))
+
+
 def stable_oracle(lab, db, attempts=5):
     """cluster/status of every member when two readings agree on term and leader (no election
     in between), so the module's reading can be compared with it."""

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support import oracle
-from test_cluster_info import appctl, dbctl, facts_args, oracle_status, run_all, run_module, stable_oracle
+from test_cluster_info import appctl, dbctl, facts_args, oracle_status, run_all, run_module, settled, stable_oracle
 
 BUILT_IN = ["quorum", "single_leader", "uncommitted_entries", "members_healthy"]
 PAUSE_SECONDS = 5.0
@@ -407,22 +407,6 @@ def test_member_status_read_apart_and_a_window_from_an_earlier_read(ovn_lab):
         results["other database"]["msg"])
 
 
-def settled_status(lab, db="nb", timeout=60.0):
-    """cluster/status of every member (ovs-appctl on its host) once all are cluster members of one
-    term with one leader, in two readings a second apart."""
-    deadline = time.monotonic() + timeout
-    while True:
-        first = oracle_status(lab, db)
-        if (all(s["status"] == "cluster member" for s in first) and len(set(s["term"] for s in first)) == 1
-                and [s["role"] for s in first].count("leader") == 1):
-            time.sleep(1)
-            second = oracle_status(lab, db)
-            if [(s["term"], s["role"]) for s in second] == [(s["term"], s["role"]) for s in first]:
-                return second
-        assert time.monotonic() < deadline, "the cluster did not settle: %r" % first
-        time.sleep(0.5)
-
-
 def last_election_reason(lab, index):
     """Why the member started its last election, as ovs-appctl cluster/status prints it on its host."""
     text = appctl(lab, lab.info()["nb"]["members"][index], "cluster/status", "OVN_Northbound")
@@ -437,7 +421,7 @@ def test_leadership_transfer_is_not_an_election(lab_factory):
     through ovsdb_server_status reads (member_status), as with central hosts."""
     lab = lab_factory(databases=("nb",), election_timer_ms=1000)
     info = lab.info()["nb"]
-    before = settled_status(lab)
+    before = settled(lab)
     start = run_module("ovn_health", facts_args(lab, "nb", timeout=5))
     assert start["healthy"] is True, start.get("msg")
 
@@ -447,7 +431,7 @@ def test_leadership_transfer_is_not_an_election(lab_factory):
     old_member = info["members"][old]
     subprocess.run(oracle.appctl_argv(lab.info(), old_member, "exit", timeout=10), check=True)
     lab.restart("nb", old)
-    after = settled_status(lab)
+    after = settled(lab)
     assert after[0]["term"] == before[0]["term"] + 1
     new = next(i for i, s in enumerate(after) if s["role"] == "leader")
     assert new != old
@@ -496,7 +480,7 @@ def test_leadership_transfer_is_not_an_election(lab_factory):
         time.sleep(PAUSE_SECONDS)
     finally:
         lab.resume("nb", new)
-    final = settled_status(lab)
+    final = settled(lab)
     result = run_module("ovn_health", dict(window, ctl_socket=[m["ctl"] for m in info["members"]],
                                            window_start=window_start))
     rise = final[0]["term"] - term_after

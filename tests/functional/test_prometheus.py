@@ -33,7 +33,7 @@ from ovnlab import Lab
 from ovnlab.waiting import wait_until
 from support.ansible_run import REPO_ROOT, run_playbook
 from support.rollout import HEALTH, descriptor, extra_vars, write_inventory
-from test_cluster_info import facts_args, oracle_status, run_all, run_module
+from test_cluster_info import facts_args, run_all, run_module, settled
 from test_ovn_health import parse_metrics
 
 RULES = os.path.join(REPO_ROOT, "docs", "prometheus", "ovn-tuning.rules.yml")
@@ -197,23 +197,6 @@ def case(title, series, eval_expectations):
         for name in ALERTS:
             tests.append({"eval_time": "%dm" % minute, "alertname": name, "exp_alerts": expected.get(name, [])})
     return {"name": title, "interval": "1m", "input_series": series, "alert_rule_test": tests}
-
-
-def settled(lab, db="nb", timeout=60.0):
-    """cluster/status of every member once all are cluster members of one term with one leader, in two
-    readings a second apart (ovs-appctl on their hosts)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        first = oracle_status(lab, db)
-        if (all(s["status"] == "cluster member" for s in first) and len(set(s["term"] for s in first)) == 1
-                and [s["role"] for s in first].count("leader") == 1):
-            time.sleep(1)
-            second = oracle_status(lab, db)
-            if [(s["term"], s["role"], s["status"]) for s in second] == [
-                    (s["term"], s["role"], s["status"]) for s in first]:
-                return second
-        time.sleep(0.5)
-    raise AssertionError("the %s cluster did not settle within %.0f s: %r" % (db, timeout, oracle_status(lab, db)))
 
 
 def metric_files(lab, tmp_path):

@@ -4,11 +4,14 @@
 """The chassis-side probe keys of a hypervisor's local Open_vSwitch database.
 
 ovn-controller reads its probe settings from ``Open_vSwitch.external_ids`` of
-the one ``Open_vSwitch`` row.  These helpers turn module options into the keys
-to set or remove (:func:`desired_keys`), compare them with the current map
-(:func:`plan`) and write only those keys as per-key mutations (:func:`apply`),
-so that the other external_ids (``system-id``, ``ovn-remote``, ``ovn-encap-*``...)
-are never rewritten.  The snapshot/restore module reuses them.
+the one ``Open_vSwitch`` row - and for each of them first the per-chassis key
+``KEY-<system-id>``, then the plain ``KEY`` (OVN ``get_chassis_external_id_value``).
+These helpers turn module options into the keys to set or remove
+(:func:`desired_keys`), compare them with the current map (:func:`plan`, which
+follows or warns about a per-chassis key that overrides a plain one) and write
+only those keys as per-key mutations (:func:`apply`), so that the other
+external_ids (``system-id``, ``ovn-remote``, ``ovn-encap-*``...) are never
+rewritten.  The snapshot/restore module reuses them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,6 +38,8 @@ OPTION_KEYS = (
 MANAGED_KEYS = tuple(key for _option, key in OPTION_KEYS)
 # Keys whose tunable notes an operator must read when setting them (OVN version limits).
 VERSION_NOTED_KEYS = ("ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval")
+# What to do about a per-chassis key (KEY-<system-id>) that overrides a plain key being changed.
+PER_CHASSIS_CHOICES = ("warn", "set")
 
 
 class ChassisProbeError(OvsdbError):
@@ -93,14 +98,73 @@ def warnings_for(desired):
     return out
 
 
+def specific_key(key, system_id):
+    """The per-chassis form of ``key`` that ovn-controller of chassis ``system_id`` reads first."""
+    return "%s-%s" % (key, system_id)
+
+
+def base_key(key, system_id):
+    """The managed key that ``key`` is, or is the per-chassis form of for ``system_id``; else None."""
+    for managed_key in MANAGED_KEYS:
+        if key == managed_key or (system_id and key == specific_key(managed_key, system_id)):
+            return managed_key
+    return None
+
+
 def managed(external_ids):
-    """The managed probe keys present in ``external_ids``."""
-    return dict((key, external_ids[key]) for key in MANAGED_KEYS if key in external_ids)
+    """The managed probe keys present in ``external_ids``: the plain keys and the per-chassis keys of
+    this chassis (its ``system-id``)."""
+    system_id = external_ids.get(SYSTEM_ID_KEY)
+    return dict((key, value) for key, value in external_ids.items() if base_key(key, system_id))
 
 
-def plan(external_ids, desired):
-    """What to write: ``set`` ({key: value}), ``remove`` ([key]) and the managed keys
-    ``before``/``after``."""
+def effective(external_ids):
+    """What ovn-controller of this chassis reads for each managed key: ``{KEY: {"value", "from"}}`` -
+    the per-chassis key's value where it is set, else the plain key's; ``from`` names the key read,
+    null (with a null value) when neither is set and ovn-controller uses its built-in default."""
+    system_id = external_ids.get(SYSTEM_ID_KEY)
+    out = {}
+    for key in MANAGED_KEYS:
+        source = None
+        if system_id and specific_key(key, system_id) in external_ids:
+            source = specific_key(key, system_id)
+        elif key in external_ids:
+            source = key
+        out[key] = {"value": external_ids[source] if source else None, "from": source}
+    return out
+
+
+def _overrides(external_ids, desired):
+    """``{plain key: per-chassis key}`` for the desired plain keys that a per-chassis key overrides."""
+    system_id = external_ids.get(SYSTEM_ID_KEY)
+    if not system_id:
+        return {}
+    return dict((key, specific_key(key, system_id)) for key in desired
+                if key in MANAGED_KEYS and specific_key(key, system_id) in external_ids)
+
+
+def plan(external_ids, desired, per_chassis=None):
+    """What to write: ``set`` ({key: value}), ``remove`` ([key]), the managed keys ``before``/``after``,
+    ``effective_before``/``effective_after`` (see :func:`effective`) and ``warnings``.
+
+    A per-chassis key ``KEY-<system-id>`` that is set overrides ``KEY`` for ovn-controller. With
+    ``per_chassis="set"`` it is given the plain key's new value (or removed with it); with ``"warn"``
+    it is left alone and a warning says that the change does not reach ovn-controller; with None (a
+    restore, which names every key it puts back) it is left alone. A per-chassis key is never
+    created: where none is set, the plain key is what ovn-controller reads.
+    """
+    desired = dict(desired)
+    warnings = []
+    for key, specific in sorted(_overrides(external_ids, desired).items()):
+        if specific in desired:
+            continue
+        if per_chassis == "set":
+            desired[specific] = desired[key]
+        elif per_chassis == "warn" and external_ids[specific] != desired[key]:
+            warnings.append(
+                "external_ids:%s=%s overrides %s on this chassis: ovn-controller reads the per-chassis key"
+                " first and keeps %s; per_chassis_keys=set changes it too" % (
+                    specific, external_ids[specific], key, external_ids[specific]))
     to_set = {}
     to_remove = []
     for key, value in desired.items():
@@ -114,7 +178,46 @@ def plan(external_ids, desired):
     for key in to_remove:
         after.pop(key, None)
     return {"changed": bool(to_set or to_remove), "set": to_set, "remove": sorted(to_remove),
-            "before": managed(external_ids), "after": managed(after)}
+            "before": managed(external_ids), "after": managed(after),
+            "effective_before": effective(external_ids), "effective_after": effective(after),
+            "warnings": warnings}
+
+
+def probe_key_of(key):
+    """The managed key that ``key`` is or is a per-chassis form of (``KEY-SUFFIX``), else None."""
+    return next((k for k in MANAGED_KEYS if key == k or key.startswith(k + "-")), None)
+
+
+def recorded(keys):
+    """The managed keys as a snapshot records them, from a map of keys that are set (external_ids, or
+    an earlier ``external_ids_before``): every plain key, null when unset, and the per-chassis keys
+    that are set."""
+    out = dict((key, keys.get(key)) for key in MANAGED_KEYS)
+    out.update((str(k), v) for k, v in keys.items() if v is not None and probe_key_of(str(k)))
+    return out
+
+
+def restore_keys(recorded, option="restore"):
+    """``{key: string value or None}`` from a recorded map of managed keys (``external_ids_before``,
+    a snapshot's ``chassis`` part): the plain keys and per-chassis forms (``KEY-SUFFIX``) of them;
+    None (or a key left out, for a plain key) - the key was not set. Values are checked as intervals
+    in their key's unit."""
+    if not isinstance(recorded, dict):
+        raise ChassisProbeError("%s: expected a map of probe key to value or null (as external_ids_before"
+                                " returns it), got %r" % (option, recorded))
+    desired = dict((key, None) for key in MANAGED_KEYS)
+    for key, value in recorded.items():
+        key = str(key)
+        managed_key = probe_key_of(key)
+        if managed_key is None:
+            raise ChassisProbeError("%s: %s is not a probe key this module manages (%s, or KEY-<system-id>"
+                                    " of one of them)" % (option, key, ", ".join(MANAGED_KEYS)))
+        if value is None:
+            desired[key] = None
+            continue
+        parsed = tunables.parse_interval(value, managed_key, "%s.%s" % (option, key))
+        desired[key] = str(parsed)
+    return desired
 
 
 def read(client):

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import chassis_probe, tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
     Backoff, Deadline, OvsdbClient, OvsdbConfigError, OvsdbError, RpcChannel, parse_cluster_status,
     parse_remotes, row_to_dict, unixctl)
@@ -552,10 +552,13 @@ def _settings_from_client(client, location):
         connections.append(entry)
     connections.sort(key=lambda c: (not c["referenced"], str(c.get("target"))))
     probe_keys = tunables.map_keys(location["table"]) if location["options"] else {}
+    # A chassis' ovn-controller reads its per-chassis key (KEY-<system-id>) before the plain one.
+    sources = dict((key, read["from"]) for key, read in chassis_probe.effective(options).items()) \
+        if location["table"] == chassis_probe.TABLE else {}
     set_options = {}
     effective = {}
     for key, tunable in sorted(probe_keys.items()):
-        raw = options.get(key)
+        raw = options.get(sources.get(key) or key)
         value = None
         if raw is not None:
             try:
@@ -565,7 +568,10 @@ def _settings_from_client(client, location):
         if raw is not None:
             set_options[key] = value
         effective[key] = value if isinstance(value, int) else tunable.default
-    return {"connections": connections, "options": set_options, "options_effective": effective}
+    settings = {"connections": connections, "options": set_options, "options_effective": effective}
+    if sources:
+        settings["options_from"] = sources
+    return settings
 
 
 def annotate_listeners(members, settings):

@@ -317,10 +317,12 @@ def probe_mismatches(facts, expected, command_line_listeners="judge"):
                                     % (listener["remote"], member["remote"], have, want))
         elif tunable.kind == tunables.KIND_MAP_KEY:
             have = settings["options_effective"].get(key)
+            source = (settings.get("options_from") or {}).get(key) or key
             if have != want:
                 mismatches.append("%s:%s is %s %s (%s), expected %d" % (
                     settings["table"], key, have, tunable.unit,
-                    "set" if key in settings["options"] else "unset, the default", want))
+                    ("set" if source == key else "set as the per-chassis key %s" % source)
+                    if key in settings["options"] else "unset, the default", want))
         elif key == "election_timer":
             have = facts["summary"].get("election_timer")
             if have != want:

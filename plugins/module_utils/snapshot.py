@@ -429,8 +429,11 @@ def validate_document(document):
         where = "tunables.chassis[%s]" % name
         _check_type(part, dict, where, "a dictionary")
         _check_string_map(part.get("external_ids"), where + ".external_ids", allow_null=True)
-        if sorted(part["external_ids"]) != chassis_keys():
-            raise SnapshotError("%s.external_ids: records keys %s; expected exactly %s"
+        extra = sorted(set(part["external_ids"]) - set(chassis_keys()))
+        if not set(chassis_keys()) <= set(part["external_ids"]) or any(
+                not chassis_probe.probe_key_of(key) for key in extra):
+            raise SnapshotError("%s.external_ids: records keys %s; expected %s and per-chassis keys"
+                                " (KEY-<system-id>) of them"
                                 % (where, ", ".join(sorted(part["external_ids"])), ", ".join(chassis_keys())))
     kube = tunables_doc.get("kube_ovn")
     if kube is not None:
@@ -849,7 +852,7 @@ class DeploymentSession(object):
             _row, external_ids = chassis_probe.read(client)
         except OvsdbError as exc:
             raise SnapshotError("deployment.chassis[%s]: %s" % (item["name"], exc))
-        return {"external_ids": dict((k, external_ids.get(k)) for k in chassis_keys())}
+        return {"external_ids": chassis_probe.recorded(chassis_probe.managed(external_ids))}
 
     def _kube_target(self):
         kube = self.descriptor["kube_ovn"]
@@ -881,7 +884,7 @@ class DeploymentSession(object):
             live["chassis"] = dict((item["name"], self.read_chassis(item)) for item in self.descriptor["chassis"])
         if self.descriptor.get("chassis_hosts") and self.given_chassis is not None:
             live.setdefault("chassis", {}).update(
-                (name, {"external_ids": dict((k, self.given_chassis[name].get(k)) for k in chassis_keys())})
+                (name, {"external_ids": chassis_probe.recorded(self.given_chassis[name])})
                 for name in self.descriptor["chassis_hosts"])
         if self.descriptor.get("kube_ovn"):
             live["kube_ovn"] = self.read_kube_ovn()

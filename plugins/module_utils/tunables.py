@@ -141,7 +141,9 @@ TUNABLES = (
         key="ovn-remote-probe-interval", zero_disables=True,
         description="Probe interval of ovn-controller's connection to the SB database.",
         notes="0 disables it (the modules warn): over TCP/SSL ovn-controller then never notices a dead"
-              " SB server or a cut path."),
+              " SB server or a cut path. A per-chassis key ovn-remote-probe-interval-<system-id> wins over"
+              " this one (likewise for the other chassis keys): ovn_chassis_probe reports the value in"
+              " force and where it comes from, and per_chassis_keys=set changes both."),
     Tunable(
         "ovn-bridge-remote-probe-interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_MAP_KEY,
         "Open_vSwitch.external_ids:ovn-bridge-remote-probe-interval",

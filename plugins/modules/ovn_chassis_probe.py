@@ -19,6 +19,10 @@ description:
   - Only the named keys change. The write is a per-key mutation in one transaction, not a rewrite of the map, so
     C(system-id), C(ovn-remote), C(ovn-encap-*) and every other key are kept, even when someone writes them
     between this module's read and its write. The map is read back after the write.
+  - ovn-controller reads a per-chassis key C(KEY-<system-id>) before the plain C(KEY) (so that chassis sharing
+    one configuration can differ). Where this chassis has one, a change of the plain key alone does not reach
+    ovn-controller; O(per_chassis_keys) says what to do, and RV(effective_after) reports the value each key
+    really has for ovn-controller and which key it comes from.
   - ovn-controller picks the new values up at run time; it is not restarted.
   - Bad input fails before the database is contacted, with a message naming the option and the accepted values.
 author:
@@ -61,11 +65,30 @@ options:
       - With O(state=present), seconds as an integer or a string with a unit (V(30s), V(1m)) - V(0) (disabled) or
         1 to 3600 s. With O(state=absent), V(true) removes the key.
     type: raw
+  per_chassis_keys:
+    description:
+      - What to do when this chassis has a per-chassis key C(KEY-<system-id>) (C(system-id) from the same
+        C(external_ids)) for a key being set or removed - ovn-controller reads it first.
+      - V(warn) changes the plain key only and warns that the per-chassis key keeps its value in force.
+      - V(set) gives the per-chassis key the same value (or removes it with O(state=absent)), so that the value
+        reaches ovn-controller. A per-chassis key that is not set is never created.
+    type: str
+    choices: [warn, set]
+    default: warn
+  restore:
+    description:
+      - Put the managed probe keys back exactly as recorded - a map of key to value or null as RV(external_ids_before)
+        returns it or a snapshot records it (kubedc.ovn_tuning.ovn_tuning_snapshot's C(chassis_to_restore)). Keys
+        with a value are set, null ones removed; a plain key left out counts as null. Per-chassis keys
+        (C(KEY-<system-id>)) are put back too; one not in the map is left alone.
+      - Values are checked as the interval options are (milliseconds; seconds for C(ovn-openflow-probe-interval)).
+      - Not together with the interval options, O(state=absent) or O(per_chassis_keys=set).
+    type: dict
   state:
     description:
       - V(present) sets each given option's key to its value.
       - V(absent) removes the key of each option given as V(true) (ovn-controller then uses its built-in default);
-        options left out, or V(false), are not touched. At least one option is needed either way.
+        options left out, or V(false), are not touched. At least one option (or O(restore)) is needed either way.
     type: str
     choices: [present, absent]
     default: present
@@ -91,6 +114,15 @@ EXAMPLES = r"""
     bridge_remote_probe_interval: 30s   # OVN >= 24.09
     openflow_probe_interval: 30         # seconds; OVN < 24.03
 
+- name: Set the probe also where this chassis has its own per-chassis key (ovn-remote-probe-interval-<system-id>)
+  kubedc.ovn_tuning.ovn_chassis_probe:
+    remote_probe_interval: 60s
+    per_chassis_keys: set
+
+- name: Put the keys back as an earlier run found them
+  kubedc.ovn_tuning.ovn_chassis_probe:
+    restore: "{{ probe_before.external_ids_before }}"
+
 - name: Back to ovn-controller's defaults
   kubedc.ovn_tuning.ovn_chassis_probe:
     remote_probe_interval: true
@@ -104,15 +136,29 @@ changed:
   returned: always
   type: bool
 external_ids_before:
-  description: The managed probe keys that were set before the run (other external_ids keys are left out).
+  description: >-
+    The managed probe keys that were set before the run, per-chassis keys of this chassis (C(KEY-<system-id>))
+    included (other external_ids keys are left out).
   returned: always
   type: dict
-  sample: {ovn-remote-probe-interval: "5000"}
+  sample: {ovn-remote-probe-interval: "5000", ovn-remote-probe-interval-hv1: "10000"}
 external_ids_after:
   description: The managed probe keys set after the run, read back (predicted in check mode).
   returned: always
   type: dict
   sample: {ovn-remote-probe-interval: "60000", ovn-openflow-probe-interval: "30"}
+effective_before:
+  description: >-
+    For each managed key, what ovn-controller of this chassis reads before the run - C(value) (null: unset, the
+    built-in default) and C(from), the key it comes from (the per-chassis key where set, else the plain key).
+  returned: always
+  type: dict
+  sample: {ovn-remote-probe-interval: {value: "10000", from: ovn-remote-probe-interval-hv1}}
+effective_after:
+  description: The same after the run (read back; predicted in check mode).
+  returned: always
+  type: dict
+  sample: {ovn-remote-probe-interval: {value: "60000", from: ovn-remote-probe-interval-hv1}}
 chassis:
   description: The chassis name (C(external_ids:system-id)) of this database, or null when it has none.
   returned: always
@@ -138,16 +184,31 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
     client_from_params, connection_spec, diff_result, run_module, validate_connection_params)
 
 
+def desired_from(params):
+    """The keys to write, from the interval options or from O(restore); checked before any connection."""
+    if params["restore"] is None:
+        return chassis_probe.desired_keys(params, params["state"])
+    given = [option for option, _key in chassis_probe.OPTION_KEYS if params.get(option) is not None]
+    if given or params["state"] == "absent" or params["per_chassis_keys"] == "set":
+        raise chassis_probe.ChassisProbeError(
+            "restore: puts back the keys as recorded, not together with %s" % ", ".join(
+                given + (["state=absent"] if params["state"] == "absent" else [])
+                + (["per_chassis_keys=set"] if params["per_chassis_keys"] == "set" else [])))
+    return chassis_probe.restore_keys(params["restore"])
+
+
 def manage_probes(module):
     params = module.params
-    desired = chassis_probe.desired_keys(params, params["state"])
+    desired = desired_from(params)
+    # A restore names every key it puts back; per-chassis keys it does not name are left alone.
+    per_chassis = None if params["restore"] is not None else params["per_chassis_keys"]
     validate_connection_params(params, chassis_probe.DATABASE)
     for warning in chassis_probe.warnings_for(desired):
         module.warn(warning)
     tables = {chassis_probe.TABLE: [chassis_probe.COLUMN]}
     with client_from_params(params, chassis_probe.DATABASE, tables, leader_only=False) as client:
         _row, external_ids = chassis_probe.read(client)
-        changes = chassis_probe.plan(external_ids, desired)
+        changes = chassis_probe.plan(external_ids, desired, per_chassis)
         after = changes["after"]
         if changes["changed"] and not module.check_mode:
             committed = {}
@@ -155,7 +216,7 @@ def manage_probes(module):
             def build(txn, ovsdb):
                 # Re-read and re-plan on every attempt: a retry follows a concurrent change.
                 row, current = chassis_probe.read(ovsdb)
-                committed["changes"] = chassis_probe.plan(current, desired)
+                committed["changes"] = chassis_probe.plan(current, desired, per_chassis)
                 return chassis_probe.apply(row, committed["changes"])
 
             client.transact(build, comment="kubedc.ovn_tuning.ovn_chassis_probe %s"
@@ -168,10 +229,14 @@ def manage_probes(module):
                 raise chassis_probe.ChassisProbeError(
                     "read back after the write: external_ids shows %s, expected %s (another writer"
                     " changed these keys at the same time?)" % (after, changes["after"]))
+    for warning in changes["warnings"]:
+        module.warn(warning)
     result = {
         "changed": changes["changed"],
         "external_ids_before": changes["before"],
         "external_ids_after": after,
+        "effective_before": changes["effective_before"],
+        "effective_after": changes["effective_after"],
         "chassis": external_ids.get(chassis_probe.SYSTEM_ID_KEY),
     }
     result.update(diff_result(module, {"external_ids": changes["before"]}, {"external_ids": after}))
@@ -184,6 +249,8 @@ def main():
         bridge_remote_probe_interval=dict(type="raw"),
         openflow_probe_interval=dict(type="raw"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        per_chassis_keys=dict(type="str", default="warn", choices=list(chassis_probe.PER_CHASSIS_CHOICES)),
+        restore=dict(type="dict"),
     )
     argument_spec.update(connection_spec(remote=dict(default=chassis_probe.DEFAULT_REMOTE)))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

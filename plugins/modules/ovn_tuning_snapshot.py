@@ -81,7 +81,8 @@ options:
       - The probe keys of every chassis host of O(deployment.chassis_hosts), read by the caller on that host
         (kubedc.ovn_tuning.ovn_chassis_probe's C(external_ids_before)), as host name to a map of key to value - keys
         C(ovn-remote-probe-interval), C(ovn-bridge-remote-probe-interval), C(ovn-openflow-probe-interval), a missing
-        or null key is one that is not set. The kubedc.ovn_tuning roles give it.
+        or null key is one that is not set - and the per-chassis keys C(KEY-<system-id>) of the chassis that are set
+        (ovn-controller reads them first); those are recorded and put back too. The kubedc.ovn_tuning roles give it.
       - Required with O(state=captured) and O(deployment.chassis_hosts); recorded as C(chassis[HOST]) with the
         source C(read on the chassis host).
       - With O(state=restored), the live keys the snapshot is compared with; this module does not write them (it
@@ -370,7 +371,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client, snapshot
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import chassis_probe, k8s_client, snapshot
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     connection_spec, diff_result, run_module)
 
@@ -466,12 +467,12 @@ def given_chassis(params, descriptor):
         where = "chassis_state.%s" % host
         if not isinstance(keys, dict):
             raise snapshot.SnapshotError("%s: expected a map of probe keys to values, got %r" % (where, keys))
-        unknown = sorted(set(keys) - set(accepted))
+        unknown = sorted(key for key in keys if not chassis_probe.probe_key_of(str(key)))
         if unknown:
-            raise snapshot.SnapshotError("%s: unknown key(s) %s; accepted: %s"
-                                         % (where, ", ".join(unknown), ", ".join(accepted)))
+            raise snapshot.SnapshotError("%s: unknown key(s) %s; accepted: %s and their per-chassis keys"
+                                         " (KEY-<system-id>)" % (where, ", ".join(unknown), ", ".join(accepted)))
         entry = {}
-        for key in accepted:
+        for key in sorted(set(accepted) | set(keys)):
             value = keys.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
                 raise snapshot.SnapshotError("%s.%s: expected the key's string value or null, got %r"

@@ -316,6 +316,9 @@ cluster:
         null, C(inactivity_probe_effective) and C(max_backoff_effective) with defaults applied,
         C(read_only), C(role) where the schema has them, C(referenced) from the global row),
         C(options) (probe keys that are set, in ms) and C(options_effective) (every probe key, defaults applied).
+        For an C(Open_vSwitch) database both are what ovn-controller reads - the per-chassis key
+        C(KEY-<system-id>) where it is set, else the plain key - and C(options_from) names the key each
+        value comes from (null - unset, the default).
       type: dict
     warnings:
       description: Listeners given on a command line that cannot be tuned at run time (also emitted as warnings).

@@ -8,7 +8,9 @@ the chassis' external_ids back as it found them.
 
 import json
 import os
+import re
 import subprocess
+import time
 
 import pytest
 
@@ -87,7 +89,8 @@ def chassis(ovn_lab):
     before = external_ids(remote)
     yield info
     now = external_ids(remote)
-    for key in PROBE_KEYS:
+    # The plain keys and their per-chassis forms (KEY-<system-id>).
+    for key in sorted(set(k for k in set(before) | set(now) if k.startswith(PROBE_KEYS))):
         if key in before and now.get(key) != before[key]:
             vsctl(remote, "set", "Open_vSwitch", ".", 'external_ids:%s="%s"' % (key, before[key]))
         elif key not in before and key in now:
@@ -203,6 +206,12 @@ BAD_INPUTS = [
     ("absent with nothing named", {"state": "absent"}, "state=absent"),
     ("nothing given", {}, "remote_probe_interval"),
     ("bad remote", {"remote": "tcp:nowhere", "remote_probe_interval": 30000}, "remote"),
+    ("per-chassis choice", {"remote_probe_interval": 30000, "per_chassis_keys": "always"}, "value of per_chassis_keys"),
+    ("restore with an interval", {"restore": {}, "remote_probe_interval": 30000}, "restore"),
+    ("restore and absent", {"restore": {}, "state": "absent"}, "restore"),
+    ("restore an unknown key", {"restore": {"ovn-remote": "tcp:1.2.3.4:6642"}}, "restore"),
+    ("restore a bad value", {"restore": {"ovn-remote-probe-interval-hv1": "5 parsecs"}},
+     "restore.ovn-remote-probe-interval-hv1"),
 ]
 
 
@@ -221,3 +230,114 @@ def test_bad_inputs_fail_naming_the_option_and_change_nothing(chassis):
         assert result["msg"].startswith(param), (name, result["msg"])
         assert result.get("changed") is False
     assert external_ids(remote) == before
+
+
+def test_a_per_chassis_key_is_reported_warned_about_followed_and_restored(ovn_lab, chassis):
+    """ovn-controller reads external_ids:KEY-<system-id> before KEY. With one set, the plain key alone
+    does not reach it: warn (default) says so, set changes both, restore puts both back. Each step
+    three times - check mode, for real, again - read back with ovs-vsctl on the chassis host, and judged
+    by ovn_health on the value ovn-controller really reads."""
+    remote = chassis["ovs_remote"]
+    specific = "ovn-remote-probe-interval-%s" % chassis["name"]
+    vsctl(remote, "set", "Open_vSwitch", ".", 'external_ids:%s="10000"' % specific,
+          'external_ids:ovn-remote-probe-interval="5000"')
+    original = external_ids(remote)
+    recorded = {"ovn-remote-probe-interval": "5000", specific: "10000"}
+    warn = {"remote": remote, "remote_probe_interval": "60s"}
+    follow = dict(warn, per_chassis_keys="set")
+    restore = {"remote": remote, "restore": recorded}
+    health = {"database": "Open_vSwitch", "remote": remote, "timeout": 10, "fail_on_unhealthy": False,
+              "expected_probes": {"ovn-remote-probe-interval": 60000}}
+    tasks = [("warn check", warn, True), ("warn", warn, False), ("warn again", warn, False),
+             ("health after warn", None, False),
+             ("set check", follow, True), ("set", follow, False), ("set again", follow, False),
+             ("health after set", None, False),
+             ("restore check", restore, True), ("restore", restore, False), ("restore again", restore, False)]
+    results = {}
+    seen = {}
+    for name, args, check in tasks:
+        if args is None:
+            run = run_tasks([{"name": name, "kubedc.ovn_tuning.ovn_health": health}], timeout=180)
+            results[name] = run.records[-1]["result"]
+        else:
+            results[name] = run_module(args, check=check, diff=True)
+            assert not results[name]["failed"], (name, results[name].get("msg"))
+        seen[name] = external_ids(remote)
+
+    # warn: the plain key changes, the per-chassis key keeps ovn-controller at 10 s - and it says so.
+    checked = results["warn check"]
+    assert checked["changed"] is True and seen["warn check"] == original
+    assert checked["external_ids_before"] == recorded
+    assert checked["external_ids_after"] == dict(recorded, **{"ovn-remote-probe-interval": "60000"})
+    assert checked["effective_before"]["ovn-remote-probe-interval"] == {"value": "10000", "from": specific}
+    assert checked["effective_after"]["ovn-remote-probe-interval"] == {"value": "10000", "from": specific}
+    sentence = ("external_ids:%s=10000 overrides ovn-remote-probe-interval on this chassis: ovn-controller reads"
+                " the per-chassis key first and keeps 10000; per_chassis_keys=set changes it too" % specific)
+    assert sentence in checked["warnings"]
+    assert results["warn"]["changed"] is True
+    assert seen["warn"] == dict(original, **{"ovn-remote-probe-interval": "60000"})
+    assert results["warn again"]["changed"] is False and sentence in results["warn again"]["warnings"]
+    # The health gate judges the value ovn-controller reads, and names the key it comes from.
+    judged = results["health after warn"]
+    assert judged["healthy"] is False
+    assert judged["facts"]["end"]["probe_settings"]["options_effective"]["ovn-remote-probe-interval"] == 10000
+    assert judged["facts"]["end"]["probe_settings"]["options_from"]["ovn-remote-probe-interval"] == specific
+    assert judged["failed_gates"] == [
+        "expected_probes: Open_vSwitch:ovn-remote-probe-interval is 10000 ms (set as the per-chassis key %s),"
+        " expected 60000" % specific]
+
+    # set: both keys get the value, so that it reaches ovn-controller.
+    checked = results["set check"]
+    assert checked["changed"] is True and seen["set check"] == seen["warn"]
+    assert checked["effective_after"]["ovn-remote-probe-interval"] == {"value": "60000", "from": specific}
+    assert checked["diff"]["after"] == {"external_ids": {"ovn-remote-probe-interval": "60000", specific: "60000"}}
+    assert "warnings" not in checked or not any("overrides" in w for w in checked["warnings"])
+    assert results["set"]["changed"] is True
+    assert seen["set"] == dict(original, **{"ovn-remote-probe-interval": "60000", specific: "60000"})
+    assert results["set again"]["changed"] is False and seen["set again"] == seen["set"]
+    assert results["health after set"]["healthy"] is True, results["health after set"]["failed_gates"]
+    assert_controller_healthy(ovn_lab, chassis)
+
+    # restore: what external_ids_before recorded, both keys, exactly.
+    checked = results["restore check"]
+    assert checked["changed"] is True and seen["restore check"] == seen["set"]
+    assert checked["external_ids_after"] == recorded
+    assert results["restore"]["changed"] is True and seen["restore"] == original
+    assert results["restore again"]["changed"] is False and seen["restore again"] == original
+
+
+def test_ovn_controller_obeys_the_per_chassis_key(lab_factory):
+    """The trap is real on this OVN: with the plain key at 60 s and the chassis' own key at 1 s,
+    ovn-controller drops a silent SB after about 2 s; with the plain key alone it waits."""
+    lab = lab_factory(name="perchassis", databases=("sb",), members=1, chassis=1)
+    info = lab.info()
+    chassis_info = info["chassis"][0]
+    remote = chassis_info["ovs_remote"]
+    _CHASSIS_OF_REMOTE[remote] = (info, chassis_info)
+    specific = "ovn-remote-probe-interval-%s" % chassis_info["name"]
+    log_file = chassis_info["controller_log_file"]
+    dropped = re.compile(r"no response to inactivity probe after 1 seconds, disconnecting")
+
+    def silent_sb(seconds=3.5):
+        """Pause the one SB server; the number of times ovn-controller gave up on it meanwhile."""
+        with open(log_file) as handle:
+            handle.seek(0, os.SEEK_END)
+            lab.pause("sb", 0)
+            try:
+                time.sleep(seconds)
+            finally:
+                lab.resume("sb", 0)
+            time.sleep(0.5)
+            return len(dropped.findall(handle.read()))
+
+    plain = run_module({"remote": remote, "remote_probe_interval": 60000})
+    assert plain["changed"] is True and plain["effective_after"]["ovn-remote-probe-interval"] == {
+        "value": "60000", "from": "ovn-remote-probe-interval"}
+    time.sleep(1)  # ovn-controller applies external_ids changes in its main loop
+    assert silent_sb() == 0
+    vsctl(remote, "set", "Open_vSwitch", ".", 'external_ids:%s="1000"' % specific)
+    read = run_module({"remote": remote, "remote_probe_interval": 60000}, check=True)
+    assert read["changed"] is False
+    assert read["effective_after"]["ovn-remote-probe-interval"] == {"value": "1000", "from": specific}
+    time.sleep(1)
+    assert silent_sb() >= 1

@@ -272,13 +272,31 @@ def test_a_chassis_batch_that_fails_its_gate_is_put_back_with_the_earlier_ones(l
         value = "7000" if chassis["host"] == third else "5000"
         oracle.run(oracle.vsctl_argv(info, chassis, "set", "Open_vSwitch", ".",
                                      "external_ids:ovn-remote-probe-interval=" + value))
+    # The canary also has its own per-chassis key, which ovn-controller reads first: with
+    # per_chassis_keys=set the rollout changes it too, and the put-back restores it exactly.
+    canary = info["chassis"][0]
+    specific = "external_ids:ovn-remote-probe-interval-%s" % canary["name"]
+
+    def canary_specific():
+        return oracle.run(oracle.vsctl_argv(info, canary, "--if-exists", "get", "Open_vSwitch", ".", specific)).strip().strip('"')
+
+    oracle.run(oracle.vsctl_argv(info, canary, "set", "Open_vSwitch", ".", specific + "=9000"))
     production_before = (state_of(production), chassis_probes(production))
     stopped = info["chassis"][1]
     staging.pause_process(stopped["controller_pid"])
     try:
-        run = run_rollout(inventory, state_dir, ovn_tuning_chassis_batch=[1, 1], ovn_tuning_chassis_gate_timeout=5)
+        run = run_rollout(inventory, state_dir, ovn_tuning_chassis_batch=[1, 1], ovn_tuning_chassis_gate_timeout=5,
+                          ovn_tuning_chassis_per_chassis_keys="set")
     finally:
         staging.resume_process(stopped["controller_pid"])
+    canary_written = task_results(run, "Set ovn-controller's probe intervals on this chassis", first)
+    try:
+        assert canary_specific() == "9000"
+    finally:
+        oracle.run(oracle.vsctl_argv(info, canary, "remove", "Open_vSwitch", ".", "external_ids",
+                                     specific.split(":", 1)[1]))
+    assert [r["result"]["external_ids_after"] for r in canary_written] == [
+        {"ovn-remote-probe-interval": "300000", specific.split(":", 1)[1]: "300000"}]
 
     assert run.returncode != 0
     text = failure_text(run)

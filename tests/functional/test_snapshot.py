@@ -127,9 +127,13 @@ def cli_options(lab, db):
 
 
 def cli_chassis_keys(lab, chassis):
+    """Every managed key (null when unset) and the per-chassis keys (KEY-<system-id>) that are set."""
     external_ids = cli_rows(oracle.vsctl_argv(lab.info(), chassis, timeout=30), "Open_vSwitch",
                             ("external_ids",))[0]["external_ids"] or {}
-    return dict((key, external_ids.get(key)) for key in CHASSIS_KEYS)
+    keys = dict((key, external_ids.get(key)) for key in CHASSIS_KEYS)
+    keys.update((key, value) for key, value in external_ids.items()
+                if key in set(k + "-" + external_ids["system-id"] for k in CHASSIS_KEYS))
+    return keys
 
 
 def cli_election_timer(lab, db):
@@ -451,7 +455,10 @@ def prepare_state_a(lab):
     set_options_cli(lab, "nb", {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000",
                                 "sbctl_probe_interval": "20000"})
     assert wait_for_northd_copy(lab) == "20000"
-    set_chassis_keys_cli(lab, lab.info()["chassis"][0], {"ovn-remote-probe-interval": "30000"})
+    chassis = lab.info()["chassis"][0]
+    # Its own per-chassis key too, which ovn-controller reads first.
+    set_chassis_keys_cli(lab, chassis, {"ovn-remote-probe-interval": "30000",
+                                        "ovn-remote-probe-interval-" + chassis["name"]: "25000"})
 
 
 def change_to_state_b(lab):
@@ -491,7 +498,8 @@ def change_to_state_b(lab):
     set_rows_cli(lab, "sb", sb_rows)  # drops the 7003 row
     set_options_cli(lab, "nb", {"nbctl_probe_interval": "45000", "sbctl_probe_interval": None})
     assert wait_for_northd_copy(lab) is None
-    set_chassis_keys_cli(lab, info["chassis"][0], {"ovn-bridge-remote-probe-interval": "7000"})
+    set_chassis_keys_cli(lab, info["chassis"][0], {"ovn-bridge-remote-probe-interval": "7000",
+                                                   "ovn-remote-probe-interval-" + info["chassis"][0]["name"]: "8000"})
     change_timer_by_hand(lab, "sb", 2000)
 
 
@@ -504,6 +512,7 @@ def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
     captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
     assert captured.get("failed") is not True, captured.get("msg")
     assert captured["snapshot"]["tunables"] == state_a
+    assert state_a["chassis"]["chassis-1"]["external_ids"]["ovn-remote-probe-interval-chassis-1"] == "25000"
     assert state_a["nb"]["election_timer"] == state_a["sb"]["election_timer"] == 1000
 
     change_to_state_b(lab)
@@ -530,7 +539,7 @@ def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
     assert nb["election_timer"] == {"before": 4000, "after": 1000, "steps": [1000]}
     assert checked["changes"]["sb"]["election_timer"]["before"] == 2000
     assert checked["changes"]["chassis[chassis-1]"] == {"external_ids": {
-        "set": {"ovn-remote-probe-interval": "30000"},
+        "set": {"ovn-remote-probe-interval": "30000", "ovn-remote-probe-interval-chassis-1": "25000"},
         "remove": ["ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval"]}}
 
     restored = run_module(MODULE, args, diff=True)

@@ -581,7 +581,12 @@ def annotate_listeners(members, settings):
     for row in (settings or {}).get("connections", []):
         if row.get("referenced") and row.get("target"):
             targets[row["target"]] = row
+    table = (settings or {}).get("table")
     for member in members:
+        # The rows reach a server's listeners only through its db: remote of that table; a relay
+        # (or a server listening through Local_Config) reads none of the rows seen through it.
+        rows_apply = any(listener["source"] == "database" and listener.get("table") == table
+                         for listener in member["listeners"] or [])
         for listener in member["listeners"] or []:
             if listener["source"] == "database":
                 listener["tunable"] = True
@@ -595,7 +600,7 @@ def annotate_listeners(members, settings):
                 listener["inactivity_probe_effective"] = 0
                 continue
             listener["probed"] = True
-            row = targets.get(listener["remote"])
+            row = targets.get(listener["remote"]) if rows_apply else None
             listener["tunable"] = row is not None
             listener["inactivity_probe_effective"] = (
                 row["inactivity_probe_effective"] if row is not None
@@ -626,8 +631,17 @@ def gather(request):
                 "server id %s, RAFT address %s" % (cluster.get("server_id"), cluster.get("address"))
                 if cluster else status.get("cluster_status_error")))
     for member in members:
+        relay = (member["server"] or {}).get("model") == "relay"
         for listener in member["listeners"] or []:
             if (listener["source"] == "command_line" and not listener["tunable"]
+                    and listener.get("probed", True) and relay):
+                warnings.append(
+                    "%s is a relay serving %s given on its command line (or in its --config-file): that"
+                    " listener's inactivity probe is the built-in default and cannot be changed at run"
+                    " time; the %s rows seen through a relay are its source's" % (
+                        member["remote"], listener["remote"],
+                        (settings or {}).get("table") or "global row's listener"))
+            elif (listener["source"] == "command_line" and not listener["tunable"]
                     and listener.get("probed", True)):
                 warnings.append(
                     "%s serves %s given on its command line: that listener's inactivity probe is"

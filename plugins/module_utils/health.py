@@ -212,7 +212,10 @@ def gate_quorum(facts):
     detail = "%d of %d members connected (quorum needs %d)%s" % (
         summary["members_connected"], summary["members_total"], needed,
         "" if leader else " and no leader is known")
-    if summary.get("model") not in (None, "clustered"):
+    if summary.get("model") == "relay":
+        detail = "relay database: %d of %d relays reachable and connected to their source" % (
+            summary["members_connected"], summary["members_total"])
+    elif summary.get("model") not in (None, "clustered"):
         detail = "%s database: %d of %d servers reachable and connected" % (
             summary["model"], summary["members_connected"], summary["members_total"])
     return _gate("quorum", summary["quorum"], detail)
@@ -222,6 +225,10 @@ def gate_single_leader(facts):
     summary = facts["summary"]
     leaders = [m["remote"] for m in facts["members"] if m["is_leader"]]
     reported = summary["leaders_reported"]
+    if summary.get("model") == "relay":
+        # A relay serves its source's data and forwards writes to the source's leader.
+        return _gate("single_leader", True, "relay database: no leader of its own (writes go to its"
+                                            " source's leader)")
     if summary.get("model") not in (None, "clustered"):
         return _gate("single_leader", len(leaders) >= 1,
                      "%s database: no leader election" % summary["model"])
@@ -258,7 +265,8 @@ def member_problems(member, model):
     elif member.get("server") is None:
         problems.append("%s: %s" % (name, member.get("error") or "no _Server row"))
     elif not member["server"].get("connected"):
-        problems.append("%s says (_Server) it is not connected to its cluster" % name)
+        problems.append("%s says (_Server) it is not connected to its %s" % (
+            name, "source (a relay serves what it last received)" if model == "relay" else "cluster"))
     clustered = model in (None, "clustered")
     # Expected when a control socket was given, or the member's host was read (member_status).
     if (member.get("status_source") or member.get("ctl_socket")) and clustered:
@@ -291,14 +299,17 @@ def probe_mismatches(facts, expected, command_line_listeners="judge"):
                 % ((settings or {}).get("error") or "probe_settings was false")]
     mismatches = []
     referenced = [row for row in settings["connections"] if row.get("referenced")]
+    # The listener rows seen through a relay are its source's; a relay's own listeners are on its
+    # command line (or in its --config-file).
+    relay = facts["summary"].get("model") == "relay"
     for key, want in sorted(expected.items()):
         tunable = tunables.get(key)
         if tunable.kind == tunables.KIND_COLUMN:
-            if not referenced:
+            if not referenced and not relay:
                 mismatches.append("%s: no listener row is referenced from %s, so no listener has"
                                   " a tunable %s (want %d %s)" % (key, settings["table"], key, want,
                                                                   tunable.unit))
-            for row in referenced:
+            for row in [] if relay else referenced:
                 have = row.get(key + "_effective")
                 if have != want:
                     mismatches.append("%s of listener %s is %s %s (%s), expected %d" % (
@@ -406,9 +417,11 @@ def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
     gates = [gate_quorum(end), gate_single_leader(end)]
     not_evaluated = []
     uncommitted = gate_uncommitted(end, max_uncommitted)
+    model = end["summary"].get("model")
     if uncommitted is None:
-        not_evaluated.append({"name": "uncommitted_entries",
-                              "reason": "no member's cluster/status was read (give ctl_socket)"})
+        not_evaluated.append({"name": "uncommitted_entries", "reason": (
+            "a %s database has no RAFT log" % model if model not in (None, "clustered")
+            else "no member's cluster/status was read (give ctl_socket)")})
     else:
         gates.append(uncommitted)
     gates.append(gate_members(end))
@@ -417,7 +430,6 @@ def evaluate(start, end, window=None, max_uncommitted=10, expected_probes=None,
         not_evaluated.append({"name": "expected_probes", "reason": "expected_probes not given"})
     else:
         gates.append(probes)
-    model = end["summary"].get("model")
     for name, gate in (("no_elections", gate_elections(window, max_elections, count_leadership_transfers)),
                        ("disconnections", gate_disconnections(window, max_disconnections))):
         if gate is None:

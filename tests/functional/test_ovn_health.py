@@ -15,7 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support import oracle
-from test_cluster_info import appctl, dbctl, facts_args, oracle_status, run_all, run_module, settled, stable_oracle
+from test_cluster_info import (appctl, dbctl, facts_args, oracle_status, run_all, run_module, server_rows, settled,
+                               stable_oracle)
 
 BUILT_IN = ["quorum", "single_leader", "uncommitted_entries", "members_healthy"]
 PAUSE_SECONDS = 5.0
@@ -491,3 +492,62 @@ def test_leadership_transfer_is_not_an_election(lab_factory):
                                       % (term_after, final[0]["term"], rise, result["window_seconds"])]
     # The member that won says why: a timeout, not a transfer.
     assert [last_election_reason(lab, i) for i, s in enumerate(final) if s["role"] == "leader"] == ["timeout"]
+
+
+def test_relays_are_judged_as_relays(lab_factory):
+    """SB relays (ovsdb-server relay:OVN_Southbound:<the cluster>) read as what they are: no leader of
+    their own, healthy while connected to their source, their command-line listeners reported as not
+    tunable at run time - and a relay cut from its source fails members_healthy (ovsdb-server 3.1 says
+    so after keeping the last state for up to 30 s)."""
+    lab = lab_factory(name="relays", databases=("nb", "sb"), sb_relays=2)
+    info = lab.info()
+    relays = info["sb_relays"]
+    args = {"database": "OVN_Southbound", "remote": info["sb_relay_remotes"], "timeout": 10,
+            "ctl_socket": [r["ctl"] for r in relays], "fail_on_unhealthy": False,
+            "expected_probes": {"inactivity_probe": 5000}}
+    # The oracle: ovsdb-client's _Server row and ovs-appctl list-remotes on the relay's host.
+    for entry in relays:
+        row = server_rows(entry["remote"], "OVN_Southbound")
+        assert (row["model"], row["connected"], row["leader"]) == ("relay", True, False)
+        remotes = oracle.run(oracle.on_host(info, entry["host"], [
+            "ovs-appctl", "-t", entry["host_ctl"], "ovsdb-server/list-remotes"])).split()
+        assert "ptcp:6642:0.0.0.0" in remotes and not [r for r in remotes if r.startswith("db:")]
+
+    result = run_module("ovn_health", args)
+    assert result["healthy"] is True, result["failed_gates"]
+    gates = dict((g["name"], g) for g in result["gates"])
+    assert gates["single_leader"]["detail"] == "relay database: no leader of its own (writes go to its source's leader)"
+    assert gates["quorum"]["detail"] == "relay database: 2 of 2 relays reachable and connected to their source"
+    assert gates["expected_probes"]["passed"]
+    end = result["facts"]["end"]
+    assert end["summary"]["model"] == "relay"
+    for member in end["members"]:
+        listener = next(l for l in member["listeners"] if l["remote"] == "ptcp:6642:0.0.0.0")
+        assert (listener["source"], listener["tunable"], listener["inactivity_probe_effective"]) == (
+            "command_line", False, 5000)
+        assert ("%s is a relay serving ptcp:6642:0.0.0.0 given on its command line (or in its --config-file)"
+                % member["remote"]) in " ".join(result["warnings"])
+    # The cluster's own SB_Global row (seen through the relays) does not make the relays' probe 60 s.
+    sixty = run_module("ovn_health", dict(args, expected_probes={"inactivity_probe": 60000}))
+    assert sixty["healthy"] is False
+    assert sixty["failed_gates"] == ["expected_probes: " + "; ".join(
+        "inactivity_probe of listener ptcp:6642:0.0.0.0 on %s is set on the command line (5000 ms, the built-in"
+        " default) and cannot be tuned, expected 60000" % r["remote"] for r in relays)]
+
+    # Cut the cluster off: the relays keep serving, and after a while say they lost their source.
+    central = [h["name"] for h in info["hosts"] if h["kind"] == "central"]
+    for name in central:
+        lab.partition(name)
+    try:
+        deadline = time.monotonic() + 60
+        while server_rows(relays[0]["remote"], "OVN_Southbound")["connected"]:
+            assert time.monotonic() < deadline, "the relay still says it is connected to its source"
+            time.sleep(1)
+        cut = run_module("ovn_health", dict(args, expected_probes=None))
+    finally:
+        for name in central:
+            lab.heal(name)
+    assert cut["healthy"] is False
+    members = dict((g["name"], g) for g in cut["gates"])["members_healthy"]
+    assert not members["passed"]
+    assert "%s says (_Server) it is not connected to its source" % relays[0]["remote"] in members["detail"]

@@ -433,6 +433,13 @@ class TestExpectedProbes:
         assert ignored["passed"], ignored["detail"]
         assert ignored["detail"] == "all of inactivity_probe=60000 as expected"
 
+    def test_rows_tune_no_listener_of_a_server_without_their_db_remote(self):
+        # A relay, or a member listening through Local_Config: the rows seen through it are not its own.
+        listeners = [cluster_facts.describe_listener("ptcp:6641:127.0.0.51")]
+        document = facts([member(0, listeners=listeners), member(1), member(2)])
+        listener = document["members"][0]["listeners"][0]
+        assert (listener["tunable"], listener["inactivity_probe_effective"]) == (False, 5000)
+
     def test_unreadable_settings_fail_the_gate(self):
         document = healthy()
         document["probe_settings"] = dict(SETTINGS, error="no member is reachable")
@@ -663,3 +670,58 @@ def test_standalone_window_gates_are_not_evaluated():
     gates, not_evaluated = health.evaluate(document, document, window)
     assert all(gate["passed"] for gate in gates), gates
     assert {"no_elections", "disconnections"} <= set(n["name"] for n in not_evaluated)
+
+
+# --------------------------------------------------------------------------- relays
+
+def relay(index, connected=True):
+    entry = cluster_facts._member_entry(index, REMOTES[index], "/run/r%d.ctl" % index)
+    entry["reachable"] = True
+    entry["echo_rtt_ms"] = 0.4
+    # ovsdb-server 3.1's _Server row of a relay database.
+    entry["server"] = {"model": "relay", "connected": connected, "leader": False, "index": None,
+                       "cid": None, "sid": None}
+    entry["cluster_status_error"] = ("cluster/status OVN_Southbound: \"cluster/status\" is not a valid command")
+    entry["listeners"] = [cluster_facts.describe_listener("ptcp:6642:0.0.0.0"),
+                          cluster_facts.describe_listener("punix:/run/ovn/ovnsb_db.sock")]
+    return entry
+
+
+class TestRelays:
+    def relays(self, *connected):
+        settings = dict(SETTINGS, table="SB_Global", connections=[dict(SETTINGS["connections"][0], target="ptcp:6642:0.0.0.0")])
+        members = [relay(i, c) for i, c in enumerate(connected)]
+        cluster_facts._annotate_members(members, "OVN_Southbound")
+        cluster_facts.annotate_listeners(members, settings)
+        return {"database": "OVN_Southbound", "collected_at_epoch": EPOCH, "members": members,
+                "summary": cluster_facts.summarize(members), "probe_settings": settings, "warnings": []}
+
+    def test_connected_relays_are_healthy_with_no_leader_of_their_own(self):
+        document = self.relays(True, True)
+        assert document["summary"]["model"] == "relay"
+        gates, not_evaluated = health.evaluate(document, document)
+        assert all(gate["passed"] for gate in gates), gates
+        gates = by_name(gates)
+        assert gates["single_leader"]["detail"] == ("relay database: no leader of its own (writes go to its"
+                                                    " source's leader)")
+        assert gates["quorum"]["detail"] == "relay database: 2 of 2 relays reachable and connected to their source"
+        assert {"name": "uncommitted_entries", "reason": "a relay database has no RAFT log"} in not_evaluated
+
+    def test_a_relay_cut_from_its_source_fails(self):
+        document = self.relays(True, False)
+        gates = by_name(health.evaluate(document, document)[0])
+        assert not gates["members_healthy"]["passed"]
+        assert gates["members_healthy"]["detail"] == (
+            "%s says (_Server) it is not connected to its source (a relay serves what it last received)" % REMOTES[1])
+
+    def test_relay_listeners_are_not_tuned_by_the_rows_seen_through_it(self):
+        document = self.relays(True, True)
+        listener = document["members"][0]["listeners"][0]
+        # The SB_Global row of the same target is the cluster's: the relay listens from its command line.
+        assert (listener["source"], listener["tunable"], listener["inactivity_probe_effective"]) == (
+            "command_line", False, 5000)
+        gate = by_name(health.evaluate(document, document, expected_probes={"inactivity_probe": 60000})[0])
+        # Only the relays' own listeners are judged (the row of 60000 ms would pass).
+        assert gate["expected_probes"]["detail"] == "; ".join(
+            "inactivity_probe of listener ptcp:6642:0.0.0.0 on %s is set on the command line (5000 ms, the"
+            " built-in default) and cannot be tuned, expected 60000" % remote for remote in REMOTES[:2])

@@ -42,8 +42,10 @@ def health_summary(result):
     summary = end.get("summary") or {}
     settings = end.get("probe_settings") or {}
     leader = summary.get("leader") or {}
-    listeners = dict((row.get("target"), row.get("inactivity_probe_effective"))
-                     for row in settings.get("connections") or [] if row.get("referenced"))
+    # The listener rows seen through a relay are its source's, not the relay's.
+    listeners = {} if summary.get("model") == "relay" else dict(
+        (row.get("target"), row.get("inactivity_probe_effective"))
+        for row in settings.get("connections") or [] if row.get("referenced"))
     out = {
         "database": end.get("database"),
         "healthy": result.get("healthy"),
@@ -97,6 +99,10 @@ def _unread_summary(result):
 
 def _health_text(s):
     verdict = {True: "healthy", False: "UNHEALTHY", None: "read"}[s["healthy"]]
+    if s["model"] == "relay":
+        text = "%s relays %s, %s/%s relays connected to their source" % (
+            s["database"], verdict, s["members_connected"], s["members_total"])
+        return text + (" - failed: %s" % "; ".join(s["failed_gates"]) if s["failed_gates"] else "")
     parts = ["%s %s" % (s["database"], verdict)]
     parts.append("leader %s" % (s["leader"] or "none"))
     parts.append("%s/%s members connected" % (s["members_connected"], s["members_total"]))

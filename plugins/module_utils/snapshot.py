@@ -68,6 +68,9 @@ DESCRIPTOR_KEYS = ("name", "nb", "sb", "local_config", "chassis", "kube_ovn")
 # Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
 # control sockets there); accepted, checked and not read by this module.
 HOST_KEYS = ("central_hosts", "chassis_hosts")
+# Parts of the descriptor the roles read for health only: SB relays hold no tunable that a snapshot
+# could put back (their listeners and source probe are on their command line).
+READ_ONLY_KEYS = ("sb_relays",)
 # The source recorded for a chassis whose keys the caller read on the chassis host.
 CHASSIS_HOST_SOURCE = "read on the chassis host"
 DATABASE_KEYS = ("remote", "ctl_sockets")
@@ -157,7 +160,14 @@ def validate_deployment(deployment, param="deployment"):
     """
     if not isinstance(deployment, dict):
         _fail(param, "expected a dictionary with name and nb, sb, local_config, chassis, kube_ovn")
-    _unknown_keys(deployment, DESCRIPTOR_KEYS + HOST_KEYS, param)
+    _unknown_keys(deployment, DESCRIPTOR_KEYS + HOST_KEYS + READ_ONLY_KEYS, param)
+    relays = deployment.get("sb_relays")
+    if relays is not None:
+        if not isinstance(relays, dict):
+            _fail(param + ".sb_relays", "expected a dictionary with remote (the relays' remotes), got %r" % (relays,))
+        _unknown_keys(relays, ("remote",), param + ".sb_relays")
+        if not isinstance(relays.get("remote"), str) or not relays["remote"].strip():
+            _fail(param + ".sb_relays.remote", "expected the relays' remotes, comma separated")
     for key in HOST_KEYS:
         hosts = deployment.get(key)
         if hosts is not None and (not isinstance(hosts, (list, tuple))

@@ -145,6 +145,17 @@ options:
             O(chassis_state); a name may not also be in O(deployment.chassis).
         type: list
         elements: str
+      sb_relays:
+        description:
+          - The deployment's SB relays, as the kubedc.ovn_tuning roles take them (their health is read with NB and
+            SB). Accepted and not recorded - a relay has no tunable a snapshot could put back (its listeners and
+            source probe are on its command line).
+        type: dict
+        suboptions:
+          remote:
+            description: The relays' remotes, comma separated.
+            type: str
+            required: true
       local_config:
         description:
           - kube-ovn clustered mode - each member's standalone C(Local_Config) database, whose C(Connection)
@@ -412,6 +423,7 @@ def argument_spec():
             kube_ovn=dict(type="dict", options=_kube_ovn_options()),
             central_hosts=dict(type="list", elements="str"),
             chassis_hosts=dict(type="list", elements="str"),
+            sb_relays=dict(type="dict", options=dict(remote=dict(type="str", required=True))),
         )),
         election_timers=dict(type="dict"),
         chassis_state=dict(type="dict"),

@@ -312,3 +312,57 @@ def test_health_and_snapshot_playbooks_on_a_tuned_deployment(labs, inventory, tm
         prod["nb_listeners"]
     assert snapshot["tunables"]["nb"]["election_timer"] == 2000
     assert state_of(labs["prod-1"]) == prod
+
+
+def test_sb_relays_are_read_and_judged_by_every_health_read(lab_factory, tmp_path):
+    """A deployment that lists its SB relays (ovn_deployment.sb_relays): preflight, the gate after the change
+    and the health report judge them beside NB and SB, as relays; the rollout writes nothing through them;
+    a relay that stops answering makes the health report fail naming it."""
+    lab = lab_factory(name="rollrelay", chassis=1, sb_relays=2, election_timer_ms=1000, inactivity_probe_ms=5000,
+                      northd_probe_ms=5000, chassis_probe_ms=5000)
+    info = lab.info()
+    deployment = dict(descriptor("relay-stg", lab), sb_relays={"remote": info["sb_relay_remotes"]})
+    inventory = write_inventory(tmp_path / "inventory.yml", {"ovn_staging": {"relay-stg": deployment},
+                                                             "ovn_production": {}})
+    state_dir = str(tmp_path / "state")
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    relays_line = "OVN_Southbound relays healthy, 2/2 relays connected to their source"
+
+    run = rollout(inventory, state_dir)
+    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:] + run.stderr[-3000:]
+    assert_profile_values(state_of(lab), TUNED)
+    reads = task_results(run, "Read and judge NB and SB (and the SB relays)", "relay-stg")
+    judged = [item for r in reads for item in r["result"]["results"] if item["item"]["key"] == "sb_relays"]
+    assert len(judged) == 2, "preflight and gate each judge the relays"
+    assert all(item["healthy"] and item["facts"]["end"]["summary"]["model"] == "relay" for item in judged), judged
+    assert relays_line in str(messages(run, "Gate - NB and SB are healthy after the change", "relay-stg"))
+    # Nothing went through the relays: every writing task names the cluster's remotes.
+    assert changed_writes(run)
+    relay_remotes = info["sb_relay_remotes"].split(",")
+    for record in run.records:
+        if record["action"].split(".")[-1] == "ovn_health":
+            continue
+        remote = str(((record["result"].get("invocation") or {}).get("module_args") or {}).get("remote"))
+        assert not any(relay in remote for relay in relay_remotes), record["task"]
+
+    health = run_playbook(HEALTH, inventory=inventory,
+                          extra_vars=extra_vars(state_dir, ovn_tuning_health_fail_on_unhealthy=True,
+                                                ovn_tuning_metrics_dir=str(metrics_dir)))
+    assert health.returncode == 0, failure_text(health) or health.stdout[-4000:]
+    report = messages(health, "Report", "relay-stg")
+    assert report[0] == "relay-stg:" and report[3] == relays_line, report
+    # The relays write no metrics file of their own: their series would be the SB members' twins.
+    assert sorted(p.name for p in metrics_dir.iterdir()) == ["relay-stg-nb.prom", "relay-stg-sb.prom"]
+
+    relay = info["sb_relays"][1]
+    lab.pause_process(relay["pid"])
+    try:
+        down = run_playbook(HEALTH, inventory=inventory,
+                            extra_vars=extra_vars(state_dir, ovn_tuning_health_fail_on_unhealthy=True))
+    finally:
+        lab.resume_process(relay["pid"])
+    assert down.returncode != 0
+    text = failure_text(down)
+    assert "relay-stg is unhealthy: OVN_Southbound relays UNHEALTHY, 1/2 relays connected to their source" in text, text
+    assert "%s is unreachable" % relay["remote"] in text, text

@@ -103,19 +103,14 @@ def specific_key(key, system_id):
     return "%s-%s" % (key, system_id)
 
 
-def base_key(key, system_id):
-    """The managed key that ``key`` is, or is the per-chassis form of for ``system_id``; else None."""
-    for managed_key in MANAGED_KEYS:
-        if key == managed_key or (system_id and key == specific_key(managed_key, system_id)):
-            return managed_key
-    return None
-
-
 def managed(external_ids):
     """The managed probe keys present in ``external_ids``: the plain keys and the per-chassis keys of
     this chassis (its ``system-id``)."""
     system_id = external_ids.get(SYSTEM_ID_KEY)
-    return dict((key, value) for key, value in external_ids.items() if base_key(key, system_id))
+    own = set(MANAGED_KEYS)
+    if system_id:
+        own.update(specific_key(key, system_id) for key in MANAGED_KEYS)
+    return dict((key, value) for key, value in external_ids.items() if key in own)
 
 
 def effective(external_ids):
@@ -197,16 +192,16 @@ def recorded(keys):
     return out
 
 
-def restore_keys(recorded, option="restore"):
+def restore_keys(keys, option="restore"):
     """``{key: string value or None}`` from a recorded map of managed keys (``external_ids_before``,
     a snapshot's ``chassis`` part): the plain keys and per-chassis forms (``KEY-SUFFIX``) of them;
     None (or a key left out, for a plain key) - the key was not set. Values are checked as intervals
     in their key's unit."""
-    if not isinstance(recorded, dict):
+    if not isinstance(keys, dict):
         raise ChassisProbeError("%s: expected a map of probe key to value or null (as external_ids_before"
-                                " returns it), got %r" % (option, recorded))
+                                " returns it), got %r" % (option, keys))
     desired = dict((key, None) for key in MANAGED_KEYS)
-    for key, value in recorded.items():
+    for key, value in keys.items():
         key = str(key)
         managed_key = probe_key_of(key)
         if managed_key is None:

@@ -632,23 +632,20 @@ def gather(request):
                 if cluster else status.get("cluster_status_error")))
     for member in members:
         relay = (member["server"] or {}).get("model") == "relay"
+        table = (settings or {}).get("table")
         for listener in member["listeners"] or []:
-            if (listener["source"] == "command_line" and not listener["tunable"]
-                    and listener.get("probed", True) and relay):
-                warnings.append(
-                    "%s is a relay serving %s given on its command line (or in its --config-file): that"
-                    " listener's inactivity probe is the built-in default and cannot be changed at run"
-                    " time; the %s rows seen through a relay are its source's" % (
-                        member["remote"], listener["remote"],
-                        (settings or {}).get("table") or "global row's listener"))
-            elif (listener["source"] == "command_line" and not listener["tunable"]
-                    and listener.get("probed", True)):
-                warnings.append(
-                    "%s serves %s given on its command line: that listener's inactivity probe is"
-                    " the built-in default and cannot be changed at run time (no listener row with"
-                    " that target is referenced from %s)" % (
-                        member["remote"], listener["remote"],
-                        (settings or {}).get("table") or "the database's global row"))
+            if (listener["source"] != "command_line" or listener["tunable"]
+                    or not listener.get("probed", True)):
+                continue
+            if relay:
+                why = "it is a relay; the %s rows seen through it are its source's" % (table or "listener")
+            else:
+                why = "no listener row with that target is referenced from %s and read by it" % (
+                    table or "the database's global row")
+            warnings.append(
+                "%s serves %s given on its command line%s: that listener's inactivity probe is the built-in"
+                " default and cannot be changed at run time (%s)" % (
+                    member["remote"], listener["remote"], " (or in its --config-file)" if relay else "", why))
     return {
         "database": request.database,
         "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_wall)),

@@ -525,8 +525,9 @@ def test_relays_are_judged_as_relays(lab_factory):
         listener = next(l for l in member["listeners"] if l["remote"] == "ptcp:6642:0.0.0.0")
         assert (listener["source"], listener["tunable"], listener["inactivity_probe_effective"]) == (
             "command_line", False, 5000)
-        assert ("%s is a relay serving ptcp:6642:0.0.0.0 given on its command line (or in its --config-file)"
-                % member["remote"]) in " ".join(result["warnings"])
+        assert ("%s serves ptcp:6642:0.0.0.0 given on its command line (or in its --config-file): that listener's"
+                " inactivity probe is the built-in default and cannot be changed at run time (it is a relay; the"
+                " SB_Global rows seen through it are its source's)" % member["remote"]) in result["warnings"]
     # The cluster's own SB_Global row (seen through the relays) does not make the relays' probe 60 s.
     sixty = run_module("ovn_health", dict(args, expected_probes={"inactivity_probe": 60000}))
     assert sixty["healthy"] is False

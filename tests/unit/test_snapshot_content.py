@@ -46,15 +46,17 @@ def tunables_doc():
     }
 
 
-def descriptor():
-    return snap.validate_deployment({
+def descriptor(**extra):
+    deployment = {
         "name": "staging-1",
         "nb": {"remote": "tcp:127.0.0.11:6641,tcp:127.0.0.12:6641", "ctl_sockets": ["/run/nb1.ctl"]},
         "sb": {"remote": "tcp:127.0.0.11:6642"},
         "local_config": {"remotes": ["tcp:127.0.0.11:6651"]},
         "chassis": [{"name": "chassis-1", "remote": "unix:/run/ovs1.sock"}],
         "kube_ovn": {"kubeconfig": None, "context": None},
-    })
+    }
+    deployment.update(extra)
+    return snap.validate_deployment(deployment)
 
 
 def document(**changes):
@@ -210,10 +212,22 @@ class TestDescriptor:
         ({"name": "x", "chassis": {"name": "a"}}, "deployment.chassis: expected a list"),
         ({"name": "x", "kube_ovn": {"namespace": ""}}, "deployment.kube_ovn.namespace"),
         ({"name": "x", "kube_ovn": {"deployment": "y"}}, "deployment.kube_ovn.deployment: unknown key"),
+        ({"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641"}, "sb_relays": "tcp:127.0.0.1:6642"},
+         "deployment.sb_relays: expected a dictionary with remote"),
+        ({"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641"}, "sb_relays": {"remote": " "}},
+         "deployment.sb_relays.remote: expected the relays' remotes"),
+        ({"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641"}, "sb_relays": {"remote": "tcp:127.0.0.1:6642",
+                                                                             "hosts": []}},
+         "deployment.sb_relays.hosts: unknown key"),
     ])
     def test_bad_descriptors_name_the_key(self, deployment, param):
         with pytest.raises(OvsdbError, match=param):
             snap.validate_deployment(deployment)
+
+    def test_sb_relays_are_accepted_and_not_recorded(self):
+        with_relays = descriptor(sb_relays={"remote": "tcp:127.0.0.51:6642,tcp:127.0.0.52:6642"})
+        assert with_relays == descriptor() and "sb_relays" not in with_relays
+        assert snap.descriptor_shape(with_relays) == snap.descriptor_shape(descriptor())
 
     def test_shape_labels(self):
         assert snap.descriptor_shape(descriptor()) == [

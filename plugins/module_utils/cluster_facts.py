@@ -630,9 +630,9 @@ def gather(request):
                 status["host"], ",".join(request.remotes),
                 "server id %s, RAFT address %s" % (cluster.get("server_id"), cluster.get("address"))
                 if cluster else status.get("cluster_status_error")))
+    table = (settings or {}).get("table")
     for member in members:
         relay = (member["server"] or {}).get("model") == "relay"
-        table = (settings or {}).get("table")
         for listener in member["listeners"] or []:
             if (listener["source"] != "command_line" or listener["tunable"]
                     or not listener.get("probed", True)):

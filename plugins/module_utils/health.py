@@ -298,10 +298,10 @@ def probe_mismatches(facts, expected, command_line_listeners="judge"):
         return ["probe settings could not be read: %s"
                 % ((settings or {}).get("error") or "probe_settings was false")]
     mismatches = []
-    referenced = [row for row in settings["connections"] if row.get("referenced")]
     # The listener rows seen through a relay are its source's; a relay's own listeners are on its
-    # command line (or in its --config-file).
+    # command line (or in its --config-file), judged below.
     relay = facts["summary"].get("model") == "relay"
+    referenced = [] if relay else [row for row in settings["connections"] if row.get("referenced")]
     for key, want in sorted(expected.items()):
         tunable = tunables.get(key)
         if tunable.kind == tunables.KIND_COLUMN:
@@ -309,7 +309,7 @@ def probe_mismatches(facts, expected, command_line_listeners="judge"):
                 mismatches.append("%s: no listener row is referenced from %s, so no listener has"
                                   " a tunable %s (want %d %s)" % (key, settings["table"], key, want,
                                                                   tunable.unit))
-            for row in [] if relay else referenced:
+            for row in referenced:
                 have = row.get(key + "_effective")
                 if have != want:
                     mismatches.append("%s of listener %s is %s %s (%s), expected %d" % (

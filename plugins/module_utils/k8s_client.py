@@ -5,11 +5,12 @@
 
 What it adds to the library: connection options resolved the way kubernetes.core
 users expect (kubeconfig and context, host and api_key, in-cluster service
-account, ``K8S_AUTH_*`` variables), a deadline on every request, Deployment
-reads and writes as raw JSON (so fields newer than the library survive a
-write), writes guarded by ``metadata.resourceVersion`` with a bounded,
-jittered retry on 409 Conflict, rollout status read the way ``kubectl rollout
-status`` reads it, and API errors turned into sentences an operator can act on.
+account, ``K8S_AUTH_*`` variables), a deadline on every request, reads and
+writes of apps/v1 Deployments and DaemonSets as raw JSON (so fields newer than
+the library survive a write), writes guarded by ``metadata.resourceVersion``
+with a bounded, jittered retry on 409 Conflict, rollout status read the way
+``kubectl rollout status`` reads it, and API errors turned into sentences an
+operator can act on.
 
 Also here: pure helpers that compute a container's new ``env`` list, touching
 only the variables asked for.  Every failure is a :class:`K8sError`.
@@ -41,6 +42,16 @@ except ImportError as import_error:  # pragma: no cover - reported by modules
     KUBERNETES_IMPORT_ERROR = import_error
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+# The pod template generation kube-apiserver keeps on a DaemonSet (its "revision" for operators).
+DAEMONSET_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
+
+DEPLOYMENT = "Deployment"
+DAEMONSET = "DaemonSet"
+# The workload kinds this client reads and writes: resource name (RBAC) and AppsV1Api method suffix.
+KINDS = {
+    DEPLOYMENT: {"resource": "deployments", "method": "deployment"},
+    DAEMONSET: {"resource": "daemonsets", "method": "daemon_set"},
+}
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 # Connection options, documented once in the kubedc.ovn_tuning.k8s_auth doc fragment.
@@ -183,7 +194,7 @@ def build_configuration(params):
     if params.get("validate_certs") is not None:
         configuration.verify_ssl = bool(params["validate_certs"])
     # Connection errors are retried twice by urllib3; a request that reached the server is
-    # never replayed by the library (a write is retried only by modify_deployment, guarded
+    # never replayed by the library (a write is retried only by K8sClient.modify, guarded
     # by its resourceVersion).
     configuration.retries = urllib3.util.Retry(total=2, connect=2, read=0, status=0, redirect=0,
                                                backoff_factor=0.2)
@@ -209,7 +220,7 @@ def _load_kubeconfig(configuration, path, context, option):
 # --------------------------------------------------------------------------- client
 
 class K8sClient(object):
-    """Deployment reads and writes with deadlines and readable errors."""
+    """Deployment and DaemonSet reads and writes with deadlines and readable errors."""
 
     def __init__(self, configuration, source, request_timeout=30.0, backoff=None, attempts=5):
         self.configuration = configuration
@@ -245,36 +256,41 @@ class K8sClient(object):
         seconds = max(seconds, 0.05)
         return (seconds, seconds)
 
-    def _call(self, verb, namespace, name, call):
+    def _call(self, verb, kind, namespace, name, call):
         try:
             response = call()
             return json.loads(response.data or b"{}")
         except ApiException as exc:
-            raise api_error(exc, verb, namespace, name, self.host, self.source)
+            raise api_error(exc, verb, namespace, name, self.host, self.source, kind=kind)
         except urllib3.exceptions.HTTPError as exc:
-            raise K8sConnectionError("cannot %s Deployment %s/%s: the Kubernetes API at %s did not answer"
+            raise K8sConnectionError("cannot %s %s %s/%s: the Kubernetes API at %s did not answer"
                                      " within %s s or could not be reached: %s"
-                                     % (verb, namespace, name, self.host, _seconds(self.request_timeout),
+                                     % (verb, kind, namespace, name, self.host, _seconds(self.request_timeout),
                                         _connection_reason(exc)))
         except ValueError as exc:
             raise K8sApiError("the Kubernetes API at %s returned something that is not JSON for %s"
-                              " Deployment %s/%s: %s" % (self.host, verb, namespace, name, exc))
+                              " %s %s/%s: %s" % (self.host, verb, kind, namespace, name, exc))
 
-    def read_deployment(self, namespace, name, deadline=None):
-        """The Deployment as the API server returns it (a plain dict)."""
-        return self._call("get", namespace, name, lambda: self.apps.read_namespaced_deployment(
+    def _method(self, verb, kind):
+        return getattr(self.apps, "%s_namespaced_%s" % (verb, KINDS[kind]["method"]))
+
+    def read(self, kind, namespace, name, deadline=None):
+        """The Deployment or DaemonSet as the API server returns it (a plain dict)."""
+        method = self._method("read", kind)
+        return self._call("get", kind, namespace, name, lambda: method(
             name, namespace, _preload_content=False, _request_timeout=self._timeout(deadline)))
 
-    def patch_deployment(self, namespace, name, patch, deadline=None):
-        """Apply a JSON merge patch (RFC 7386); returns the Deployment as stored."""
-        return self._call("patch", namespace, name, lambda: self.apps.patch_namespaced_deployment(
+    def patch(self, kind, namespace, name, patch, deadline=None):
+        """Apply a JSON merge patch (RFC 7386); returns the object as stored."""
+        method = self._method("patch", kind)
+        return self._call("patch", kind, namespace, name, lambda: method(
             name, namespace, patch, _content_type="application/merge-patch+json",
             _preload_content=False, _request_timeout=self._timeout(deadline)))
 
-    def modify_deployment(self, namespace, name, plan, check_mode=False, sleep=time.sleep):
+    def modify(self, kind, namespace, name, plan, check_mode=False, sleep=time.sleep):
         """Read, plan, write guarded by resourceVersion; on 409 re-read and plan again.
 
-        ``plan(deployment)`` returns ``(merge_patch_or_None, info)``; it runs
+        ``plan(obj)`` returns ``(merge_patch_or_None, info)``; it runs
         against every fresh read, so a concurrent writer's change is kept and
         ours is applied on top of it.  Returns ``(before, after, info,
         conflicts)`` where ``before`` is the read the write was based on and
@@ -282,14 +298,14 @@ class K8sClient(object):
         """
         conflicts = 0
         for attempt in range(self.attempts):
-            before = self.read_deployment(namespace, name)
+            before = self.read(kind, namespace, name)
             patch, info = plan(before)
             if patch is None or check_mode:
                 return before, None, info, conflicts
             patch = copy.deepcopy(patch)
             patch.setdefault("metadata", {})["resourceVersion"] = before["metadata"]["resourceVersion"]
             try:
-                after = self.patch_deployment(namespace, name, patch)
+                after = self.patch(kind, namespace, name, patch)
             except K8sConflictError:
                 conflicts += 1
                 if attempt + 1 < self.attempts:
@@ -297,24 +313,24 @@ class K8sClient(object):
                 continue
             return before, after, info, conflicts
         raise K8sConflictError(
-            "Deployment %s/%s kept changing under us: %d writes in a row met a concurrent writer"
+            "%s %s/%s kept changing under us: %d writes in a row met a concurrent writer"
             " (409 Conflict); nothing of ours was written. Run again when the other writer is done"
-            % (namespace, name, self.attempts), status=409, reason="Conflict")
+            % (kind, namespace, name, self.attempts), status=409, reason="Conflict")
 
-    def wait_for_rollout(self, namespace, name, timeout, generation=None, poll_max=2.0, sleep=time.sleep):
+    def wait_for_rollout(self, kind, namespace, name, timeout, generation=None, poll_max=2.0, sleep=time.sleep):
         """Poll until the rollout is complete; returns the summary with a ``progress`` log.
 
-        Raises K8sRolloutError at once when the Deployment reports
+        Raises K8sRolloutError at once when a Deployment reports
         ProgressDeadlineExceeded, or after ``timeout`` seconds, with the
-        Deployment's conditions in the message.
+        object's conditions in the message.
         """
         started = time.monotonic()
         deadline = started + timeout
         interval = 0.2
         progress = []
         while True:
-            deployment = self.read_deployment(namespace, name, deadline=max(deadline, time.monotonic() + 1.0))
-            summary = rollout_status(deployment, generation)
+            deployment = self.read(kind, namespace, name, deadline=max(deadline, time.monotonic() + 1.0))
+            summary = rollout_status(deployment, generation, kind=kind)
             elapsed = round(time.monotonic() - started, 1)
             if not progress or progress[-1]["message"] != summary["message"]:
                 progress.append({"seconds": elapsed, "message": summary["message"]})
@@ -323,14 +339,14 @@ class K8sClient(object):
             if summary["complete"]:
                 return deployment, summary
             if summary["failed"]:
-                raise K8sRolloutError("Deployment %s/%s failed to roll out: %s. Conditions: %s"
-                                      % (namespace, name, summary["message"],
+                raise K8sRolloutError("%s %s/%s failed to roll out: %s. Conditions: %s"
+                                      % (kind, namespace, name, summary["message"],
                                          conditions_text(summary["conditions"])),
                                       result={"rollout": summary, "deployment": deployment})
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise K8sRolloutError("Deployment %s/%s did not finish rolling out within %s s: %s."
-                                      " Conditions: %s" % (namespace, name, _seconds(timeout),
+                raise K8sRolloutError("%s %s/%s did not finish rolling out within %s s: %s."
+                                      " Conditions: %s" % (kind, namespace, name, _seconds(timeout),
                                                            summary["message"],
                                                            conditions_text(summary["conditions"])),
                                       result={"rollout": summary, "deployment": deployment})
@@ -357,19 +373,19 @@ def _status_message(exc):
     return str(body)
 
 
-def api_error(exc, verb, namespace, name, host, source):
+def api_error(exc, verb, namespace, name, host, source, kind=DEPLOYMENT):
     """Turn an ApiException into a K8sApiError whose message an operator can act on."""
     status = exc.status
     message = _status_message(exc)
-    target = "Deployment %s/%s" % (namespace, name)
+    target = "%s %s/%s" % (kind, namespace, name)
     if status == 401:
         text = ("the Kubernetes API at %s did not accept the credentials from %s (401 Unauthorized):"
                 " the token or client certificate is missing, expired or wrong" % (host, source))
     elif status == 403:
         text = ("forbidden (403): the credentials from %s may not %s %s. The Role bound to them must"
-                " allow the verb '%s' on resource 'deployments' in API group 'apps' in namespace '%s'"
+                " allow the verb '%s' on resource '%s' in API group 'apps' in namespace '%s'"
                 " (see docs/kube-ovn.md for a minimal Role). The API server said: %s"
-                % (source, verb, target, verb, namespace, message))
+                % (source, verb, target, verb, KINDS[kind]["resource"], namespace, message))
     elif status == 404:
         text = ("%s not found (404) at %s: check namespace and name. The API server said: %s"
                 % (target, host, message))
@@ -399,16 +415,44 @@ def conditions_text(conditions):
                      for c in conditions)
 
 
-def revision_of(deployment):
-    annotations = (deployment.get("metadata") or {}).get("annotations") or {}
+def kind_of(obj, kind=None):
+    return kind or obj.get("kind") or DEPLOYMENT
+
+
+def revision_of(obj, kind=None):
+    """A Deployment's revision annotation; a DaemonSet's pod template generation annotation."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if kind_of(obj, kind) == DAEMONSET:
+        return annotations.get(DAEMONSET_GENERATION_ANNOTATION)
     return annotations.get(REVISION_ANNOTATION)
 
 
-def rollout_status(deployment, generation=None):
-    """Summarise a Deployment's rollout the way ``kubectl rollout status`` judges it.
+def update_strategy(obj, kind=None):
+    """``(type, text)``: the strategy type (RollingUpdate, OnDelete, Recreate) and how it replaces pods."""
+    spec = obj.get("spec") or {}
+    if kind_of(obj, kind) == DAEMONSET:
+        strategy = spec.get("updateStrategy") or {}
+    else:
+        strategy = spec.get("strategy") or {}
+    how = strategy.get("type", "RollingUpdate")
+    text = how
+    if how == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate") or {}
+        default_surge = 0 if kind_of(obj, kind) == DAEMONSET else "25%"
+        default_unavailable = 1 if kind_of(obj, kind) == DAEMONSET else "25%"
+        text += " with maxUnavailable %s, maxSurge %s" % (
+            rolling.get("maxUnavailable", default_unavailable), rolling.get("maxSurge", default_surge))
+    return how, text
+
+
+def rollout_status(obj, generation=None, kind=None):
+    """Summarise a rollout the way ``kubectl rollout status`` judges it (a Deployment or a DaemonSet).
 
     ``generation``: the generation the caller wrote (defaults to the object's own).
     """
+    if kind_of(obj, kind) == DAEMONSET:
+        return daemonset_rollout_status(obj, generation)
+    deployment = obj
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
@@ -447,18 +491,68 @@ def rollout_status(deployment, generation=None):
     return summary
 
 
+def daemonset_rollout_status(daemonset, generation=None):
+    """A DaemonSet's rollout, in the keys of :func:`rollout_status` (replicas are its scheduled pods).
+
+    RollingUpdate is judged as ``kubectl rollout status`` does. With OnDelete nothing rolls by
+    itself: the status is complete once the controller has observed the generation, and
+    ``pods_pending_restart`` counts the pods that still run an older template (they take the new
+    one when each is deleted).
+    """
+    metadata = daemonset.get("metadata") or {}
+    status = daemonset.get("status") or {}
+    generation = generation if generation is not None else metadata.get("generation", 0)
+    how, text = update_strategy(daemonset, DAEMONSET)
+    desired = status.get("desiredNumberScheduled", 0)
+    summary = {
+        "generation": metadata.get("generation"),
+        "observed_generation": status.get("observedGeneration", 0),
+        "replicas": desired,
+        "status_replicas": status.get("currentNumberScheduled", 0),
+        "updated_replicas": status.get("updatedNumberScheduled", 0),
+        "ready_replicas": status.get("numberReady", 0),
+        "available_replicas": status.get("numberAvailable", 0),
+        "revision": revision_of(daemonset, DAEMONSET),
+        "conditions": conditions_of(daemonset),
+        "strategy": how,
+        "complete": False,
+        "failed": False,
+    }
+    summary["pods_pending_restart"] = max(0, desired - summary["updated_replicas"])
+    if summary["observed_generation"] < generation:
+        summary["message"] = "waiting for the DaemonSet controller to observe generation %s" % generation
+    elif how != "RollingUpdate":
+        summary["complete"] = True
+        if summary["pods_pending_restart"]:
+            summary["message"] = ("%d of %d pods run the current template; %s: the other %d take it when each"
+                                  " is deleted (restarted)" % (summary["updated_replicas"], desired, text,
+                                                               summary["pods_pending_restart"]))
+        else:
+            summary["message"] = "all %d pods run the current template (%s)" % (desired, text)
+    elif summary["updated_replicas"] < desired:
+        summary["message"] = "%d of %d new pods have been updated" % (summary["updated_replicas"], desired)
+    elif summary["available_replicas"] < desired:
+        summary["message"] = "%d of %d updated pods are available" % (summary["available_replicas"], desired)
+    else:
+        summary["complete"] = True
+        summary["message"] = "successfully rolled out (%d of %d pods updated and available)" % (
+            summary["available_replicas"], desired)
+    return summary
+
+
 # --------------------------------------------------------------------------- container env
 
 def find_container(deployment, container_name):
-    """The container dict named ``container_name`` in the pod template, or raise K8sError."""
+    """The container dict named ``container_name`` in the pod template (of a Deployment or
+    DaemonSet), or raise K8sError."""
     metadata = deployment.get("metadata") or {}
     containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
     for container in containers:
         if container.get("name") == container_name:
             return container
     names = ", ".join(c.get("name", "?") for c in containers) or "none"
-    raise K8sError("container: Deployment %s/%s has no container named %r; its containers are: %s"
-                   % (metadata.get("namespace"), metadata.get("name"), container_name, names))
+    raise K8sError("container: %s %s/%s has no container named %r; its containers are: %s"
+                   % (kind_of(deployment), metadata.get("namespace"), metadata.get("name"), container_name, names))
 
 
 def env_entry_value(entry):

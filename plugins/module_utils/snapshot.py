@@ -14,14 +14,16 @@ A snapshot is a JSON document (``schema_version`` 1)::
        "sb": {...},
        "local_config": {REMOTE: {"connections": [ROW, ...]}},
        "chassis": {NAME: {"external_ids": {KEY: VALUE or null}}},
-       "kube_ovn": {"namespace": NS, "name": NAME, "container": C, "env": {VAR: VALUE or null}}},
+       "kube_ovn": {"namespace": NS, "name": NAME, "container": C, "env": {VAR: VALUE or null}},
+       "ovs_ovn": {...the same, of kube-ovn's ovs-ovn DaemonSet...}},
      "checksum": SHA256_HEX}
 
 ``checksum`` is the sha256 of the canonical JSON (sorted keys, no spaces) of
 the document without ``checksum``.  A null value records that a key was
 absent: restoring removes it.  ``election_timer`` is there only when the
-descriptor gave the members' ctl sockets; ``local_config``, ``chassis`` and
-``kube_ovn`` only when the descriptor has them.
+descriptor gave the members' ctl sockets; ``local_config``, ``chassis``,
+``kube_ovn`` and ``ovs_ovn`` only when the descriptor has them (``ovs_ovn``:
+``kube_ovn`` unless its ``ovs_ovn.manage`` is false).
 
 The pure parts (document building and checking, the descriptor's shape, the
 restore plan, differences) are separate from :class:`DeploymentSession`, which
@@ -43,7 +45,7 @@ import os
 import tempfile
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
-    chassis_probe, connection_rows, election_timer, global_options, k8s_client, tunables)
+    chassis_probe, connection_rows, election_timer, global_options, k8s_client, k8s_env, tunables)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
     Deadline, OvsdbError, parse_remotes, sleep_until)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
@@ -62,7 +64,11 @@ LOCAL_CONFIG = "Local_Config"
 # The Connection columns a snapshot records (those the schema has; NB has no read_only/role).
 CAPTURED_COLUMNS = ("target", "inactivity_probe", "max_backoff", "read_only", "role", "other_config")
 
-KUBE_OVN_DEFAULTS = {"namespace": "kube-system", "name": "ovn-central", "container": "ovn-central"}
+# The kube-ovn workloads a snapshot records: part key -> key of tunables.K8S_WORKLOADS.
+KUBE_PARTS = (("kube_ovn", "ovn-central"), ("ovs_ovn", "ovs-ovn"))
+KUBE_OVN_DEFAULTS = dict((key, tunables.K8S_WORKLOADS["ovn-central"][key]) for key in ("namespace", "name", "container"))
+OVS_OVN_DEFAULTS = dict((key, tunables.K8S_WORKLOADS["ovs-ovn"][key]) for key in ("name", "container"))
+OVS_OVN_KEYS = ("manage", "name", "container", "allow_restart")
 KUBE_OVN_AUTH_KEYS = tuple(sorted(k8s_client.K8S_AUTH_SPEC))
 DESCRIPTOR_KEYS = ("name", "nb", "sb", "local_config", "chassis", "kube_ovn")
 # Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
@@ -75,7 +81,7 @@ READ_ONLY_KEYS = ("sb_relays",)
 CHASSIS_HOST_SOURCE = "read on the chassis host"
 DATABASE_KEYS = ("remote", "ctl_sockets")
 CHASSIS_KEYS = ("name", "remote")
-KUBE_OVN_KEYS = tuple(sorted(set(KUBE_OVN_AUTH_KEYS) | set(KUBE_OVN_DEFAULTS)))
+KUBE_OVN_KEYS = tuple(sorted(set(KUBE_OVN_AUTH_KEYS) | set(KUBE_OVN_DEFAULTS) | set(["ovs_ovn"])))
 
 
 class SnapshotError(OvsdbError):
@@ -103,8 +109,8 @@ def chassis_keys():
     return sorted(chassis_probe.MANAGED_KEYS)
 
 
-def env_names():
-    return sorted(t.name for t in tunables.by_kind(tunables.KIND_K8S_ENV))
+def env_names(workload="ovn-central"):
+    return sorted(tunables.env_tunables(workload))
 
 
 # --------------------------------------------------------------------------- the descriptor
@@ -177,7 +183,7 @@ def validate_deployment(deployment, param="deployment"):
     if not isinstance(name, str) or not name.strip():
         _fail(param + ".name", "required: a non-empty name of the deployment (recorded in the snapshot)")
     result = {"name": name, "nb": None, "sb": None, "local_config": None, "chassis": None, "kube_ovn": None,
-              "chassis_hosts": None}
+              "ovs_ovn": None, "chassis_hosts": None}
     for key, _database in DATABASES:
         if deployment.get(key) is not None:
             result[key] = _database_part(deployment[key], "%s.%s" % (param, key))
@@ -247,9 +253,37 @@ def validate_deployment(deployment, param="deployment"):
                 _fail("%s.%s" % (where, key), "must be a non-empty string, got %r" % (value,))
             normalised[key] = value
         result["kube_ovn"] = normalised
+        result["ovs_ovn"] = _ovs_ovn_part(kube.get("ovs_ovn"), normalised, where + ".ovs_ovn")
     if not any(result[key] for key in DESCRIPTOR_KEYS + ("chassis_hosts",) if key != "name"):
         _fail(param, "name at least one part to snapshot: nb, sb, local_config, chassis or kube_ovn")
     return result
+
+
+def _ovs_ovn_part(part, kube, where):
+    """kube-ovn's ovs-ovn DaemonSet (same namespace and credentials as ovn-central), or None when
+    ``manage`` is false."""
+    part = {} if part is None else part
+    if not isinstance(part, dict):
+        _fail(where, "expected a dictionary (manage, name, container, allow_restart), got %r" % (part,))
+    _unknown_keys(part, OVS_OVN_KEYS, where)
+    for key in ("manage", "allow_restart"):
+        if part.get(key) is not None and not isinstance(part[key], bool):
+            _fail("%s.%s" % (where, key), "expected true or false, got %r" % (part[key],))
+    if part.get("manage") is False:
+        return None
+    result = {"namespace": kube["namespace"], "allow_restart": bool(part.get("allow_restart"))}
+    for key, default in OVS_OVN_DEFAULTS.items():
+        value = part.get(key)
+        if value is None:
+            value = default
+        if not isinstance(value, str) or not value.strip():
+            _fail("%s.%s" % (where, key), "must be a non-empty string, got %r" % (value,))
+        result[key] = value
+    return result
+
+
+def _kube_label(key, part):
+    return "%s[%s/%s/%s]" % (key, part["namespace"], part["name"], part["container"])
 
 
 def descriptor_shape(descriptor, given_timers=()):
@@ -268,9 +302,9 @@ def descriptor_shape(descriptor, given_timers=()):
         shape.append("chassis[%s]" % item["name"])
     for name in descriptor.get("chassis_hosts") or []:
         shape.append("chassis[%s]" % name)
-    kube = descriptor.get("kube_ovn")
-    if kube:
-        shape.append("kube_ovn[%s/%s/%s]" % (kube["namespace"], kube["name"], kube["container"]))
+    for key, _workload in KUBE_PARTS:
+        if descriptor.get(key):
+            shape.append(_kube_label(key, descriptor[key]))
     return sorted(shape)
 
 
@@ -287,10 +321,17 @@ def tunables_shape(tunables_doc):
         shape.append("local_config[%s]" % remote)
     for name in tunables_doc.get("chassis") or {}:
         shape.append("chassis[%s]" % name)
-    kube = tunables_doc.get("kube_ovn")
-    if kube is not None:
-        shape.append("kube_ovn[%s/%s/%s]" % (kube["namespace"], kube["name"], kube["container"]))
+    for key, _workload in KUBE_PARTS:
+        if tunables_doc.get(key) is not None:
+            shape.append(_kube_label(key, tunables_doc[key]))
     return sorted(shape)
+
+
+def older_than_ovs_ovn(document, descriptor):
+    """A snapshot of kube-ovn taken before the ovs-ovn DaemonSet was recorded (collection 0.1.0): it
+    restores what it holds and leaves the DaemonSet as it is."""
+    tunables_doc = document.get("tunables") or {}
+    return bool(descriptor.get("ovs_ovn")) and "kube_ovn" in tunables_doc and "ovs_ovn" not in tunables_doc
 
 
 def shape_differences(document, descriptor, given_timers=()):
@@ -301,6 +342,8 @@ def shape_differences(document, descriptor, given_timers=()):
                         % (document.get("deployment"), descriptor["name"]))
     in_snapshot = set(tunables_shape(document["tunables"]))
     in_descriptor = set(descriptor_shape(descriptor, given_timers))
+    if older_than_ovs_ovn(document, descriptor):
+        in_descriptor.discard(_kube_label("ovs_ovn", descriptor["ovs_ovn"]))
     only_snapshot = sorted(in_snapshot - in_descriptor)
     only_descriptor = sorted(in_descriptor - in_snapshot)
     if only_snapshot:
@@ -413,7 +456,7 @@ def validate_document(document):
     _check_type(document.get("deployment"), str, "deployment", "the deployment name")
     tunables_doc = document.get("tunables")
     _check_type(tunables_doc, dict, "tunables", "a dictionary")
-    unknown = sorted(set(tunables_doc) - set(("nb", "sb", "local_config", "chassis", "kube_ovn")))
+    unknown = sorted(set(tunables_doc) - set(("nb", "sb", "local_config", "chassis", "kube_ovn", "ovs_ovn")))
     if unknown:
         raise SnapshotError("tunables.%s: unknown part" % unknown[0])
     for key, database in DATABASES:
@@ -445,20 +488,23 @@ def validate_document(document):
             raise SnapshotError("%s.external_ids: records keys %s; expected %s and per-chassis keys"
                                 " (KEY-<system-id>) of them"
                                 % (where, ", ".join(sorted(part["external_ids"])), ", ".join(chassis_keys())))
-    kube = tunables_doc.get("kube_ovn")
-    if kube is not None:
-        _check_type(kube, dict, "tunables.kube_ovn", "a dictionary")
+    for part_key, _workload in KUBE_PARTS:
+        kube = tunables_doc.get(part_key)
+        if kube is None:
+            continue
+        where = "tunables." + part_key
+        _check_type(kube, dict, where, "a dictionary")
         for key in KUBE_OVN_DEFAULTS:
-            _check_type(kube.get(key), str, "tunables.kube_ovn." + key, "a string")
+            _check_type(kube.get(key), str, "%s.%s" % (where, key), "a string")
         env = kube.get("env")
-        _check_type(env, dict, "tunables.kube_ovn.env", "a dictionary")
+        _check_type(env, dict, where + ".env", "a dictionary")
         for name, value in env.items():
             if value is None or isinstance(value, str):
                 continue
             if isinstance(value, dict) and list(value) == ["valueFrom"] and isinstance(value["valueFrom"], dict):
                 continue
-            raise SnapshotError("tunables.kube_ovn.env.%s: expected a string, {valueFrom: ...} or null, got %r"
-                                % (name, value))
+            raise SnapshotError("%s.env.%s: expected a string, {valueFrom: ...} or null, got %r"
+                                % (where, name, value))
     return document
 
 
@@ -575,10 +621,10 @@ def flatten(tunables_doc):
     for name, part in (tunables_doc.get("chassis") or {}).items():
         for external_id, value in part["external_ids"].items():
             flat["chassis[%s].external_ids.%s" % (name, external_id)] = value
-    kube = tunables_doc.get("kube_ovn")
-    if kube is not None:
-        for variable, value in kube["env"].items():
-            flat["kube_ovn.env.%s" % variable] = value
+    for key, _workload in KUBE_PARTS:
+        if tunables_doc.get(key) is not None:
+            for variable, value in tunables_doc[key]["env"].items():
+                flat["%s.env.%s" % (key, variable)] = value
     return flat
 
 
@@ -678,12 +724,14 @@ def plan_restore(live, snapshot, copied=()):
         keys = chassis_probe.plan(have, want["external_ids"])
         if keys["changed"]:
             parts["chassis[%s]" % name] = {"external_ids": {"set": keys["set"], "remove": keys["remove"]}}
-    if snapshot.get("kube_ovn") is not None:
-        want, have = snapshot["kube_ovn"]["env"], live["kube_ovn"]["env"]
+    for key, _workload in KUBE_PARTS:
+        if snapshot.get(key) is None:
+            continue
+        want, have = snapshot[key]["env"], live[key]["env"]
         env = [{"name": name, "before": have.get(name), "after": want[name]}
                for name in sorted(want) if have.get(name) != want[name]]
         if env:
-            parts["kube_ovn"] = {"env": env}
+            parts[key] = {"env": env}
     return {"changed": bool(parts), "parts": parts}
 
 
@@ -700,9 +748,9 @@ def _sources_of(descriptor):
     if descriptor.get("chassis") or descriptor.get("chassis_hosts"):
         sources["chassis"] = dict((c["name"], c["remote"]) for c in descriptor.get("chassis") or [])
         sources["chassis"].update((name, CHASSIS_HOST_SOURCE) for name in descriptor.get("chassis_hosts") or [])
-    if descriptor.get("kube_ovn"):
-        kube = descriptor["kube_ovn"]
-        sources["kube_ovn"] = dict((key, kube[key]) for key in ("namespace", "name", "container"))
+    for key, _workload in KUBE_PARTS:
+        if descriptor.get(key):
+            sources[key] = dict((name, descriptor[key][name]) for name in ("namespace", "name", "container"))
     return sources
 
 
@@ -864,22 +912,26 @@ class DeploymentSession(object):
             raise SnapshotError("deployment.chassis[%s]: %s" % (item["name"], exc))
         return {"external_ids": chassis_probe.recorded(chassis_probe.managed(external_ids))}
 
-    def _kube_target(self):
-        kube = self.descriptor["kube_ovn"]
-        return kube["namespace"], kube["name"], kube["container"]
+    def _kube_target(self, key):
+        part = self.descriptor[key]
+        kind = tunables.K8S_WORKLOADS[dict(KUBE_PARTS)[key]]["kind"]
+        return kind, part["namespace"], part["name"], part["container"]
 
-    def read_kube_ovn(self):
-        namespace, name, container_name = self._kube_target()
+    def read_workload_env(self, key):
+        """The recorded env of one kube-ovn workload (``kube_ovn``: ovn-central, ``ovs_ovn``: ovs-ovn)."""
+        kind, namespace, name, container_name = self._kube_target(key)
+        label = "deployment.kube_ovn" + ("" if key == "kube_ovn" else ".ovs_ovn")
         try:
             client = self.k8s_client()
-            deployment = client.read_deployment(namespace, name)
-            container = k8s_client.find_container(deployment, container_name)
+            obj = client.read(kind, namespace, name)
+            container = k8s_client.find_container(dict(obj, kind=kind), container_name)
         except k8s_client.K8sError as exc:
-            raise SnapshotError("deployment.kube_ovn: %s" % exc)
-        self.sources["kube_ovn"]["host"] = client.host
+            raise SnapshotError("%s: %s" % (label, exc))
+        self.sources[key]["host"] = client.host
         env = k8s_client.env_to_dict(container.get("env"))
         return {"namespace": namespace, "name": name, "container": container_name,
-                "env": dict((variable, copy.deepcopy(env.get(variable))) for variable in env_names())}
+                "env": dict((variable, copy.deepcopy(env.get(variable)))
+                            for variable in env_names(dict(KUBE_PARTS)[key]))}
 
     def read(self):
         """The live ``tunables`` document of the deployment (every part the descriptor has)."""
@@ -896,8 +948,9 @@ class DeploymentSession(object):
             live.setdefault("chassis", {}).update(
                 (name, {"external_ids": chassis_probe.recorded(self.given_chassis[name])})
                 for name in self.descriptor["chassis_hosts"])
-        if self.descriptor.get("kube_ovn"):
-            live["kube_ovn"] = self.read_kube_ovn()
+        for key, _workload in KUBE_PARTS:
+            if self.descriptor.get(key):
+                live[key] = self.read_workload_env(key)
         return live
 
     def wait_for_copies(self, snapshot):
@@ -984,26 +1037,40 @@ class DeploymentSession(object):
         except OvsdbError as exc:
             raise SnapshotError("%s.election_timer: %s" % (key, exc))
 
-    def restore_kube_ovn(self, want_env, check_mode):
-        namespace, name, container_name = self._kube_target()
+    def _env_plan(self, key, want_env):
+        kind, _namespace, _name, container_name = self._kube_target(key)
+        guard = key == "ovs_ovn" and not self.descriptor[key]["allow_restart"]
 
-        def plan(deployment):
-            container = k8s_client.find_container(deployment, container_name)
+        def plan(obj):
+            container = k8s_client.find_container(obj, container_name)
             new_env, changes = k8s_client.plan_env(container.get("env"), want_env)
             if not changes:
                 return None, changes
-            return k8s_client.container_patch(deployment, container_name, new_env), changes
+            refusal = guard and k8s_env.restart_refusal(dict(obj, kind=kind), changes, dict(KUBE_PARTS)[key])
+            if refusal:
+                raise SnapshotError("deployment.kube_ovn.ovs_ovn.%s" % refusal)
+            return k8s_client.container_patch(obj, container_name, new_env), changes
+        return plan
 
+    def check_workload_env(self, key, want_env):
+        """Refuse, before anything is written, an env restore that would restart every node's OVS."""
+        kind, namespace, name, _container = self._kube_target(key)
         try:
-            before, written, changes, _conflicts = self.k8s_client().modify_deployment(
-                namespace, name, plan, check_mode=check_mode)
+            self.k8s_client().modify(kind, namespace, name, self._env_plan(key, want_env), check_mode=True)
         except k8s_client.K8sError as exc:
-            raise SnapshotError("kube_ovn: %s" % exc)
+            raise SnapshotError("%s: %s" % (key, exc))
+
+    def restore_workload_env(self, key, want_env, check_mode):
+        kind, namespace, name, _container = self._kube_target(key)
+        try:
+            before, written, changes, _conflicts = self.k8s_client().modify(
+                kind, namespace, name, self._env_plan(key, want_env), check_mode=check_mode)
+        except k8s_client.K8sError as exc:
+            raise SnapshotError("%s: %s" % (key, exc))
+        before = dict(before, kind=kind)
         if changes:
-            self.warn("restoring the environment %s the pod template of Deployment %s/%s: Kubernetes replaces its"
-                      " pods and every OVN database member in them restarts"
-                      % ("would change" if check_mode else "changed", namespace, name))
-        return k8s_client.revision_of(written if written is not None else before)
+            self.warn(k8s_env.change_warnings(changes, before, check_mode, dict(KUBE_PARTS)[key])[-1])
+        return k8s_client.revision_of(dict(written, kind=kind) if written is not None else before)
 
     def restore(self, snapshot, plan, check_mode):
         """Write what ``plan`` (from :func:`plan_restore`) says, part by part, the kube-ovn env last.
@@ -1015,6 +1082,8 @@ class DeploymentSession(object):
         done = []
         facts = {}
         try:
+            if "ovs_ovn" in parts:
+                self.check_workload_env("ovs_ovn", snapshot["ovs_ovn"]["env"])
             if not check_mode:
                 for key, _database in DATABASES:
                     if key in parts and set(parts[key]) - set(["election_timer"]):
@@ -1039,10 +1108,12 @@ class DeploymentSession(object):
                     result = self.restore_election_timer(key, snapshot[key]["election_timer"], check_mode)
                     facts[key + ".election_timer"] = {"steps": result["steps"], "leader": result["leader"]}
                     done.append(key + ".election_timer")
-            # Last: changing the pod template restarts the database pods.
-            if "kube_ovn" in parts:
-                facts["kube_ovn"] = {"revision": self.restore_kube_ovn(snapshot["kube_ovn"]["env"], check_mode)}
-                done.append("kube_ovn")
+            # Last: the workloads' env (ovs-ovn's waits for its pods' next restart unless its
+            # strategy restarts them; changing ovn-central's restarts the database pods).
+            for key in ("ovs_ovn", "kube_ovn"):
+                if key in parts:
+                    facts[key] = {"revision": self.restore_workload_env(key, snapshot[key]["env"], check_mode)}
+                    done.append(key)
         except OvsdbError as exc:
             already = ", ".join(done) if done and not check_mode else "nothing"
             raise SnapshotError("restore failed at %s; already restored: %s" % (exc, already))

@@ -22,7 +22,7 @@ ONE_HOUR_MS = 3600 * 1000
 KIND_COLUMN = "column"  # a column of every row of a table
 KIND_MAP_KEY = "map_key"  # a key of a string map column of the one row of a table
 KIND_UNIXCTL = "unixctl"  # set through an ovsdb-server unixctl command
-KIND_K8S_ENV = "k8s_env"  # environment variable of the kube-ovn ovn-central Deployment
+KIND_K8S_ENV = "k8s_env"  # environment variable of a kube-ovn workload (see K8S_WORKLOADS)
 KIND_CLIENT = "client"  # a setting of this collection's own OVSDB client
 
 
@@ -31,7 +31,7 @@ class Tunable(object):
 
     def __init__(self, name, unit, minimum, maximum, default, kind, location,
                  databases=(), table=None, column=None, key=None,
-                 zero_disables=False, description="", notes=""):
+                 zero_disables=False, description="", notes="", workload=None, writes=None):
         self.name = name
         self.unit = unit  # "ms", "s" or "count"
         self.minimum = minimum
@@ -46,6 +46,8 @@ class Tunable(object):
         self.zero_disables = zero_disables
         self.description = description
         self.notes = notes
+        self.workload = workload  # KIND_K8S_ENV: the key of K8S_WORKLOADS whose container reads it
+        self.writes = writes  # KIND_K8S_ENV: the tunable the workload writes this value into at a pod start
 
     def range_text(self):
         if self.unit == "count":
@@ -62,7 +64,7 @@ class Tunable(object):
             "location": self.location, "databases": list(self.databases),
             "table": self.table, "column": self.column, "key": self.key,
             "zero_disables": self.zero_disables, "description": self.description,
-            "notes": self.notes,
+            "notes": self.notes, "workload": self.workload, "writes": self.writes,
         }
 
 
@@ -169,11 +171,13 @@ TUNABLES = (
     Tunable(
         "OVN_LEADER_PROBE_INTERVAL", "s", 1, 3600, 5, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env OVN_LEADER_PROBE_INTERVAL",
+        workload="ovn-central",
         description="Period, in seconds, of kube-ovn's leader-checker loop in each ovn-central pod.",
         notes="Seconds, not milliseconds. Changing the pod template restarts the DB pods."),
     Tunable(
         "OVN_NORTHD_PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 5000, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env OVN_NORTHD_PROBE_INTERVAL",
+        workload="ovn-central",
         zero_disables=True,
         description="northd probe interval kube-ovn writes to NB_Global.options:northd_probe_interval.",
         notes="In clustered mode applied only when the cluster is first bootstrapped: pair it with"
@@ -181,6 +185,7 @@ TUNABLES = (
     Tunable(
         "PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 180000, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env PROBE_INTERVAL",
+        workload="ovn-central",
         zero_disables=True,
         description="Listener inactivity probe kube-ovn sets on the NB/SB connections.",
         notes="Used on the single-node path only (written to the NB/SB Connection rows at every pod"
@@ -189,8 +194,28 @@ TUNABLES = (
     Tunable(
         "OVN_NORTHD_N_THREADS", "count", 1, 256, 1, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env OVN_NORTHD_N_THREADS",
+        workload="ovn-central",
         description="Number of ovn-northd worker threads.",
         notes="Passed to ovn-northd at every pod start."),
+    Tunable(
+        "OVN_REMOTE_PROBE_INTERVAL", "ms", 1000, ONE_HOUR_MS, 10000, KIND_K8S_ENV,
+        "kube-ovn ovs-ovn DaemonSet env OVN_REMOTE_PROBE_INTERVAL (openvswitch container)",
+        workload="ovs-ovn", writes="ovn-remote-probe-interval",
+        zero_disables=True,
+        description="The chassis' SB probe kube-ovn's start-ovs.sh writes into the node's"
+                    " Open_vSwitch.external_ids:ovn-remote-probe-interval at every ovs-ovn pod start.",
+        notes="A live change on the nodes is undone at the next ovs-ovn pod start unless this variable"
+              " carries the same value. Changing it changes the DaemonSet's pod template: with"
+              " updateStrategy RollingUpdate every node's OVS restarts (refused unless allowed), with"
+              " OnDelete it waits for each pod's next restart."),
+    Tunable(
+        "OVN_REMOTE_OPENFLOW_INTERVAL", "s", 1, 3600, 180, KIND_K8S_ENV,
+        "kube-ovn ovs-ovn DaemonSet env OVN_REMOTE_OPENFLOW_INTERVAL (openvswitch container)",
+        workload="ovs-ovn", writes="ovn-openflow-probe-interval",
+        zero_disables=True,
+        description="Seconds, not milliseconds: the OpenFlow probe start-ovs.sh writes into the node's"
+                    " Open_vSwitch.external_ids:ovn-openflow-probe-interval at every ovs-ovn pod start.",
+        notes="Same restart rules as OVN_REMOTE_PROBE_INTERVAL."),
     Tunable(
         "client_probe_interval", "ms", 1000, ONE_HOUR_MS, 5000, KIND_CLIENT,
         "the client_probe_interval option of every module of this collection",
@@ -201,6 +226,29 @@ TUNABLES = (
 )
 
 BY_NAME = dict((t.name, t) for t in TUNABLES)
+
+# The kube-ovn workloads whose container environment holds tunables (KIND_K8S_ENV), as kube-ovn's
+# install.sh and Helm chart name them, and the module of this collection that manages each.
+K8S_WORKLOADS = {
+    "ovn-central": {"kind": "Deployment", "namespace": "kube-system", "name": "ovn-central",
+                    "container": "ovn-central", "module": "kubedc.ovn_tuning.ovn_central_env"},
+    "ovs-ovn": {"kind": "DaemonSet", "namespace": "kube-system", "name": "ovs-ovn",
+                "container": "openvswitch", "module": "kubedc.ovn_tuning.ovs_ovn_env"},
+}
+
+
+def env_tunables(workload=None):
+    """name -> Tunable of the kube-ovn environment variables (of one workload when given)."""
+    return dict((t.name, t) for t in TUNABLES
+                if t.kind == KIND_K8S_ENV and (workload is None or t.workload == workload))
+
+
+def env_written_by(key):
+    """The environment variable a kube-ovn workload writes into the chassis key ``key`` at a pod start."""
+    for tunable in TUNABLES:
+        if tunable.kind == KIND_K8S_ENV and tunable.writes == key:
+            return tunable
+    return None
 
 # Map columns that ovn-northd overwrites with a copy of another table's map (seen with OVN
 # 23.03: a key written to SB_Global.options directly is removed again at once): {table: source}.

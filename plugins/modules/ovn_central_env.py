@@ -240,169 +240,17 @@ diff:
   type: dict
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import (
-    K8sClient, K8sError, K8sRolloutError, container_patch, env_to_dict, find_container, k8s_auth_spec,
-    plan_env, revision_of, rollback_env, rollout_status, run_module)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_env, tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import run_module
 
-DEFAULT_CONTAINER = "ovn-central"
-ENV_TUNABLES = dict((t.name, t) for t in tunables.by_kind(tunables.KIND_K8S_ENV))
-
-
-def argument_spec():
-    spec = dict(
-        namespace=dict(type="str", default="kube-system"),
-        name=dict(type="str", default="ovn-central"),
-        container=dict(type="str"),
-        env=dict(type="dict", default={}),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-    )
-    spec.update(k8s_auth_spec())
-    return spec
-
-
-def normalize_env(env):
-    """The requested env as name -> string, ``{"valueFrom": ...}`` or None; raises on bad input."""
-    desired = {}
-    for name, value in (env or {}).items():
-        param = "env.%s" % name
-        if not isinstance(name, str) or not name or "=" in name:
-            raise K8sError("env: %r is not a valid environment variable name (a non-empty name without '=')" % (name,))
-        if value is None:
-            desired[name] = None
-        elif isinstance(value, dict):
-            if list(value) != ["valueFrom"] or not isinstance(value["valueFrom"], dict) or not value["valueFrom"]:
-                raise K8sError("%s: a mapping must be {valueFrom: {fieldRef|secretKeyRef|configMapKeyRef|"
-                               "resourceFieldRef: ...}} as Kubernetes writes it; got keys %s"
-                               % (param, ", ".join(sorted(str(k) for k in value)) or "none"))
-            desired[name] = {"valueFrom": copy.deepcopy(value["valueFrom"])}
-        elif isinstance(value, (list, tuple, set)):
-            raise K8sError("%s: %r is a list; an environment variable takes a string, a number, null"
-                           " (remove) or {valueFrom: ...}" % (param, value))
-        elif name in ENV_TUNABLES:
-            desired[name] = str(tunables.parse_interval(value, ENV_TUNABLES[name], param))
-        elif isinstance(value, bool):
-            desired[name] = "true" if value else "false"
-        else:
-            desired[name] = str(value)
-    return desired
-
-
-def validate(params):
-    desired = normalize_env(params["env"])
-    if params["wait_timeout"] is None or params["wait_timeout"] <= 0:
-        raise K8sError("wait_timeout: must be a positive number of seconds, got %r" % params["wait_timeout"])
-    for option in ("namespace", "name"):
-        if not params[option]:
-            raise K8sError("%s: must not be empty" % option)
-    return desired
-
-
-def _show(value):
-    if value is None:
-        return "(absent)"
-    if isinstance(value, dict):
-        return "valueFrom %s" % ", ".join(sorted(value["valueFrom"]))
-    return repr(value)
-
-
-def change_warnings(changes, deployment, check_mode):
-    """What each changed variable really affects, and the restart the change causes."""
-    warnings = []
-    for change in changes:
-        tunable = ENV_TUNABLES.get(change["name"])
-        if tunable is not None and change["after"] is not None:
-            warnings.append("%s %s -> %s: %s %s" % (change["name"], _show(change["before"]), _show(change["after"]),
-                                                    tunable.description, tunable.notes))
-        if isinstance(change["before"], dict) and not isinstance(change["after"], dict):
-            becomes = "would become" if check_mode else "is now"
-            warnings.append("%s was set from a reference (%s) and %s a fixed value; env_before/rollback_env keep"
-                            " the reference for a rollback" % (change["name"], _show(change["before"]), becomes))
-    if changes:
-        spec = deployment.get("spec") or {}
-        strategy = spec.get("strategy") or {}
-        rolling = strategy.get("rollingUpdate") or {}
-        how = strategy.get("type", "RollingUpdate")
-        if how == "RollingUpdate":
-            how += " with maxUnavailable %s, maxSurge %s" % (
-                rolling.get("maxUnavailable", "25%"), rolling.get("maxSurge", "25%"))
-        warnings.append("changing the environment %s the pod template of Deployment %s/%s: Kubernetes replaces"
-                        " its %s pods (%s) and every OVN database member in them restarts"
-                        % ("would change" if check_mode else "changed", deployment["metadata"]["namespace"],
-                           deployment["metadata"]["name"], spec.get("replicas", 1), how))
-    return warnings
-
-
-def apply(module):
-    params = module.params
-    desired = validate(params)
-    namespace, name = params["namespace"], params["name"]
-    container_name = params["container"] or DEFAULT_CONTAINER
-    client = K8sClient.from_params(params)
-
-    def plan(deployment):
-        container = find_container(deployment, container_name)
-        new_env, changes = plan_env(container.get("env"), desired)
-        info = {"env_before": env_to_dict(container.get("env")), "new_env": new_env, "changes": changes}
-        if not changes:
-            return None, info
-        return container_patch(deployment, container_name, new_env), info
-
-    try:
-        before, written, info, conflicts = client.modify_deployment(
-            namespace, name, plan, check_mode=module.check_mode)
-        changes = info["changes"]
-        if written is None:
-            current = before
-            env_after = env_to_dict(info["new_env"])
-        else:
-            current = written
-            env_after = env_to_dict(find_container(written, container_name).get("env"))
-            not_stored = [c["name"] for c in changes if env_after.get(c["name"]) != c["after"]]
-            if not_stored:
-                raise K8sError("the API server stored different values than written for %s (an admission"
-                               " webhook may have changed them): %s"
-                               % (", ".join(not_stored), dict((n, env_after.get(n)) for n in not_stored)))
-        for warning in change_warnings(changes, before, module.check_mode):
-            module.warn(warning)
-        result = dict(
-            changed=bool(changes), namespace=namespace, name=name, container=container_name,
-            env_before=info["env_before"], env_after=env_after, changes=changes,
-            rollback_env=rollback_env(changes), revision_before=revision_of(before),
-            revision_after=revision_of(current), generation=current["metadata"].get("generation"),
-            conflicts=conflicts)
-        if module._diff:  # pylint: disable=protected-access
-            header = "Deployment %s/%s container %s env" % (namespace, name, container_name)
-            result["diff"] = {"before": info["env_before"], "after": env_after,
-                              "before_header": header, "after_header": header}
-        if params["wait"] and not module.check_mode:
-            try:
-                current, rollout = client.wait_for_rollout(namespace, name, params["wait_timeout"],
-                                                           generation=result["generation"])
-            except K8sRolloutError as exc:
-                failed = exc.result.get("deployment") or current
-                exc.result = dict(result, rollout=dict(exc.result.get("rollout") or {}, waited=True),
-                                  revision_after=revision_of(failed))
-                raise
-            rollout["waited"] = True
-            result["revision_after"] = revision_of(current)
-        else:
-            rollout = rollout_status(current)
-            rollout["waited"] = False
-        result["rollout"] = rollout
-        return result
-    finally:
-        client.close()
+WORKLOAD = "ovn-central"
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, lambda: apply(module), errors=(tunables.IntervalError,))
+    module = AnsibleModule(argument_spec=k8s_env.workload_spec(WORKLOAD), supports_check_mode=True)
+    run_module(module, lambda: k8s_env.converge(module, WORKLOAD), errors=(tunables.IntervalError,))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """A STAND-IN for the Kubernetes API server, for tests only. This is NOT Kubernetes.
 
-No kube-apiserver can be installed on the test machines, so the kube-ovn module is tested against this
+No kube-apiserver can be installed on the test machines, so the kube-ovn modules are tested against this
 small HTTP(S) server. It serves only what the ``kubernetes`` Python client sends for apps/v1
-Deployments, with the semantics the module relies on:
+Deployments and DaemonSets, with the semantics the modules rely on:
 
-- ``GET /apis/apps/v1/namespaces/{ns}/deployments[/{name}]`` (the list and one object);
-- ``PATCH .../deployments/{name}`` with ``Content-Type: application/merge-patch+json`` (RFC 7386), the
+- ``GET /apis/apps/v1/namespaces/{ns}/{deployments|daemonsets}[/{name}]`` (the list and one object);
+- ``PATCH .../{resource}/{name}`` with ``Content-Type: application/merge-patch+json`` (RFC 7386), the
   one write method the module uses. Other patch types answer 415 and PUT answers 405: the stand-in
   refuses what it does not implement instead of pretending. ``POST`` (create) and ``DELETE`` exist so
   that the harness of the real-cluster tests can be tried against the stand-in too;
@@ -20,6 +20,12 @@ Deployments, with the semantics the module relies on:
   ``step_seconds`` until ``updatedReplicas`` and ``availableReplicas`` reach ``spec.replicas``; or never
   (``stuck_rollout``), optionally reporting ``ProgressDeadlineExceeded`` after
   ``progress_deadline_seconds``;
+- a simulated DaemonSet controller: ``status.desiredNumberScheduled`` pods (the nodes); after a pod template
+  change it observes the generation, moves the ``deprecated.daemonset.template.generation`` annotation
+  on, and with ``updateStrategy: RollingUpdate`` replaces the pods one at a time every ``step_seconds``
+  (``updatedNumberScheduled``, ``numberAvailable``); with ``OnDelete`` it replaces none:
+  ``updatedNumberScheduled`` drops to 0 until a test deletes pods (``delete_daemonset_pods``), as
+  kubelet restarts them with the new template. ``pod_restarts`` counts the pods each DaemonSet replaced;
 - bearer-token authentication (401 for a missing or unknown token) and a small authorisation table
   (403 with kube-apiserver's sentence naming user, verb, resource, group and namespace);
 - 404 with a ``Status`` body for missing objects; 422 for env entries Kubernetes would refuse;
@@ -51,9 +57,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+DS_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
+DEPLOYMENTS = "deployments"
+DAEMONSETS = "daemonsets"
+KIND_OF = {DEPLOYMENTS: "Deployment", DAEMONSETS: "DaemonSet"}
 ADMIN_TOKEN = "kubedc-standin-admin-token"
 READONLY_TOKEN = "kubedc-standin-readonly-token"
-_PATH_RE = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments(?:/(?P<name>[^/]+))?/?$")
+_PATH_RE = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>deployments|daemonsets)"
+                      r"(?:/(?P<name>[^/]+))?/?$")
 _ENV_NAME_RE = re.compile(r"^[^=]+$")
 
 
@@ -103,7 +114,10 @@ class ApiError(Exception):
 
 
 class StandinApiServer(object):
-    """The stand-in API server: a store of Deployments, a simulated controller, an HTTP front."""
+    """The stand-in API server: a store of Deployments and DaemonSets, simulated controllers, an HTTP front.
+
+    Objects are keyed ``(resource, namespace, name)``; the helpers take ``resource=DEPLOYMENTS`` by default.
+    """
 
     def __init__(self, tls=True, step_seconds=0.1, observe_seconds=0.05):
         self.tls = bool(tls) and shutil.which("openssl") is not None
@@ -133,6 +147,7 @@ class StandinApiServer(object):
             self.observe_seconds = self.default_observe_seconds
             self.stuck_rollout = False
             self.progress_deadline_seconds = None
+            self.pod_restarts = {}
             self.lock.notify_all()
 
     def _next_rv(self):
@@ -140,7 +155,9 @@ class StandinApiServer(object):
         return str(self.resource_version)
 
     def seed(self, deployment):
-        """Store a Deployment as if it had been created and fully rolled out (revision 1)."""
+        """Store a Deployment (or a DaemonSet) as if it had been created and fully rolled out (revision 1)."""
+        if deployment.get("kind") == "DaemonSet":
+            return self._seed_daemonset(deployment)
         deployment = copy.deepcopy(deployment)
         with self.lock:
             meta = deployment.setdefault("metadata", {})
@@ -160,54 +177,94 @@ class StandinApiServer(object):
                                     'ReplicaSet "%s" has successfully progressed.' % rs),
                 ]}
             meta["resourceVersion"] = self._next_rv()
-            self.objects[(meta["namespace"], meta["name"])] = deployment
+            self.objects[(DEPLOYMENTS, meta["namespace"], meta["name"])] = deployment
         return copy.deepcopy(deployment)
 
-    def get(self, namespace, name):
+    def _seed_daemonset(self, daemonset, nodes=None):
+        daemonset = copy.deepcopy(daemonset)
         with self.lock:
-            found = self.objects.get((namespace, name))
+            meta = daemonset.setdefault("metadata", {})
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", _now_text())
+            meta["generation"] = 1
+            meta.setdefault("annotations", {})[DS_GENERATION_ANNOTATION] = "1"
+            nodes = nodes if nodes is not None else daemonset.pop("nodes", 3)
+            daemonset["status"] = {
+                "observedGeneration": 1, "desiredNumberScheduled": nodes, "currentNumberScheduled": nodes,
+                "updatedNumberScheduled": nodes, "numberReady": nodes, "numberAvailable": nodes,
+                "numberMisscheduled": 0}
+            meta["resourceVersion"] = self._next_rv()
+            self.objects[(DAEMONSETS, meta["namespace"], meta["name"])] = daemonset
+        return copy.deepcopy(daemonset)
+
+    def get(self, namespace, name, resource=DEPLOYMENTS):
+        with self.lock:
+            found = self.objects.get((resource, namespace, name))
             return copy.deepcopy(found) if found is not None else None
 
-    def write(self, namespace, name, mutate):
-        """A write by another client (a concurrent writer): ``mutate(deployment)`` edits in place."""
+    def write(self, namespace, name, mutate, resource=DEPLOYMENTS):
+        """A write by another client (a concurrent writer): ``mutate(obj)`` edits in place."""
         with self.lock:
-            current = self.objects[(namespace, name)]
+            key = (resource, namespace, name)
+            current = self.objects[key]
             new = copy.deepcopy(current)
             mutate(new)
-            return self._store(namespace, name, current, new)
+            return self._store(key, current, new)
 
-    def inject_after_next_get(self, namespace, name, mutate):
+    def inject_after_next_get(self, namespace, name, mutate, resource=DEPLOYMENTS):
         """Run ``write(namespace, name, mutate)`` right after the next GET of that object is answered."""
         with self.lock:
-            self.after_get.setdefault((namespace, name), []).append(mutate)
+            self.after_get.setdefault((resource, namespace, name), []).append(mutate)
+
+    def delete_daemonset_pods(self, namespace, name, count=None):
+        """Delete ``count`` (default: all) pods of a DaemonSet that run an old template; they come back with
+        the current one, as the DaemonSet controller recreates deleted pods (what OnDelete waits for)."""
+        with self.lock:
+            daemonset = self.objects[(DAEMONSETS, namespace, name)]
+            status = daemonset["status"]
+            old = status["desiredNumberScheduled"] - status["updatedNumberScheduled"]
+            count = old if count is None else min(count, old)
+            status["updatedNumberScheduled"] += count
+            key = (DAEMONSETS, namespace, name)
+            self.pod_restarts[key] = self.pod_restarts.get(key, 0) + count
+            daemonset["metadata"]["resourceVersion"] = self._next_rv()
+            return count
+
+    def restarts_of(self, namespace, name, resource=DAEMONSETS):
+        """How many pods of the object the simulated controller replaced (a template change under
+        RollingUpdate, or deleted pods under OnDelete)."""
+        with self.lock:
+            return self.pod_restarts.get((resource, namespace, name), 0)
 
     def requests_of(self, method=None):
         with self.lock:
             return [dict(r) for r in self.requests if method is None or r["method"] == method]
 
     # ------------------------------------------------------------------ API semantics
-    def _store(self, namespace, name, current, new):
+    def _store(self, key, current, new):
         """Store ``new`` in place of ``current`` with kube-apiserver's bookkeeping; caller holds the lock."""
         meta = new.setdefault("metadata", {})
-        for key in ("name", "namespace", "uid", "creationTimestamp"):
-            meta[key] = current["metadata"].get(key)
+        for field in ("name", "namespace", "uid", "creationTimestamp"):
+            meta[field] = current["metadata"].get(field)
         new["status"] = copy.deepcopy(current.get("status", {}))
         if new.get("spec") != current.get("spec"):
             meta["generation"] = current["metadata"].get("generation", 1) + 1
         else:
             meta["generation"] = current["metadata"].get("generation", 1)
-        if (meta.get("annotations") or {}).get(REVISION_ANNOTATION) != \
-                (current["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION):
-            # The annotation belongs to the controller; keep its value.
-            meta.setdefault("annotations", {})[REVISION_ANNOTATION] = \
-                (current["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
+        owned = REVISION_ANNOTATION if key[0] == DEPLOYMENTS else DS_GENERATION_ANNOTATION
+        if (meta.get("annotations") or {}).get(owned) != (current["metadata"].get("annotations") or {}).get(owned):
+            # The annotation belongs to the API server / controller; keep its value.
+            meta.setdefault("annotations", {})[owned] = (current["metadata"].get("annotations") or {}).get(owned)
         if new == current:
             return copy.deepcopy(current)  # a no-op write does not move resourceVersion
         meta["resourceVersion"] = self._next_rv()
-        self.objects[(namespace, name)] = new
+        self.objects[key] = new
         if meta["generation"] != current["metadata"].get("generation"):
             template_changed = new["spec"].get("template") != current["spec"].get("template")
-            self.rollouts[(namespace, name)] = {
+            if template_changed and key[0] == DAEMONSETS:
+                # kube-apiserver moves a DaemonSet's template generation annotation on with the write.
+                meta.setdefault("annotations", {})[DS_GENERATION_ANNOTATION] = str(meta["generation"])
+            self.rollouts[key] = {
                 "generation": meta["generation"], "template_changed": template_changed,
                 "phase": "observe", "started": time.monotonic(),
                 "next": time.monotonic() + self.observe_seconds}
@@ -243,7 +300,7 @@ class StandinApiServer(object):
             record["status"] = code
             if after is not None:
                 for mutate in self.after_get.pop(after, []):
-                    self.write(after[0], after[1], mutate)
+                    self.write(after[1], after[2], mutate, resource=after[0])
             return code, payload
 
     def _handle(self, method, path, headers, body, record):
@@ -259,58 +316,66 @@ class StandinApiServer(object):
         match = _PATH_RE.match(path_only)
         if not match:
             raise ApiError(404, _status(404, "NotFound", "the server could not find the requested resource"
-                                        " (this stand-in serves only apps/v1 Deployments)"))
-        namespace, name = match.group("ns"), match.group("name")
+                                        " (this stand-in serves only apps/v1 Deployments and DaemonSets)"))
+        namespace, name, resource = match.group("ns"), match.group("name"), match.group("resource")
+        kind = KIND_OF[resource]
+        key = (resource, namespace, name)
         verb = {"GET": "get" if name else "list", "PATCH": "patch", "PUT": "update",
                 "POST": "create", "DELETE": "delete"}.get(method, method.lower())
         if not user.may(verb) or namespace in self.forbidden_namespaces:
-            what = 'deployments.apps "%s" is forbidden' % name if name else "deployments.apps is forbidden"
+            what = '%s.apps "%s" is forbidden' % (resource, name) if name else "%s.apps is forbidden" % resource
             raise ApiError(403, _status(
-                403, "Forbidden", '%s: User "%s" cannot %s resource "deployments" in API group "apps" in the'
-                ' namespace "%s"' % (what, user.name, verb, namespace), name=name))
+                403, "Forbidden", '%s: User "%s" cannot %s resource "%s" in API group "apps" in the'
+                ' namespace "%s"' % (what, user.name, verb, resource, namespace), name=name, kind=resource))
         if method == "GET" and not name:
-            items = [copy.deepcopy(obj) for (ns, _n), obj in sorted(self.objects.items()) if ns == namespace]
-            return 200, {"kind": "DeploymentList", "apiVersion": "apps/v1",
+            items = [copy.deepcopy(obj) for (res, ns, _n), obj in sorted(self.objects.items())
+                     if ns == namespace and res == resource]
+            return 200, {"kind": kind + "List", "apiVersion": "apps/v1",
                          "metadata": {"resourceVersion": str(self.resource_version)}, "items": items}, None
-        if method == "POST" and not name:
+        if method == "POST" and not name and resource == DEPLOYMENTS:
             return self._create(namespace, body)
         if method not in ("GET", "PATCH", "DELETE") or not name:
             raise ApiError(405, _status(405, "MethodNotAllowed", "the k8s stand-in implements only GET, PATCH"
-                                        " (application/merge-patch+json), POST and DELETE of Deployments",
-                                        name=name))
-        current = self.objects.get((namespace, name))
+                                        " (application/merge-patch+json), DELETE, and POST of Deployments",
+                                        name=name, kind=resource))
+        current = self.objects.get(key)
         if current is None:
-            raise ApiError(404, _status(404, "NotFound", 'deployments.apps "%s" not found' % name, name=name))
+            raise ApiError(404, _status(404, "NotFound", '%s.apps "%s" not found' % (resource, name), name=name,
+                                        kind=resource))
         if method == "GET":
-            return 200, copy.deepcopy(current), (namespace, name)
+            return 200, copy.deepcopy(current), key
         if method == "DELETE":
-            del self.objects[(namespace, name)]
-            self.rollouts.pop((namespace, name), None)
+            del self.objects[key]
+            self.rollouts.pop(key, None)
             self._next_rv()
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                         "details": {"name": name, "group": "apps", "kind": "deployments"}}, None
+                         "details": {"name": name, "group": "apps", "kind": resource}}, None
         content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
         if content_type != "application/merge-patch+json":
             raise ApiError(415, _status(415, "UnsupportedMediaType", "the k8s stand-in implements only"
-                                        " application/merge-patch+json patches, got %r" % content_type, name=name))
+                                        " application/merge-patch+json patches, got %r" % content_type, name=name,
+                                        kind=resource))
         try:
             patch = json.loads(body or b"null")
         except ValueError as exc:
-            raise ApiError(400, _status(400, "BadRequest", "cannot parse the patch: %s" % exc, name=name))
+            raise ApiError(400, _status(400, "BadRequest", "cannot parse the patch: %s" % exc, name=name,
+                                        kind=resource))
         if not isinstance(patch, dict):
-            raise ApiError(400, _status(400, "BadRequest", "a merge patch must be a JSON object", name=name))
+            raise ApiError(400, _status(400, "BadRequest", "a merge patch must be a JSON object", name=name,
+                                        kind=resource))
         sent_rv = (patch.get("metadata") or {}).get("resourceVersion")
         record["sent_resource_version"] = sent_rv
         if sent_rv is not None and sent_rv != current["metadata"]["resourceVersion"]:
             raise ApiError(409, _status(
-                409, "Conflict", 'Operation cannot be fulfilled on deployments.apps "%s": the object has been'
-                ' modified; please apply your changes to the latest version and try again' % name, name=name))
+                409, "Conflict", 'Operation cannot be fulfilled on %s.apps "%s": the object has been'
+                ' modified; please apply your changes to the latest version and try again' % (resource, name),
+                name=name, kind=resource))
         new = merge_patch(current, patch)
         problem = self._validate(new)
         if problem:
-            raise ApiError(422, _status(422, "Invalid", 'Deployment.apps "%s" is invalid: %s' % (name, problem),
-                                        name=name, kind="Deployment"))
-        return 200, self._store(namespace, name, current, new), None
+            raise ApiError(422, _status(422, "Invalid", '%s.apps "%s" is invalid: %s' % (kind, name, problem),
+                                        name=name, kind=kind))
+        return 200, self._store(key, current, new), None
 
     def _create(self, namespace, body):
         """POST: store a new Deployment (generation 1, no status yet) and let the controller roll it out."""
@@ -322,7 +387,7 @@ class StandinApiServer(object):
             raise ApiError(422, _status(422, "Invalid", "Deployment.apps is invalid: metadata.name: Required value",
                                         kind="Deployment"))
         name = new["metadata"]["name"]
-        if (namespace, name) in self.objects:
+        if (DEPLOYMENTS, namespace, name) in self.objects:
             raise ApiError(409, _status(409, "AlreadyExists", 'deployments.apps "%s" already exists' % name,
                                         name=name))
         problem = self._validate(new)
@@ -334,8 +399,8 @@ class StandinApiServer(object):
                     resourceVersion=self._next_rv())
         (meta.get("annotations") or {}).pop(REVISION_ANNOTATION, None)
         new["status"] = {}
-        self.objects[(namespace, name)] = new
-        self.rollouts[(namespace, name)] = {"generation": 1, "template_changed": True, "phase": "observe",
+        self.objects[(DEPLOYMENTS, namespace, name)] = new
+        self.rollouts[(DEPLOYMENTS, namespace, name)] = {"generation": 1, "template_changed": True, "phase": "observe",
                                             "started": time.monotonic(),
                                             "next": time.monotonic() + self.observe_seconds}
         self.lock.notify_all()
@@ -359,13 +424,39 @@ class StandinApiServer(object):
                 return
         conditions.append(self._condition(kind, status, reason, message))
 
+    def _daemonset_step(self, key, daemonset, rollout, now):
+        status = daemonset["status"]
+        nodes = status.get("desiredNumberScheduled", 0)
+        strategy = ((daemonset["spec"].get("updateStrategy") or {}).get("type")) or "RollingUpdate"
+        if rollout["phase"] == "observe":
+            status["observedGeneration"] = rollout["generation"]
+            if not rollout["template_changed"]:
+                rollout["phase"] = "done"
+            else:
+                status["updatedNumberScheduled"] = 0  # every pod runs the previous template now
+                rollout["phase"] = "rolling" if strategy == "RollingUpdate" else "done"
+                rollout["next"] = now + self.step_seconds
+        elif rollout["phase"] == "rolling":
+            # One node at a time: its pod is deleted and recreated with the new template.
+            status["updatedNumberScheduled"] = min(nodes, status.get("updatedNumberScheduled", 0) + 1)
+            self.pod_restarts[key] = self.pod_restarts.get(key, 0) + 1
+            status["numberAvailable"] = status["numberReady"] = nodes
+            if status["updatedNumberScheduled"] >= nodes:
+                rollout["phase"] = "done"
+            else:
+                rollout["next"] = now + self.step_seconds
+        daemonset["metadata"]["resourceVersion"] = self._next_rv()
+        return rollout if rollout["phase"] != "done" else None
+
     def _controller_step(self, key, rollout, now):
         deployment = self.objects.get(key)
         if deployment is None or deployment["metadata"]["generation"] != rollout["generation"]:
             return None  # superseded by a newer write, or deleted
+        if key[0] == DAEMONSETS:
+            return self._daemonset_step(key, deployment, rollout, now)
         status = deployment["status"]
         replicas = deployment["spec"].get("replicas", 1)
-        rs = "%s-%s" % (key[1], template_hash(deployment["spec"]["template"]))
+        rs = "%s-%s" % (key[2], template_hash(deployment["spec"]["template"]))
         if rollout["phase"] == "observe":
             status["observedGeneration"] = rollout["generation"]
             if not rollout["template_changed"]:
@@ -520,6 +611,52 @@ class StandinApiServer(object):
         return path
 
 
+def ovs_ovn_daemonset(namespace="kube-system", strategy="OnDelete", nodes=3):
+    """kube-ovn's ovs-ovn DaemonSet as its Helm chart renders it (``nodes``: how many nodes run a pod)."""
+    update = {"type": strategy}
+    if strategy == "RollingUpdate":
+        update["rollingUpdate"] = {"maxSurge": 1, "maxUnavailable": 0}
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "nodes": nodes,
+        "metadata": {"name": "ovs-ovn", "namespace": namespace,
+                     "annotations": {"kubernetes.io/description": "This daemon set launches the openvswitch daemon.\n"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "ovs"}},
+            "updateStrategy": update,
+            "template": {
+                "metadata": {"labels": {"app": "ovs", "component": "network", "type": "infra"}},
+                "spec": {
+                    "priorityClassName": "system-node-critical",
+                    "serviceAccountName": "ovn-ovs",
+                    "hostNetwork": True, "hostPID": True,
+                    "tolerations": [{"effect": "NoSchedule", "operator": "Exists"}],
+                    "containers": [{
+                        "name": "openvswitch",
+                        "image": "docker.io/kubeovn/kube-ovn:v1.13.0",
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["/kube-ovn/start-ovs.sh"],
+                        "securityContext": {"runAsUser": 0, "privileged": True},
+                        "env": [
+                            {"name": "ENABLE_SSL", "value": "false"},
+                            _field_ref("POD_IP", "status.podIP"),
+                            {"name": "HW_OFFLOAD", "value": "false"},
+                            {"name": "TUNNEL_TYPE", "value": "geneve"},
+                            _field_ref("KUBE_NODE_NAME", "spec.nodeName"),
+                            {"name": "OVN_DB_IPS", "value": "10.0.0.11,10.0.0.12,10.0.0.13"},
+                            {"name": "OVN_REMOTE_PROBE_INTERVAL", "value": "10000"},
+                            {"name": "OVN_REMOTE_OPENFLOW_INTERVAL", "value": "180"},
+                        ],
+                        "volumeMounts": [{"mountPath": "/var/run/openvswitch", "name": "host-run-ovs"},
+                                         {"mountPath": "/var/run/ovn", "name": "host-run-ovn"}],
+                    }],
+                    "volumes": [{"name": "host-run-ovs", "hostPath": {"path": "/run/openvswitch"}},
+                                {"name": "host-run-ovn", "hostPath": {"path": "/run/ovn"}}],
+                },
+            },
+        },
+    }
+
+
 def _field_ref(name, field_path):
     return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": field_path}}}
 
@@ -588,6 +725,7 @@ def ovn_central_deployment(namespace="kube-system", replicas=3):
 def main():
     server = StandinApiServer().start()
     server.seed(ovn_central_deployment())
+    server.seed(ovs_ovn_daemonset())
     print("k8s stand-in (NOT Kubernetes) at %s; kubeconfig: %s" % (server.url, server.write_kubeconfig()))
     sys.stdout.flush()
     try:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client as k8s
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.modules import ovn_central_env as module
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_env
 
 POD_IP = {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
 ENV = [
@@ -112,16 +112,48 @@ def test_plan_is_idempotent_and_rollback_env_restores_the_effective_environment(
 # --------------------------------------------------------------------------- normalize_env
 
 def test_known_variables_are_converted_to_their_unit_and_written_as_strings():
-    assert module.normalize_env({
+    assert k8s_env.normalize_env({
         "OVN_LEADER_PROBE_INTERVAL": "60s", "OVN_NORTHD_PROBE_INTERVAL": "1m", "PROBE_INTERVAL": 180000,
         "OVN_NORTHD_N_THREADS": 4, "ENABLE_SSL": False, "OTHER": 1.5, "GONE": None, "POD_IP": POD_IP,
-    }) == {
+    }, "ovn-central") == {
         "OVN_LEADER_PROBE_INTERVAL": "60", "OVN_NORTHD_PROBE_INTERVAL": "60000", "PROBE_INTERVAL": "180000",
         "OVN_NORTHD_N_THREADS": "4", "ENABLE_SSL": "false", "OTHER": "1.5", "GONE": None, "POD_IP": POD_IP}
 
 
-def test_every_k8s_env_tunable_is_validated_by_the_module():
-    assert set(module.ENV_TUNABLES) == set(t.name for t in tunables.by_kind(tunables.KIND_K8S_ENV))
+def test_every_k8s_env_tunable_belongs_to_one_workload_whose_module_validates_it():
+    env_tunables = tunables.by_kind(tunables.KIND_K8S_ENV)
+    assert set(t.workload for t in env_tunables) == set(tunables.K8S_WORKLOADS)
+    for workload in tunables.K8S_WORKLOADS:
+        own = tunables.env_tunables(workload)
+        assert own and set(own) == set(t.name for t in env_tunables if t.workload == workload)
+    for tunable in env_tunables:
+        if tunable.writes:  # a chassis key the workload writes at a pod start: same unit
+            assert tunables.get(tunable.writes).unit == tunable.unit
+            assert tunables.env_written_by(tunable.writes) is tunable
+
+
+def test_ovs_ovn_variables_are_converted_in_their_own_unit():
+    assert k8s_env.normalize_env({"OVN_REMOTE_PROBE_INTERVAL": "5m", "OVN_REMOTE_OPENFLOW_INTERVAL": "3m",
+                                  "ENABLE_SSL": True}, "ovs-ovn") == {
+        "OVN_REMOTE_PROBE_INTERVAL": "300000", "OVN_REMOTE_OPENFLOW_INTERVAL": "180", "ENABLE_SSL": "true"}
+
+
+@pytest.mark.parametrize("workload,env,words", [
+    ("ovs-ovn", {"OVN_LEADER_PROBE_INTERVAL": 60},
+     ["env.OVN_LEADER_PROBE_INTERVAL", "ovn-central Deployment (container ovn-central)",
+      "kubedc.ovn_tuning.ovn_central_env"]),
+    ("ovn-central", {"OVN_REMOTE_PROBE_INTERVAL": 60000},
+     ["env.OVN_REMOTE_PROBE_INTERVAL", "ovs-ovn DaemonSet (container openvswitch)", "not by this Deployment",
+      "kubedc.ovn_tuning.ovs_ovn_env"]),
+    ("ovs-ovn", {"OVN_REMOTE_OPENFLOW_INTERVAL": 180000},
+     ["env.OVN_REMOTE_OPENFLOW_INTERVAL", "looks like milliseconds", "180 or '180s'"]),
+    ("ovs-ovn", {"OVN_REMOTE_PROBE_INTERVAL": 300}, ["env.OVN_REMOTE_PROBE_INTERVAL", "looks like seconds"]),
+])
+def test_a_variable_of_the_other_workload_or_in_the_wrong_unit_is_refused(workload, env, words):
+    with pytest.raises((k8s.K8sError, tunables.IntervalError)) as caught:
+        k8s_env.normalize_env(env, workload)
+    for word in words:
+        assert word in str(caught.value)
 
 
 @pytest.mark.parametrize("env,words", [
@@ -137,7 +169,7 @@ def test_every_k8s_env_tunable_is_validated_by_the_module():
 ])
 def test_refused_values_name_the_variable(env, words):
     with pytest.raises((k8s.K8sError, tunables.IntervalError)) as caught:
-        module.normalize_env(env)
+        k8s_env.normalize_env(env, "ovn-central")
     for word in words:
         assert word in str(caught.value)
 
@@ -148,12 +180,56 @@ def test_warnings_say_what_a_variable_affects_and_that_pods_restart():
                                                        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}}}
     changes = [{"name": "OVN_NORTHD_PROBE_INTERVAL", "before": "5000", "after": "60000"},
                {"name": "POD_IP", "before": POD_IP, "after": "1.2.3.4"}]
-    warnings = module.change_warnings(changes, deployment, check_mode=True)
+    warnings = k8s_env.change_warnings(changes, deployment, check_mode=True)
     assert "first bootstrapped" in warnings[0] and "ovn_global_options" in warnings[0]
     assert warnings[1].startswith("POD_IP was set from a reference (valueFrom fieldRef) and would become")
     assert "would change the pod template" in warnings[2]
     assert "replaces its 3 pods (RollingUpdate with maxUnavailable 1, maxSurge 0)" in warnings[2]
-    assert module.change_warnings([], deployment, check_mode=False) == []
+    assert k8s_env.change_warnings([], deployment, check_mode=False) == []
+
+
+def daemonset(strategy="RollingUpdate", generation=2, observed=2, desired=4, updated=4, available=4):
+    spec = {"updateStrategy": {"type": strategy}}
+    if strategy == "RollingUpdate":
+        spec["updateStrategy"]["rollingUpdate"] = {"maxSurge": 1, "maxUnavailable": 0}
+    return {"kind": "DaemonSet",
+            "metadata": {"namespace": "kube-system", "name": "ovs-ovn", "generation": generation,
+                         "annotations": {k8s.DAEMONSET_GENERATION_ANNOTATION: str(generation)}},
+            "spec": spec,
+            "status": {"observedGeneration": observed, "desiredNumberScheduled": desired,
+                       "currentNumberScheduled": desired, "updatedNumberScheduled": updated,
+                       "numberReady": available, "numberAvailable": available}}
+
+
+def test_a_daemonset_rolling_update_restarting_every_node_is_refused_and_on_delete_is_not():
+    changes = [{"name": "OVN_REMOTE_PROBE_INTERVAL", "before": "10000", "after": "300000"}]
+    refusal = k8s_env.restart_refusal(daemonset(), changes, "ovs-ovn")
+    for words in ("allow_restart:", "DaemonSet kube-system/ovs-ovn has updateStrategy RollingUpdate with"
+                  " maxUnavailable 0, maxSurge 1", "OVN_REMOTE_PROBE_INTERVAL", "every node",
+                  "datapath is disrupted", "Nothing was written", "OnDelete"):
+        assert words in refusal
+    assert k8s_env.restart_refusal(daemonset("OnDelete"), changes, "ovs-ovn") is None
+    assert k8s_env.restart_refusal(daemonset(), [], "ovs-ovn") is None
+    on_delete = k8s_env.change_warnings(changes, daemonset("OnDelete"), False, "ovs-ovn")
+    assert "no pod restarts now" in on_delete[-1] and "4 pods (one per node)" in on_delete[-1]
+    rolling = k8s_env.change_warnings(changes, daemonset(), True, "ovs-ovn")
+    assert "replaces its 4 pods (one per node)" in rolling[-1] and "datapath" in rolling[-1]
+
+
+@pytest.mark.parametrize("state,complete,pending,message", [
+    (daemonset(), True, 0, "successfully rolled out (4 of 4 pods"),
+    (daemonset(observed=1), False, 0, "DaemonSet controller to observe generation 2"),
+    (daemonset(updated=1, available=3), False, 3, "1 of 4 new pods have been updated"),
+    (daemonset(available=3), False, 0, "3 of 4 updated pods are available"),
+    (daemonset("OnDelete", updated=0), True, 4, "0 of 4 pods run the current template; OnDelete"),
+    (daemonset("OnDelete"), True, 0, "all 4 pods run the current template (OnDelete)"),
+    (daemonset("OnDelete", observed=1, updated=0), False, 4, "observe generation 2"),
+])
+def test_daemonset_rollout_status(state, complete, pending, message):
+    summary = k8s.rollout_status(state)
+    assert (summary["complete"], summary["failed"], summary["pods_pending_restart"]) == (complete, False, pending)
+    assert message in summary["message"]
+    assert summary["revision"] == "2" and summary["strategy"] == state["spec"]["updateStrategy"]["type"]
 
 
 # --------------------------------------------------------------------------- rollout_status
@@ -199,11 +275,11 @@ class FakeClient(k8s.K8sClient):
         self.attempts = attempts
         self.backoff = k8s.Backoff(0.2, 2.0, 2.0)
 
-    def read_deployment(self, namespace, name, deadline=None):
+    def read(self, kind, namespace, name, deadline=None):
         self.reads += 1
         return {"metadata": {"resourceVersion": str(100 + self.reads)}, "value": self.reads}
 
-    def patch_deployment(self, namespace, name, patch, deadline=None):
+    def patch(self, kind, namespace, name, patch, deadline=None):
         self.patches.append(patch)
         if self.conflicts_left:
             self.conflicts_left -= 1
@@ -220,7 +296,7 @@ def test_a_conflict_is_re_read_re_planned_and_written_with_the_new_resource_vers
         planned.append(current["value"])
         return {"spec": {"n": current["value"]}}, current["value"]
 
-    before, after, info, conflicts = client.modify_deployment("ns", "d", plan, sleep=pauses.append)
+    before, after, info, conflicts = client.modify("Deployment", "ns", "d", plan, sleep=pauses.append)
     assert conflicts == 2 and planned == [1, 2, 3] and info == 3
     assert [p["metadata"]["resourceVersion"] for p in client.patches] == ["101", "102", "103"]
     assert client.patches[-1]["spec"] == {"n": 3}
@@ -231,15 +307,15 @@ def test_a_conflict_is_re_read_re_planned_and_written_with_the_new_resource_vers
 def test_conflicts_are_retried_a_bounded_number_of_times():
     client = FakeClient(conflicts=100, attempts=5)
     with pytest.raises(k8s.K8sConflictError) as caught:
-        client.modify_deployment("ns", "d", lambda d: ({"x": 1}, None), sleep=lambda s: None)
+        client.modify("Deployment", "ns", "d", lambda d: ({"x": 1}, None), sleep=lambda s: None)
     assert len(client.patches) == 5
     assert "kept changing" in str(caught.value) and "5 writes" in str(caught.value)
 
 
 def test_check_mode_and_no_change_never_write():
     client = FakeClient(conflicts=0)
-    assert client.modify_deployment("ns", "d", lambda d: ({"x": 1}, "i"), check_mode=True)[1] is None
-    assert client.modify_deployment("ns", "d", lambda d: (None, "i"))[1] is None
+    assert client.modify("Deployment", "ns", "d", lambda d: ({"x": 1}, "i"), check_mode=True)[1] is None
+    assert client.modify("Deployment", "ns", "d", lambda d: (None, "i"))[1] is None
     assert client.patches == []
 
 
@@ -271,6 +347,13 @@ def test_api_errors_become_sentences(status, verb, words, kind):
     assert type(error) is kind and error.status == status  # pylint: disable=unidiomatic-typecheck
     for word in words:
         assert word in str(error)
+
+
+def test_api_errors_name_the_kind_and_its_resource():
+    error = k8s.api_error(FakeApiException(403, "Forbidden", "nope"), "patch", "kube-system", "ovs-ovn",
+                          "https://127.0.0.1:6443", "kubeconfig /k", kind=k8s.DAEMONSET)
+    assert "may not patch DaemonSet kube-system/ovs-ovn" in str(error)
+    assert "verb 'patch' on resource 'daemonsets' in API group 'apps'" in str(error)
 
 
 # --------------------------------------------------------------------------- connection options
@@ -344,7 +427,7 @@ def test_a_silent_api_server_fails_the_request_at_its_deadline():
                                                   api_key="t", request_timeout=0.5))
         started = time.monotonic()
         with pytest.raises(k8s.K8sConnectionError) as caught:
-            client.read_deployment("kube-system", "ovn-central")
+            client.read("Deployment", "kube-system", "ovn-central")
         assert time.monotonic() - started < 10  # bounded by request_timeout (0.5 s), with a wide margin
         assert "did not answer within 0 s" not in str(caught.value)
         assert "cannot get Deployment kube-system/ovn-central" in str(caught.value)

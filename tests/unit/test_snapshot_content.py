@@ -43,6 +43,8 @@ def tunables_doc():
         "kube_ovn": {"namespace": "kube-system", "name": "ovn-central", "container": "ovn-central",
                      "env": {"OVN_LEADER_PROBE_INTERVAL": "5", "OVN_NORTHD_PROBE_INTERVAL": None,
                              "PROBE_INTERVAL": "180000", "OVN_NORTHD_N_THREADS": None}},
+        "ovs_ovn": {"namespace": "kube-system", "name": "ovs-ovn", "container": "openvswitch",
+                    "env": {"OVN_REMOTE_PROBE_INTERVAL": "10000", "OVN_REMOTE_OPENFLOW_INTERVAL": None}},
     }
 
 
@@ -212,6 +214,11 @@ class TestDescriptor:
         ({"name": "x", "chassis": {"name": "a"}}, "deployment.chassis: expected a list"),
         ({"name": "x", "kube_ovn": {"namespace": ""}}, "deployment.kube_ovn.namespace"),
         ({"name": "x", "kube_ovn": {"deployment": "y"}}, "deployment.kube_ovn.deployment: unknown key"),
+        ({"name": "x", "kube_ovn": {"ovs_ovn": "ovs-ovn"}}, "deployment.kube_ovn.ovs_ovn: expected a dictionary"),
+        ({"name": "x", "kube_ovn": {"ovs_ovn": {"strategy": "x"}}}, "deployment.kube_ovn.ovs_ovn.strategy: unknown"),
+        ({"name": "x", "kube_ovn": {"ovs_ovn": {"allow_restart": "yes"}}},
+         "deployment.kube_ovn.ovs_ovn.allow_restart: expected true or false"),
+        ({"name": "x", "kube_ovn": {"ovs_ovn": {"name": ""}}}, "deployment.kube_ovn.ovs_ovn.name: must be"),
         ({"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641"}, "sb_relays": "tcp:127.0.0.1:6642"},
          "deployment.sb_relays: expected a dictionary with remote"),
         ({"name": "x", "nb": {"remote": "tcp:127.0.0.1:6641"}, "sb_relays": {"remote": " "}},
@@ -232,11 +239,28 @@ class TestDescriptor:
     def test_shape_labels(self):
         assert snap.descriptor_shape(descriptor()) == [
             "chassis[chassis-1]", "kube_ovn[kube-system/ovn-central/ovn-central]",
-            "local_config[tcp:127.0.0.11:6651]", "nb", "nb.election_timer", "sb"]
+            "local_config[tcp:127.0.0.11:6651]", "nb", "nb.election_timer",
+            "ovs_ovn[kube-system/ovs-ovn/openvswitch]", "sb"]
         assert snap.tunables_shape(tunables_doc()) == snap.descriptor_shape(descriptor())
 
     def test_same_shape_has_no_differences(self):
         assert snap.shape_differences(document(), descriptor()) == []
+
+    def test_the_ovs_ovn_daemonset_comes_with_kube_ovn_unless_not_managed(self):
+        d = descriptor(kube_ovn={"namespace": "ovn", "ovs_ovn": {"container": "ovs", "allow_restart": True}})
+        assert d["ovs_ovn"] == {"namespace": "ovn", "name": "ovs-ovn", "container": "ovs", "allow_restart": True}
+        assert descriptor()["ovs_ovn"]["allow_restart"] is False
+        alone = descriptor(kube_ovn={"ovs_ovn": {"manage": False}})
+        assert alone["ovs_ovn"] is None and alone["kube_ovn"]["name"] == "ovn-central"
+        assert "ovs_ovn[kube-system/ovs-ovn/openvswitch]" not in snap.descriptor_shape(alone)
+
+    def test_a_snapshot_taken_before_the_ovs_ovn_part_still_restores(self):
+        old = tunables_doc()
+        del old["ovs_ovn"]
+        doc = snap.build_document("staging-1", {}, old, created_at="2025-01-31T12:00:00Z")
+        assert snap.older_than_ovs_ovn(doc, descriptor())
+        assert snap.shape_differences(doc, descriptor()) == []
+        assert not snap.older_than_ovs_ovn(document(), descriptor())
 
     def test_a_chassis_the_descriptor_lacks(self):
         d = descriptor()
@@ -345,6 +369,15 @@ class TestPlanRestore:
         assert plan["parts"] == {"kube_ovn": {"env": [
             {"name": "OVN_LEADER_PROBE_INTERVAL", "before": "15", "after": "5"},
             {"name": "OVN_NORTHD_N_THREADS", "before": "4", "after": None}]}}
+
+    def test_ovs_ovn_env(self):
+        live = tunables_doc()
+        live["ovs_ovn"]["env"].update(OVN_REMOTE_PROBE_INTERVAL="300000", OVN_REMOTE_OPENFLOW_INTERVAL="180")
+        plan = snap.plan_restore(live, tunables_doc())
+        assert plan["parts"] == {"ovs_ovn": {"env": [
+            {"name": "OVN_REMOTE_OPENFLOW_INTERVAL", "before": "180", "after": None},
+            {"name": "OVN_REMOTE_PROBE_INTERVAL", "before": "300000", "after": "10000"}]}}
+        assert snap.flatten(live)["ovs_ovn.env.OVN_REMOTE_PROBE_INTERVAL"] == "300000"
 
     def test_differences_read_live_to_snapshot(self):
         live = tunables_doc()

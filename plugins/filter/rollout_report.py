@@ -235,9 +235,11 @@ def _result_lines(result):
             _show(result.get("election_timer_after")),
             " in steps %s" % ", ".join(to_text(s) for s in steps) if len(steps) > 1 else "")]
     if "changes" in result and "env_before" in result:
-        return ["%s/%s env %s %s -> %s (the pods restart)" % (
+        restart = ("the pods restart" if result.get("restarts", True)
+                   else "kept for each pod's next restart, none restarts now")
+        return ["%s/%s env %s %s -> %s (%s)" % (
             result.get("namespace"), result.get("name"), change.get("name"),
-            _show(change.get("before")), _show(change.get("after")))
+            _show(change.get("before")), _show(change.get("after")), restart)
             for change in result.get("changes") or []]
     if "differences" in result:
         return ["restore %s" % difference for difference in result.get("differences") or []]

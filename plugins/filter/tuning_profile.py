@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the tuning profile: normalize_profile and profile_checksum.
+"""Filters of the tuning profile: normalize_profile, profile_checksum and kube_ovn_workload_env.
 
 A tuning profile is the one variable (``ovn_tuning_profile``) that says which probe
 settings a rollout gives every deployment.  ``normalize_profile`` validates it with the
 tunables table (the same parser every module uses) and converts each value to its
 knob's unit, so that ``60s`` and ``60000`` are the same profile; ``profile_checksum``
-identifies a profile by the sha256 of its canonical JSON.
+identifies a profile by the sha256 of its canonical JSON; ``kube_ovn_workload_env``
+says which kube-ovn workload gets which variable of the profile.
 
-Documentation: normalize_profile.yml and profile_checksum.yml next to this file.
+Documentation: the .yml files of the same names next to this file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -107,9 +108,45 @@ def normalize_profile(profile, param="ovn_tuning_profile"):
             raise AnsibleFilterError(tunables.disabled_listener_probe(
                 "%s.%s" % (param, field), "these listeners", "%s.%s: true" % (param, ALLOW_DISABLED_FIELD)))
     normalized[ENV_FIELD] = _normalize_env(profile.get(ENV_FIELD), "%s.%s" % (param, ENV_FIELD))
+    for name, field, value in _chassis_env(normalized):
+        given = normalized[ENV_FIELD].get(name)
+        if given is not None and given != value:
+            raise AnsibleFilterError(
+                "%s.%s.%s: %s disagrees with %s.%s (%s): kube-ovn's ovs-ovn pods write %s into every node's %s at"
+                " each start, so the node would run one value now and the other after its next ovs-ovn restart."
+                " Give one value (the variable can be left out: it follows %s)"
+                % (param, ENV_FIELD, name, given, param, field, value, name, tunables.get(name).writes, field))
     if allow_disabled:
         normalized[ALLOW_DISABLED_FIELD] = True
     return normalized
+
+
+def _chassis_env(profile):
+    """``(variable, field, value)`` for each ovs-ovn variable whose chassis key the profile sets."""
+    for tunable in tunables.env_tunables("ovs-ovn").values():
+        for field, tunable_name in PROFILE_FIELDS:
+            if tunable_name == tunable.writes and profile.get(field) is not None:
+                yield tunable.name, field, profile[field]
+
+
+def kube_ovn_workload_env(profile):
+    """The profile's ``kube_ovn_env`` by workload: ``{"ovn-central": {...}, "ovs-ovn": {...}}``.
+
+    ``profile``: a normalized profile. A variable goes to the workload whose container reads it
+    (tunables.K8S_WORKLOADS; one the table does not know goes to ovn-central, as before). The ovs-ovn
+    DaemonSet also gets each variable whose chassis key the profile sets (OVN_REMOTE_PROBE_INTERVAL
+    from chassis_remote_probe_interval), so that the next ovs-ovn pod start keeps the live value.
+    """
+    if not isinstance(profile, dict) or not isinstance(profile.get(ENV_FIELD, {}), dict):
+        raise AnsibleFilterError("kube_ovn_workload_env: expected a normalized profile, got %r" % (profile,))
+    known = tunables.env_tunables()
+    split = dict((workload, {}) for workload in tunables.K8S_WORKLOADS)
+    for name, value in (profile.get(ENV_FIELD) or {}).items():
+        workload = known[name].workload if name in known else "ovn-central"
+        split[workload][name] = value
+    for name, _field, value in _chassis_env(profile):
+        split["ovs-ovn"].setdefault(name, value)
+    return split
 
 
 def canonical_json(data):
@@ -131,4 +168,5 @@ class FilterModule(object):
         return {
             "normalize_profile": normalize_profile,
             "profile_checksum": profile_checksum,
+            "kube_ovn_workload_env": kube_ovn_workload_env,
         }

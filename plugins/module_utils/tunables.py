@@ -250,6 +250,7 @@ def env_written_by(key):
             return tunable
     return None
 
+
 # Map columns that ovn-northd overwrites with a copy of another table's map (seen with OVN
 # 23.03: a key written to SB_Global.options directly is removed again at once): {table: source}.
 # Keys read from the copy are set in the source.

@@ -1,9 +1,11 @@
-"""The rollout of a kube-ovn deployment (Local_Config listener probes, and the ovn-central Deployment
-env on the Kubernetes API stand-in of tests/k8s_standin - not a real kube-apiserver), and the lab
-playbook that starts, reports and stops labs for a rollout.
+"""The rollout of a kube-ovn deployment (Local_Config listener probes, the chassis probe live on the node
+and persisted in the ovs-ovn DaemonSet env, and the ovn-central Deployment env - both workloads on the
+Kubernetes API stand-in of tests/k8s_standin, not a real kube-apiserver), and the lab playbook that
+starts, reports and stops labs for a rollout.
 
-Oracles: ovsdb-client (each member's Local_Config), the stand-in's Deployment read over plain HTTP,
-ovn-nbctl / ovs-appctl / ovs-vsctl against the labs the lab playbook wrote into its inventory.
+Oracles: ovsdb-client (each member's Local_Config), ovs-vsctl on the chassis, the stand-in's Deployment
+and DaemonSet read over plain HTTP and its count of replaced pods, ovn-nbctl / ovs-appctl / ovs-vsctl
+against the labs the lab playbook wrote into its inventory.
 """
 
 import json
@@ -14,7 +16,8 @@ import yaml
 
 # The Kubernetes API stand-in's fixtures.
 from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
-    http_get_deployment, k8s_standin, k8s_standin_server)
+    http_get_daemonset, http_get_deployment, k8s_standin, k8s_standin_server)
+from k8s_standin.server import ovn_central_deployment, ovs_ovn_daemonset
 from ovnlab import read_state
 from support import oracle
 from support.ansible_run import run_playbook
@@ -39,52 +42,80 @@ def local_config_probes(lab):
     return probes
 
 
-def central_env(server):
-    container = http_get_deployment(server)["spec"]["template"]["spec"]["containers"][0]
+def _env(container):
     return dict((entry["name"], entry.get("value", entry.get("valueFrom"))) for entry in container["env"])
 
 
-def test_kube_ovn_local_config_probes_and_central_env_last_with_rollback(lab_factory, k8s_standin, tmp_path):
-    """kube-ovn clustered mode: the listeners live in each member's Local_Config, and the ovn-central
-    Deployment env (here on the Kubernetes API stand-in) changes last and is rolled back with the rest."""
-    lab = lab_factory(name="rollout-kube", members=1, kube_ovn=True)
+def central_env(server):
+    return _env(http_get_deployment(server)["spec"]["template"]["spec"]["containers"][0])
+
+
+def ovs_env(server):
+    return _env(http_get_daemonset(server)["spec"]["template"]["spec"]["containers"][0])
+
+
+def chassis_probe(info):
+    return cli(*oracle.vsctl_argv(info, info["chassis"][0], "get", "Open_vSwitch", ".",
+                                  "external_ids:ovn-remote-probe-interval")).strip('"')
+
+
+def kube_lab(lab_factory, k8s_standin, tmp_path, name, **kube):
+    """A kube-ovn lab (1 member, 1 chassis with a 5 s probe) and a staging inventory for it."""
+    lab = lab_factory(name=name, members=1, kube_ovn=True, chassis=1, chassis_probe_ms=5000)
     info = lab.info()
     deployment = descriptor("kube-1", lab)
-    deployment.pop("chassis")
     deployment["local_config"] = {"remotes": [m["unix"] for m in info["nb"]["members"] + info["sb"]["members"]]}
-    deployment["kube_ovn"] = {"kubeconfig": k8s_standin.kubeconfig}
+    deployment["kube_ovn"] = dict({"kubeconfig": k8s_standin.kubeconfig}, **kube)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
         "children": {"ovn_staging": {"hosts": {"kube-1": {"ovn_deployment": deployment}}}}}}))
+    return lab, info, str(inventory)
+
+
+def test_kube_ovn_local_config_probes_and_central_env_last_with_rollback(lab_factory, k8s_standin, tmp_path):
+    """kube-ovn clustered mode: the listeners live in each member's Local_Config; the chassis probe is set
+    live on the node and persisted in the ovs-ovn DaemonSet (OnDelete: no pod restarts); the ovn-central
+    Deployment env (here on the Kubernetes API stand-in) changes last; all of it is rolled back together."""
+    lab, info, inventory = kube_lab(lab_factory, k8s_standin, tmp_path, "rollout-kube")
     state_dir = str(tmp_path / "state")
     env_before = central_env(k8s_standin)
+    ovs_before = ovs_env(k8s_standin)
     probes_before = local_config_probes(lab)
     assert len(probes_before) == 2 and set(probes_before.values()) == {None}
+    assert chassis_probe(info) == "5000" and ovs_before["OVN_REMOTE_PROBE_INTERVAL"] == "10000"
 
-    failed = rollout(str(inventory), state_dir, ovn_tuning_profile={},
+    failed = rollout(inventory, state_dir, ovn_tuning_profile={},
                      ovn_tuning_assertions=["summary.members_total == `99`"])
 
     assert failed.returncode != 0
     changed = messages(failed, "Show what changed", "kube-1")
-    assert changed[0] == "kube-1: 5 value(s) changed", changed
+    assert changed[0] == "kube-1: 7 value(s) changed", changed
     assert changed[1:3] == ["Local_Config listener %s: inactivity_probe unset -> 60000" % target
                             for _remote, target in sorted(probes_before)]
     assert changed[3] == "NB_Global options:northd_probe_interval unset -> 60000"
-    assert sorted(changed[4:]) == [
+    assert changed[4] == "chassis %s external_ids:ovn-remote-probe-interval 5000 -> 300000" % info["chassis"][0]["name"]
+    assert changed[5] == ("kube-system/ovs-ovn env OVN_REMOTE_PROBE_INTERVAL 10000 -> 300000 (kept for each pod's"
+                          " next restart, none restarts now)")
+    assert sorted(changed[6:]) == [
         "kube-system/ovn-central env OVN_LEADER_PROBE_INTERVAL 5 -> 60 (the pods restart)",
         "kube-system/ovn-central env OVN_NORTHD_PROBE_INTERVAL 5000 -> 60000 (the pods restart)"]
     assert "ROLLED BACK" in failure_text(failed)
-    assert central_env(k8s_standin) == env_before
-    assert local_config_probes(lab) == probes_before
+    assert central_env(k8s_standin) == env_before and ovs_env(k8s_standin) == ovs_before
+    assert local_config_probes(lab) == probes_before and chassis_probe(info) == "5000"
 
-    run = rollout(str(inventory), state_dir, ovn_tuning_profile={})
+    run = rollout(inventory, state_dir, ovn_tuning_profile={})
 
     assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
     env_after = central_env(k8s_standin)
     assert env_after["OVN_LEADER_PROBE_INTERVAL"] == "60" and env_after["OVN_NORTHD_PROBE_INTERVAL"] == "60000"
     assert dict(env_after, OVN_LEADER_PROBE_INTERVAL="5", OVN_NORTHD_PROBE_INTERVAL="5000") == env_before
     assert set(local_config_probes(lab).values()) == {60000}
+    # The chassis runs the new probe now, and its next ovs-ovn pod start writes the same value.
+    assert chassis_probe(info) == "300000"
+    assert ovs_env(k8s_standin) == dict(ovs_before, OVN_REMOTE_PROBE_INTERVAL="300000")
+    assert k8s_standin.restarts_of("kube-system", "ovs-ovn") == 0
+    assert http_get_daemonset(k8s_standin)["status"]["updatedNumberScheduled"] == 0  # all 3 wait (OnDelete)
     # The Deployment env is the last write of the change (it restarts the database pods); after it only
     # the Local_Config probes are set again (kube-ovn recreates Local_Config at a pod start).
     plan_end = max(i for i, r in enumerate(run.records)
@@ -92,11 +123,45 @@ def test_kube_ovn_local_config_probes_and_central_env_last_with_rollback(lab_fac
     writes = [r for r in run.records[plan_end + 1:] if r["host"] == "kube-1" and r["status"] != "skipped"
               and r["action"].split(".")[-1] in WRITING_ACTIONS]
     assert [r["action"].split(".")[-1] for r in writes] == [
-        "ovsdb_connection", "ovn_global_options", "ovn_central_env", "ovsdb_connection"], [r["task"] for r in writes]
+        "ovsdb_connection", "ovn_global_options", "ovn_chassis_probe", "ovs_ovn_env", "ovn_central_env",
+        "ovsdb_connection"], [r["task"] for r in writes]
     assert writes[-1]["result"]["changed"] is False
     record_path = os.path.join(state_dir, "promotions", expected_checksum({}) + ".json")
     with open(record_path) as handle:
         assert json.load(handle)["status"] == "promoted"
+
+
+def test_a_rolling_update_ovs_ovn_daemonset_stops_the_plan_before_anything_changes(lab_factory, k8s_standin,
+                                                                                   tmp_path):
+    """With updateStrategy RollingUpdate, persisting the chassis probe would restart OVS on every node: the
+    plan (the modules in check mode) refuses it unless the deployment allows it, and nothing changes."""
+    k8s_standin.reset()
+    k8s_standin.seed(ovn_central_deployment())
+    k8s_standin.seed(ovs_ovn_daemonset(strategy="RollingUpdate"))
+    lab, info, inventory = kube_lab(lab_factory, k8s_standin, tmp_path, "rollout-kube-ru")
+    daemonset = http_get_daemonset(k8s_standin)
+    deployment = http_get_deployment(k8s_standin)
+    probes_before = local_config_probes(lab)
+
+    run = rollout(inventory, str(tmp_path / "state"), ovn_tuning_profile={})
+
+    assert run.returncode != 0
+    refused = [r for r in run.records if r["host"] == "kube-1" and r["status"] == "failed"
+               and r["action"].endswith("ovs_ovn_env")]
+    assert refused and refused[0]["result"]["changes"] == [
+        {"name": "OVN_REMOTE_PROBE_INTERVAL", "before": "10000", "after": "300000"}]
+    assert "allow_restart: DaemonSet kube-system/ovs-ovn has updateStrategy RollingUpdate" in \
+        refused[0]["result"]["msg"]
+    # It failed in the plan (the modules in check mode): kube-1 ran nothing after it.
+    at = run.records.index(refused[0])
+    assert [r["task"] for r in run.records[at + 1:] if r["host"] == "kube-1" and r["status"] != "skipped"
+            and r["action"].split(".")[-1] in WRITING_ACTIONS] == []
+    assert any(r["task"].endswith("Show the plan") for r in run.records[at:]) is False
+    assert http_get_daemonset(k8s_standin)["metadata"]["resourceVersion"] == daemonset["metadata"]["resourceVersion"]
+    assert http_get_deployment(k8s_standin)["metadata"]["resourceVersion"] == \
+        deployment["metadata"]["resourceVersion"]
+    assert k8s_standin.requests_of("PATCH") == []
+    assert chassis_probe(info) == "5000" and local_config_probes(lab) == probes_before
 
 
 def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 # The stand-in's fixtures, used by the kube-ovn test.
 from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
-    http_get_deployment, k8s_standin, k8s_standin_server)
+    http_get_daemonset, http_get_deployment, k8s_standin, k8s_standin_server)
 from support import oracle
 from support.ansible_run import run_tasks
 
@@ -607,6 +607,13 @@ def standin_env(server):
     return dict((name, env.get(name)) for name in ENV_NAMES)
 
 
+def standin_ovs_env(server):
+    """The ovs-ovn DaemonSet's openvswitch container env as the stand-in serves it."""
+    container = http_get_daemonset(server)["spec"]["template"]["spec"]["containers"][0]
+    env = dict((e["name"], e.get("value", "")) for e in container.get("env") or [])
+    return dict((name, env.get(name)) for name in ("OVN_REMOTE_OPENFLOW_INTERVAL", "OVN_REMOTE_PROBE_INTERVAL"))
+
+
 def test_kube_ovn_local_config_rows_and_deployment_env_are_restored(lab_factory, k8s_standin, tmp_path):
     lab = lab_factory(name="snapkube", databases=("nb",), kube_ovn=True)
     local_remotes = [m["extra_remote"] for m in lab.info()["nb"]["members"]]
@@ -616,13 +623,16 @@ def test_kube_ovn_local_config_rows_and_deployment_env_are_restored(lab_factory,
     spare = spare_address(lab)
 
     def live():
-        return ({"local_config": dict((r, cli_local_config_rows(r)) for r in local_remotes)}, standin_env(k8s_standin))
+        return ({"local_config": dict((r, cli_local_config_rows(r)) for r in local_remotes)}, standin_env(k8s_standin),
+                standin_ovs_env(k8s_standin))
 
     path = str(tmp_path / "kube.json")
     captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
     assert captured.get("failed") is not True, captured.get("msg")
-    rows_a, env_a = live()
+    rows_a, env_a, ovs_a = live()
     tunables = captured["snapshot"]["tunables"]
+    assert tunables["ovs_ovn"] == {"namespace": "kube-system", "name": "ovs-ovn", "container": "openvswitch",
+                                   "env": ovs_a} and ovs_a["OVN_REMOTE_PROBE_INTERVAL"] == "10000"
     assert dict((r, p["connections"]) for r, p in tunables["local_config"].items()) == rows_a["local_config"]
     assert tunables["kube_ovn"]["env"] == env_a
     assert tunables["kube_ovn"]["namespace"] == "kube-system" and tunables["nb"]["connections"] == []
@@ -634,6 +644,8 @@ def test_kube_ovn_local_config_rows_and_deployment_env_are_restored(lab_factory,
         {"name": "env", "kubedc.ovn_tuning.ovn_central_env": {
             "kubeconfig": k8s_standin.kubeconfig, "wait": False,
             "env": {"OVN_LEADER_PROBE_INTERVAL": 15, "PROBE_INTERVAL": None}}},
+        {"name": "ovs env", "kubedc.ovn_tuning.ovs_ovn_env": {
+            "kubeconfig": k8s_standin.kubeconfig, "env": {"OVN_REMOTE_PROBE_INTERVAL": "5m"}}},
     ])
     assert not change.failed_tasks(), change.failed_tasks()
     cli("ovsdb-client", "--timeout=30", "transact", local_remotes[1], json.dumps([
@@ -642,13 +654,15 @@ def test_kube_ovn_local_config_rows_and_deployment_env_are_restored(lab_factory,
          "row": {"target": "tcp:%s:7301" % spare, "inactivity_probe": 5000}},
         {"op": "mutate", "table": "Config", "where": [],
          "mutations": [["connections", "insert", ["set", [["named-uuid", "extra"]]]]]}]))
-    rows_b, env_b = live()
-    assert rows_b != rows_a and env_b != env_a
+    rows_b, env_b, ovs_b = live()
+    assert rows_b != rows_a and env_b != env_a and ovs_b != ovs_a
 
     args = {"state": "restored", "path": path, "deployment": deployment}
     checked = run_module(MODULE, args, check=True)
     assert checked["changed"] is True, checked.get("msg")
-    assert live() == (rows_b, env_b), "check mode changed something"
+    assert live() == (rows_b, env_b, ovs_b), "check mode changed something"
+    assert checked["changes"]["ovs_ovn"] == {"env": [
+        {"name": "OVN_REMOTE_PROBE_INTERVAL", "before": "300000", "after": "10000"}]}
     assert checked["changes"]["kube_ovn"] == {"env": [
         {"name": "OVN_LEADER_PROBE_INTERVAL", "before": "15", "after": env_a["OVN_LEADER_PROBE_INTERVAL"]},
         {"name": "PROBE_INTERVAL", "before": None, "after": env_a["PROBE_INTERVAL"]}]}
@@ -657,11 +671,46 @@ def test_kube_ovn_local_config_rows_and_deployment_env_are_restored(lab_factory,
 
     restored = run_module(MODULE, args)
     assert restored["changed"] is True, restored.get("msg")
-    assert live() == (rows_a, env_a)
+    assert live() == (rows_a, env_a, ovs_a)
     assert any("restarts" in warning for warning in restored.get("warnings", []))
+    assert any("no pod restarts now" in warning for warning in restored.get("warnings", []))  # OnDelete
+    assert k8s_standin.restarts_of("kube-system", "ovs-ovn") == 0
     again = run_module(MODULE, args)
     assert again["changed"] is False, again.get("msg")
-    assert live() == (rows_a, env_a)
+    assert live() == (rows_a, env_a, ovs_a)
+
+    # A DaemonSet that now rolls every node on a template change: the restore is refused before anything
+    # is written (the Local_Config row changed by hand stays as it is), unless the descriptor allows it.
+    def rolling(daemonset):
+        daemonset["spec"]["updateStrategy"] = {"type": "RollingUpdate",
+                                               "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    k8s_standin.write("kube-system", "ovs-ovn", rolling, resource="daemonsets")
+    changed_again = run_tasks([
+        {"name": "ovs env", "kubedc.ovn_tuning.ovs_ovn_env": {
+            "kubeconfig": k8s_standin.kubeconfig, "allow_restart": True,
+            "env": {"OVN_REMOTE_PROBE_INTERVAL": "5m"}}},
+        {"name": "listener probe", "kubedc.ovn_tuning.ovsdb_connection": {
+            "database": "Local_Config", "remote": local_remotes[0],
+            "target": rows_a["local_config"][local_remotes[0]][0]["target"], "inactivity_probe": 60000}},
+    ])
+    assert not changed_again.failed_tasks(), changed_again.failed_tasks()
+    state_c = live()
+    assert k8s_standin.restarts_of("kube-system", "ovs-ovn") == 3
+    refused = run_module(MODULE, args)
+    assert refused.get("failed") is True and refused.get("changed") is not True
+    assert "deployment.kube_ovn.ovs_ovn.allow_restart: DaemonSet kube-system/ovs-ovn has updateStrategy" \
+        " RollingUpdate" in refused["msg"], refused["msg"]
+    assert live() == state_c
+    allowed = dict(deployment, kube_ovn=dict(deployment["kube_ovn"], ovs_ovn={"allow_restart": True}))
+    restored = run_module(MODULE, dict(args, deployment=allowed))
+    assert restored["changed"] is True, restored.get("msg")
+    assert live() == (rows_a, env_a, ovs_a)
+    # The module does not wait for that rollout (the role follows with ovs_ovn_env to wait): the stand-in's
+    # controller goes on replacing the pods, one node at a time, until all 3 run the restored template.
+    deadline = time.monotonic() + 30
+    while k8s_standin.restarts_of("kube-system", "ovs-ovn") < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert k8s_standin.restarts_of("kube-system", "ovs-ovn") == 6
 
 
 # --------------------------------------------------------------------------- the property

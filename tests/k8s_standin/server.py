@@ -400,9 +400,9 @@ class StandinApiServer(object):
         (meta.get("annotations") or {}).pop(REVISION_ANNOTATION, None)
         new["status"] = {}
         self.objects[(DEPLOYMENTS, namespace, name)] = new
-        self.rollouts[(DEPLOYMENTS, namespace, name)] = {"generation": 1, "template_changed": True, "phase": "observe",
-                                            "started": time.monotonic(),
-                                            "next": time.monotonic() + self.observe_seconds}
+        self.rollouts[(DEPLOYMENTS, namespace, name)] = {
+            "generation": 1, "template_changed": True, "phase": "observe", "started": time.monotonic(),
+            "next": time.monotonic() + self.observe_seconds}
         self.lock.notify_all()
         return 201, copy.deepcopy(new), None
 

@@ -34,7 +34,7 @@ INITIAL = {"nb_listener_probe": 5000, "sb_listener_probe": 5000, "northd_probe_i
            "chassis_probe": "5000", "nb_election_timer": 1000}
 # Modules that write to a database; a converged rollout must run none of them with a change.
 WRITING_ACTIONS = ("ovsdb_connection", "ovn_global_options", "ovn_chassis_probe", "ovsdb_election_timer",
-                   "ovn_central_env")
+                   "ovn_central_env", "ovs_ovn_env")
 PLAYBOOK_TIMEOUT = 1200
 
 

@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubedc.ovn_tuning.plugins.filter import tuning_profile
 from ansible_collections.kubedc.ovn_tuning.plugins.filter.tuning_profile import (
-    normalize_profile, profile_checksum)
+    kube_ovn_workload_env, normalize_profile, profile_checksum)
 
 
 def test_every_field_is_present_and_in_its_unit():
@@ -120,3 +120,28 @@ def test_filters_are_registered():
     assert filters["normalize_profile"] is normalize_profile
     assert filters["profile_checksum"] is profile_checksum
     assert json.loads(tuning_profile.canonical_json({"k": 1})) == {"k": 1}
+
+
+def test_kube_ovn_variables_go_to_the_workload_that_reads_them():
+    profile = normalize_profile({"chassis_remote_probe_interval": "5m", "kube_ovn_env": {
+        "OVN_LEADER_PROBE_INTERVAL": "60s", "OVN_REMOTE_OPENFLOW_INTERVAL": "3m", "ENABLE_COMPACT": True}})
+    assert kube_ovn_workload_env(profile) == {
+        "ovn-central": {"OVN_LEADER_PROBE_INTERVAL": 60, "ENABLE_COMPACT": "true"},
+        # The chassis probe the profile sets follows into the DaemonSet: the next ovs-ovn start keeps it.
+        "ovs-ovn": {"OVN_REMOTE_OPENFLOW_INTERVAL": 180, "OVN_REMOTE_PROBE_INTERVAL": 300000}}
+    assert kube_ovn_workload_env(normalize_profile({})) == {"ovn-central": {}, "ovs-ovn": {}}
+    same = normalize_profile({"chassis_remote_probe_interval": 300000,
+                              "kube_ovn_env": {"OVN_REMOTE_PROBE_INTERVAL": "300s"}})
+    assert kube_ovn_workload_env(same)["ovs-ovn"] == {"OVN_REMOTE_PROBE_INTERVAL": 300000}
+
+
+def test_a_daemonset_probe_that_disagrees_with_the_chassis_probe_is_refused():
+    with pytest.raises(AnsibleFilterError) as caught:
+        normalize_profile({"chassis_remote_probe_interval": 300000,
+                           "kube_ovn_env": {"OVN_REMOTE_PROBE_INTERVAL": 60000}})
+    for words in ("ovn_tuning_profile.kube_ovn_env.OVN_REMOTE_PROBE_INTERVAL: 60000 disagrees with"
+                  " ovn_tuning_profile.chassis_remote_probe_interval (300000)", "ovn-remote-probe-interval",
+                  "next ovs-ovn restart"):
+        assert words in str(caught.value)
+    with pytest.raises(AnsibleFilterError, match="OVN_REMOTE_OPENFLOW_INTERVAL.*looks like milliseconds"):
+        normalize_profile({"kube_ovn_env": {"OVN_REMOTE_OPENFLOW_INTERVAL": 180000}})

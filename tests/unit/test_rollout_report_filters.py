@@ -141,10 +141,12 @@ def test_tuning_changes_reads_every_module_result():
          "election_timer_after": 4000, "steps": [{"election_timer": 2000}, {"election_timer": 4000}]}]}
     env = {"changed": True, "namespace": "kube-system", "name": "ovn-central", "env_before": {},
            "changes": [{"name": "OVN_LEADER_PROBE_INTERVAL", "before": "5", "after": "60"}]}
+    ovs_env = {"changed": True, "namespace": "kube-system", "name": "ovs-ovn", "env_before": {}, "restarts": False,
+               "changes": [{"name": "OVN_REMOTE_PROBE_INTERVAL", "before": "10000", "after": "300000"}]}
     restore = {"changed": True, "differences": ["nb.options.northd_probe_interval: \"60000\" -> \"5000\""]}
     skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
 
-    assert tuning_changes([listeners, local_config, options, chassis, timers, env, restore, skipped]) == [
+    assert tuning_changes([listeners, local_config, options, chassis, timers, ovs_env, env, restore, skipped]) == [
         "OVN_Northbound listener ptcp:6641:10.0.0.11: inactivity_probe unset -> 60000",
         "Local_Config listener ptcp:6641:10.0.0.11: created (inactivity_probe 60000)",
         "Local_Config listener ptcp:6641:0.0.0.0: removed",
@@ -152,6 +154,8 @@ def test_tuning_changes_reads_every_module_result():
         "SB_Global options:sbctl_probe_interval unset -> 30000",
         "chassis hv1 external_ids:ovn-remote-probe-interval unset -> 300000",
         "OVN_Southbound election timer 1000 -> 4000 ms in steps 2000, 4000",
+        "kube-system/ovs-ovn env OVN_REMOTE_PROBE_INTERVAL 10000 -> 300000 (kept for each pod's next restart,"
+        " none restarts now)",
         "kube-system/ovn-central env OVN_LEADER_PROBE_INTERVAL 5 -> 60 (the pods restart)",
         "restore nb.options.northd_probe_interval: \"60000\" -> \"5000\"",
     ]

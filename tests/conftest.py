@@ -42,6 +42,7 @@ SLOW_FILES_FIRST = (
     "functional/test_rollout_production.py",
     "functional/test_rollout_kube_ovn.py",
     "functional/test_snapshot.py",
+    "functional/test_awx_jobs.py",
 )
 
 

@@ -167,15 +167,16 @@ def plan(current_options, desired):
     return changes
 
 
-def read_options(client, database):
-    """``(global_row, options)``: the IDL global row (or None) and its options as a dict."""
+def read_options(client, database, column=OPTIONS_COLUMN):
+    """``(global_row, options)``: the IDL global row (or None) and its options (or another string
+    map ``column``) as a dict."""
     table = global_table(database)
     rows = client.rows(table)
     if len(rows) > 1:
         raise OvsdbError("%s has %d rows; expected one" % (table, len(rows)))
     if not rows:
         return None, {}
-    return rows[0], dict((str(k), str(v)) for k, v in getattr(rows[0], OPTIONS_COLUMN).items())
+    return rows[0], dict((str(k), str(v)) for k, v in getattr(rows[0], column).items())
 
 
 def apply(txn, client, changes, database):

@@ -37,6 +37,13 @@ description:
     with a chassis the descriptor does not list), is refused before any write with the differences named.
   - Every part is read before anything is written, so an unreachable part fails the restore with nothing
     changed. After the writes everything is read back and compared with the snapshot.
+  - With O(store=deployment) the snapshot is kept B(in the deployment itself) instead of a file - for a job that
+    runs in a fresh container with no disk that outlives it (AWX) - as the key
+    C(kubedc-ovn-tuning:snapshot:NAME) of C(NB_Global.external_ids) (C(SB_Global) for a deployment without
+    O(deployment.nb)), its value the snapshot's compact JSON with the same checksum inside. Read it with
+    C(ovn-nbctl get NB_Global . 'external_ids:"kubedc-ovn-tuning:snapshot:NAME"') (the key holds C(:), so it is quoted). At most O(keep) snapshots are
+    kept - a capture removes the oldest in the same transaction. Only keys under C(kubedc-ovn-tuning:) are ever
+    written; another tool's keys are not touched.
 author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
@@ -45,8 +52,10 @@ attributes:
   check_mode:
     support: full
     description:
-      - O(state=captured) reads everything and returns the snapshot it would write, without writing the file.
+      - O(state=captured) reads everything and returns the snapshot it would write, without writing the file (or the
+        key).
       - O(state=restored) reads everything and returns what would change, without writing anything.
+      - O(state=absent) says whether the snapshot is there, without removing it.
   diff_mode:
     support: full
     description:
@@ -55,17 +64,38 @@ attributes:
 options:
   state:
     description:
-      - V(captured) writes a snapshot of the live values to O(path).
-      - V(restored) makes the live values equal to the snapshot in O(path).
+      - V(captured) writes a snapshot of the live values to O(path) (or, with O(store=deployment), under O(name)).
+      - V(restored) makes the live values equal to the snapshot in O(path) (or O(name)).
+      - V(absent) removes the snapshot O(path) (or O(name)) - bookkeeping, no tunable changes.
     type: str
-    choices: [captured, restored]
+    choices: [captured, restored, absent]
     default: captured
+  store:
+    description:
+      - V(file) - the snapshot is the file O(path).
+      - V(deployment) - the snapshot is kept in the deployment (C(NB_Global.external_ids), see the description),
+        named O(name).
+    type: str
+    choices: [file, deployment]
+    default: file
   path:
     description:
-      - The snapshot file. Its directory must exist. It is on the host that runs the module (the controller
-        when the task has C(delegate_to=localhost)).
+      - The snapshot file, with O(store=file) (required then). Its directory must exist. It is on the host that runs
+        the module (the controller when the task has C(delegate_to=localhost)).
     type: path
-    required: true
+  name:
+    description:
+      - With O(store=deployment), the snapshot's name (1-200 letters, digits, C(.), C(_), C(-)), or its whole key
+        C(kubedc-ovn-tuning:snapshot:NAME).
+      - O(state=captured) - defaults to the UTC time (C(20261206T101500.123456Z-snapshot)); names sort by time when
+        they start with it, which is how the oldest are found for O(keep).
+      - O(state=restored) - defaults to the newest snapshot whose name holds C(-before-) (taken right before a change
+        by the kubedc.ovn_tuning roles), else the newest.
+    type: str
+  keep:
+    description: With O(store=deployment) and O(state=captured), how many snapshots the deployment keeps (the oldest go).
+    type: int
+    default: 5
   election_timers:
     description:
       - The committed RAFT election timer of V(nb) and V(sb) in ms, read by the caller on the deployment's central
@@ -292,6 +322,20 @@ EXAMPLES = r"""
     path: "{{ before.path }}"
     deployment: "{{ ovn_deployment }}"
 
+- name: Keep the snapshot in the deployment itself (AWX - no disk outlives the job)
+  kubedc.ovn_tuning.ovn_tuning_snapshot:
+    state: captured
+    store: deployment
+    name: "{{ now(utc=true, fmt='%Y%m%dT%H%M%S.%fZ') }}-before-change"
+    keep: 5
+    deployment: "{{ ovn_deployment }}"
+
+- name: Put back the newest snapshot taken before a change, from the deployment
+  kubedc.ovn_tuning.ovn_tuning_snapshot:
+    state: restored
+    store: deployment
+    deployment: "{{ ovn_deployment }}"
+
 - name: What would a restore change?
   kubedc.ovn_tuning.ovn_tuning_snapshot:
     state: restored
@@ -304,13 +348,29 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The snapshot file.
-  returned: always
+  description: The snapshot file (O(store=file)).
+  returned: with O(store=file)
   type: str
   sample: /var/lib/ovn-tuning/staging-1-before.json
+name:
+  description: The snapshot's name in the deployment (O(store=deployment)).
+  returned: with O(store=deployment)
+  type: str
+  sample: 20261206T101500.123456Z-before-staging
+key:
+  description: The C(external_ids) key that holds it.
+  returned: with O(store=deployment)
+  type: str
+  sample: kubedc-ovn-tuning:snapshot:20261206T101500.123456Z-before-staging
+pruned:
+  description: With O(store=deployment) and O(state=captured), the names of the older snapshots removed (or, in check mode, that would be) to keep O(keep).
+  returned: with O(store=deployment) and O(state=captured)
+  type: list
+  elements: str
+  sample: ["20261101T090000.000000Z-before-staging"]
 checksum:
   description: sha256 (hex) of the canonical JSON (sorted keys, no spaces) of the snapshot without its C(checksum) key.
-  returned: always
+  returned: with O(state=captured) and O(state=restored)
   type: str
   sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
 snapshot:
@@ -407,12 +467,15 @@ diff:
 """
 
 import copy
+import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import chassis_probe, k8s_client, snapshot
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
+    chassis_probe, connection_rows, k8s_client, snapshot, state_store)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
-    connection_spec, diff_result, run_module)
+    client_from_params, connection_spec, diff_result, run_module)
 
 
 def _database_spec():
@@ -442,8 +505,11 @@ def _kube_ovn_options():
 
 def argument_spec():
     spec = dict(
-        state=dict(type="str", default="captured", choices=["captured", "restored"]),
-        path=dict(type="path", required=True),
+        state=dict(type="str", default="captured", choices=["captured", "restored", "absent"]),
+        store=dict(type="str", default="file", choices=["file", "deployment"]),
+        path=dict(type="path"),
+        name=dict(type="str"),
+        keep=dict(type="int", default=5),
         force=dict(type="bool", default=False),
         deployment=dict(type="dict", required=True, options=dict(
             name=dict(type="str", required=True),
@@ -548,9 +614,93 @@ def _session(module, document=None):
     return descriptor, session
 
 
+def check_store_params(params):
+    """The options of the chosen store, checked before anything is contacted."""
+    if params["store"] == "file":
+        if not params.get("path"):
+            raise snapshot.SnapshotError("path: required with store: file (the snapshot file); or keep the snapshot"
+                                         " in the deployment with store: deployment")
+        for option in ("name",):
+            if params.get(option) is not None:
+                raise snapshot.SnapshotError("%s: only with store: deployment; a file snapshot is named by path" % option)
+        return
+    if params.get("path"):
+        raise snapshot.SnapshotError("path: not with store: deployment (the snapshot is kept in the deployment and"
+                                     " named by name)")
+    if params["keep"] is None or params["keep"] < 1:
+        raise snapshot.SnapshotError("keep: must be at least 1 (how many snapshots the deployment keeps), got %r"
+                                     % params["keep"])
+    if params.get("name") is not None:
+        try:
+            state_store.name_of("snapshot", params["name"])
+        except state_store.StoreError as exc:
+            raise snapshot.SnapshotError(str(exc))
+
+
+class Store(object):
+    """The deployment's in-band snapshots: the external_ids of its NB_Global (SB_Global without nb)."""
+
+    def __init__(self, module, descriptor):
+        self.module = module
+        part = "nb" if descriptor.get("nb") else "sb" if descriptor.get("sb") else None
+        if part is None:
+            raise snapshot.SnapshotError("store: deployment keeps the snapshots in the global row of deployment.nb"
+                                         " (or deployment.sb); the descriptor has neither")
+        self.database = database = snapshot.DATABASE_OF[part]
+        self.table = connection_rows.global_table(database)
+        self.client = client_from_params(dict(module.params, remote=descriptor[part]["remote"]), database,
+                                         {self.table: [state_store.COLUMN]})
+        self.where = "%s external_ids at %s" % (self.table, descriptor[part]["remote"])
+
+    def __enter__(self):
+        try:
+            self.client.connect()
+        except snapshot.OvsdbError as exc:
+            raise snapshot.SnapshotError("store: %s" % exc)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.client.close()
+
+    def read(self):
+        try:
+            return state_store.read(self.client, self.database)[1]
+        except state_store.StoreError as exc:
+            raise snapshot.SnapshotError("store: %s" % exc)
+
+    def write(self, make_plan, what):
+        try:
+            return state_store.write(self.client, self.database, make_plan,
+                                     "kubedc.ovn_tuning.ovn_tuning_snapshot %s" % what)
+        except state_store.StoreError as exc:
+            raise snapshot.SnapshotError("store: %s" % exc)
+
+    def load(self, external_ids, name):
+        key = state_store.key_of("snapshot", name)
+        if key not in external_ids:
+            held = state_store.names(external_ids, "snapshot")
+            raise snapshot.SnapshotError("name: no snapshot %s in %s; it holds %s" % (
+                name, self.where, ", ".join(held) if held else "none (capture one with store: deployment)"))
+        try:
+            document = json.loads(external_ids[key])
+        except ValueError as exc:
+            raise snapshot.SnapshotError("name: %s is not a JSON snapshot: %s" % (key, exc))
+        try:
+            return snapshot.validate_document(document)
+        except snapshot.SnapshotError as exc:
+            raise snapshot.SnapshotError("name: %s refused: %s" % (key, exc))
+
+
+def _where(params, name=None):
+    if params["store"] == "file":
+        return {"path": params["path"]}
+    return {"name": name, "key": state_store.key_of("snapshot", name) if name else None}
+
+
 def capture(module):
     params = module.params
-    existing = snapshot.check_destination(params["path"], params["force"])
+    check_store_params(params)
+    existing = snapshot.check_destination(params["path"], params["force"]) if params["store"] == "file" else False
     descriptor, session = _session(module)
     try:
         live = session.read()
@@ -558,32 +708,91 @@ def capture(module):
         session.close()
     document = snapshot.build_document(descriptor["name"], session.sources, live)
     before = {}
-    if existing:
-        try:
-            before = snapshot.load_document(params["path"])["tunables"]
-        except snapshot.SnapshotError:
-            before = {}
-    if not module.check_mode:
-        snapshot.write_document(params["path"], document, params["force"])
-    result = {"changed": True, "path": params["path"], "checksum": document["checksum"], "snapshot": document}
+    result = {"changed": True, "checksum": document["checksum"], "snapshot": document}
+    if params["store"] == "deployment":
+        name = state_store.name_of("snapshot", params.get("name") or (
+            document["created_at"].replace("-", "").replace(":", "").replace("Z", ".000000Z") + "-snapshot"))
+        value = snapshot.canonical_json(document)
+        with Store(module, descriptor) as store:
+            current = store.read()
+            if state_store.key_of("snapshot", name) in current:
+                if not params["force"]:
+                    raise snapshot.SnapshotError("name: the deployment already holds a snapshot %s; give another name"
+                                                 " or force: true to replace it" % name)
+                before = store.load(current, name)["tunables"]
+            plan = state_store.plan_put(current, "snapshot", name, value, params["keep"])
+            if not module.check_mode:
+                plan = store.write(lambda ids: state_store.plan_put(ids, "snapshot", name, value, params["keep"]),
+                                   "capture %s" % name)
+        prefix = state_store.key_of("snapshot", "")
+        result.update(_where(params, name), pruned=[key[len(prefix):] for key in plan["remove"]])
+    else:
+        if existing:
+            try:
+                before = snapshot.load_document(params["path"])["tunables"]
+            except snapshot.SnapshotError:
+                before = {}
+        if not module.check_mode:
+            snapshot.write_document(params["path"], document, params["force"])
+        result.update(_where(params))
     result.update(diff_result(module, before, copy.deepcopy(live)))
     return result
 
 
+def remove(module):
+    params = module.params
+    check_store_params(params)
+    if params["store"] == "file":
+        there = os.path.lexists(params["path"])
+        if there and not module.check_mode:
+            os.remove(params["path"])
+        return dict(_where(params), changed=there)
+    if not params.get("name"):
+        raise snapshot.SnapshotError("name: required with state: absent and store: deployment")
+    name = state_store.name_of("snapshot", params["name"])
+    descriptor = snapshot.validate_deployment(params["deployment"])
+    with Store(module, descriptor) as store:
+        there = state_store.key_of("snapshot", name) in store.read()
+        if there and not module.check_mode:
+            store.write(lambda ids: state_store.plan_remove(ids, "snapshot", name), "remove %s" % name)
+    return dict(_where(params, name), changed=there)
+
+
+def load_snapshot(module):
+    """``(document, where)``: the snapshot to restore and the result keys that say where it was."""
+    params = module.params
+    check_store_params(params)
+    if params["store"] == "file":
+        return snapshot.load_document(params["path"]), _where(params), params["path"]
+    descriptor = snapshot.validate_deployment(params["deployment"])
+    with Store(module, descriptor) as store:
+        current = store.read()
+        if params.get("name"):
+            name = state_store.name_of("snapshot", params["name"])
+        else:
+            name = state_store.latest_snapshot(state_store.names(current, "snapshot"))
+            if name is None:
+                raise snapshot.SnapshotError("name: %s holds no snapshot of kubedc.ovn_tuning; capture one with"
+                                             " store: deployment" % store.where)
+        document = store.load(current, name)
+    return document, _where(params, name), state_store.key_of("snapshot", name)
+
+
 def restore(module):
     params = module.params
-    document = snapshot.load_document(params["path"])
+    document, where, label = load_snapshot(module)
     descriptor, session = _session(module, document)
     read_on_hosts = params.get("chassis_state") is not None
     problems = snapshot.shape_differences(document, descriptor, session.given_timers)
     if problems:
         raise snapshot.SnapshotError(
-            "path: %s is a snapshot of another deployment shape, so nothing was restored: %s. Give the"
-            " descriptor the snapshot was captured with" % (params["path"], "; ".join(problems)))
+            "%s: %s is a snapshot of another deployment shape, so nothing was restored: %s. Give the"
+            " descriptor the snapshot was captured with" % ("path" if params["store"] == "file" else "name", label,
+                                                            "; ".join(problems)))
     wanted = document["tunables"]
     if snapshot.older_than_ovs_ovn(document, descriptor):
-        module.warn("path: %s records kube-ovn's ovn-central env but not the ovs-ovn DaemonSet's (it was captured"
-                    " before that part existed); the DaemonSet's env is left as it is" % params["path"])
+        module.warn("%s records kube-ovn's ovn-central env but not the ovs-ovn DaemonSet's (it was captured"
+                    " before that part existed); the DaemonSet's env is left as it is" % label)
     try:
         live = session.read()
         plan = snapshot.plan_restore(live, wanted, session.copied)
@@ -607,22 +816,23 @@ def restore(module):
                         " writer?): %s" % "; ".join(left))
     finally:
         session.close()
-    result = {"changed": plan["changed"], "path": params["path"], "checksum": document["checksum"],
-              "snapshot": document, "changes": plan["parts"], "differences": snapshot.differences(live, wanted),
-              "steps": steps,
-              "election_timers_to_restore": dict(
-                  (label.split(".")[0], fact["target"]) for label, fact in steps.items()
-                  if fact.get("left_to_caller")),
-              "chassis_to_restore": dict(
-                  (host, wanted["chassis"][host]["external_ids"]) for host in descriptor.get("chassis_hosts") or []
-                  if not read_on_hosts or "chassis[%s]" % host in plan["parts"])}
+    result = dict(where)
+    result.update(
+        changed=plan["changed"], checksum=document["checksum"], snapshot=document, changes=plan["parts"],
+        differences=snapshot.differences(live, wanted), steps=steps,
+        election_timers_to_restore=dict(
+            (label.split(".")[0], fact["target"]) for label, fact in steps.items() if fact.get("left_to_caller")),
+        chassis_to_restore=dict(
+            (host, wanted["chassis"][host]["external_ids"]) for host in descriptor.get("chassis_hosts") or []
+            if not read_on_hosts or "chassis[%s]" % host in plan["parts"]))
     result.update(diff_result(module, live, after))
     return result
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, lambda: restore(module) if module.params["state"] == "restored" else capture(module))
+    work = {"captured": capture, "restored": restore, "absent": remove}[module.params["state"]]
+    run_module(module, lambda: work(module))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,168 @@
+"""The in-band store: ovn_tuning_snapshot with store: deployment, and ovn_tuning_record, against a lab's
+real NB database - each case in check mode, for real and again, and the keys read back with ovn-nbctl
+(the way docs/awx.md tells operators to read them). Another tool's external_ids key must survive all of it.
+"""
+
+import json
+import os
+
+import pytest
+
+from ovnlab import Lab
+from support.ansible_run import run_tasks
+from support.rollout import cli
+
+PREFIX = "kubedc-ovn-tuning:"
+
+
+@pytest.fixture(scope="module")
+def store_lab():
+    """A one-member lab shared by the tests of this file, with another tool's key in NB_Global."""
+    lab = Lab(name="store", members=1, northd_probe_ms=5000, keep=os.environ.get("OVNLAB_KEEP", "") not in ("", "0"))
+    lab.start()
+    try:
+        cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], "set", "NB_Global", ".",
+            "external_ids:other-tool=keep-me")
+        yield lab
+    finally:
+        lab.stop()
+
+
+def run_cases(cases):
+    """``(label, module, args, check)`` tasks in one ansible-playbook run; ``{label: result}``."""
+    tasks = [{"name": label, "kubedc.ovn_tuning." + module: args, "check_mode": check, "ignore_errors": True}
+             for label, module, args, check in cases]
+    run = run_tasks(tasks)
+    results = {}
+    for label, _module, _args, _check in cases:
+        records = [r for r in run.records if r["task"] == label]
+        assert records, "no result for %s:\n%s" % (label, run.stdout[-3000:])
+        results[label] = dict(records[-1]["result"], failed=records[-1]["status"] == "failed")
+    return results
+
+
+def nbctl(lab, *args):
+    return cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], *args)
+
+
+def external_ids(lab):
+    out = json.loads(nbctl(lab, "--format=json", "--columns=external_ids", "list", "NB_Global"))
+    return dict((key, value) for key, value in out["data"][0][0][1])
+
+
+def ours(lab, kind):
+    return dict((k, v) for k, v in external_ids(lab).items() if k.startswith(PREFIX + kind + ":"))
+
+
+def northd(lab):
+    return nbctl(lab, "--if-exists", "get", "NB_Global", ".", "options:northd_probe_interval").strip('"')
+
+
+def deployment(lab):
+    return {"name": "store", "nb": {"remote": lab.info()["nb"]["remotes"]}}
+
+
+def test_snapshots_kept_in_the_deployment(store_lab):
+    lab = store_lab
+    base = {"store": "deployment", "deployment": deployment(lab), "keep": 2}
+    results = run_cases([
+        ("check", "ovn_tuning_snapshot", dict(base, name="20260101T000000.000000Z-before-a"), True),
+        ("first", "ovn_tuning_snapshot", dict(base, name="20260101T000000.000000Z-before-a"), False),
+        ("second", "ovn_tuning_snapshot", dict(base, name="20260102T000000.000000Z-before-b"), False),
+        ("third", "ovn_tuning_snapshot", dict(base, name="20260103T000000.000000Z-manual"), False),
+        ("again", "ovn_tuning_snapshot", dict(base, name="20260103T000000.000000Z-manual"), False),
+    ])
+    assert not results["check"]["failed"], results["check"].get("msg")
+    assert results["check"]["key"] == PREFIX + "snapshot:20260101T000000.000000Z-before-a"
+    assert results["first"]["pruned"] == [] and results["second"]["pruned"] == []
+    assert results["third"]["pruned"] == ["20260101T000000.000000Z-before-a"]
+    assert results["again"]["failed"] and "already holds a snapshot 20260103T000000.000000Z-manual" in \
+        results["again"]["msg"]
+    kept = ours(lab, "snapshot")
+    assert sorted(kept) == [PREFIX + "snapshot:20260102T000000.000000Z-before-b",
+                            PREFIX + "snapshot:20260103T000000.000000Z-manual"]
+    document = json.loads(kept[PREFIX + "snapshot:20260103T000000.000000Z-manual"])
+    assert document["checksum"] == results["third"]["checksum"] and document["deployment"] == "store"
+    assert external_ids(lab)["other-tool"] == "keep-me"
+
+    # A restore without a name takes the newest snapshot taken before a change (-before-b: northd 5000).
+    nbctl(lab, "set", "NB_Global", ".", "options:northd_probe_interval=12345")
+    restore = {"state": "restored", "store": "deployment", "deployment": deployment(lab)}
+    results = run_cases([("check", "ovn_tuning_snapshot", restore, True)])
+    assert results["check"]["changed"] is True and results["check"]["name"] == "20260102T000000.000000Z-before-b"
+    assert northd(lab) == "12345"
+    results = run_cases([("real", "ovn_tuning_snapshot", restore, False),
+                         ("again", "ovn_tuning_snapshot", restore, False)])
+    assert results["real"]["changed"] is True and results["again"]["changed"] is False, results
+    assert northd(lab) == "5000"
+
+    # An altered snapshot is refused, naming its key, and nothing is restored.
+    key = PREFIX + "snapshot:20260103T000000.000000Z-manual"
+    altered = json.loads(kept[key])
+    altered["tunables"]["nb"]["options"]["northd_probe_interval"] = "99999"
+    nbctl(lab, "set", "NB_Global", ".", 'external_ids:"%s"=%s' % (key, json.dumps(json.dumps(altered))))
+    nbctl(lab, "set", "NB_Global", ".", "options:northd_probe_interval=12345")
+    results = run_cases([("tampered", "ovn_tuning_snapshot", dict(restore, name=key), False)])
+    assert results["tampered"]["failed"] and "name: %s refused: checksum mismatch" % key in results["tampered"]["msg"]
+    assert northd(lab) == "12345"
+
+    # state: absent - in check mode nothing goes; then the key goes, and nothing else.
+    absent = {"state": "absent", "store": "deployment", "deployment": deployment(lab), "name": key}
+    results = run_cases([("check", "ovn_tuning_snapshot", absent, True), ("real", "ovn_tuning_snapshot", absent, False),
+                         ("again", "ovn_tuning_snapshot", absent, False)])
+    assert [results[k]["changed"] for k in ("check", "real", "again")] == [True, True, False]
+    assert sorted(ours(lab, "snapshot")) == [PREFIX + "snapshot:20260102T000000.000000Z-before-b"]
+    assert external_ids(lab)["other-tool"] == "keep-me"
+
+
+def test_bad_store_options_are_refused_before_anything_is_read(store_lab):
+    before = external_ids(store_lab)
+    d = deployment(store_lab)
+    results = run_cases([
+        ("path", "ovn_tuning_snapshot", {"store": "deployment", "path": "/tmp/x.json", "deployment": d}, False),
+        ("nopath", "ovn_tuning_snapshot", {"store": "file", "deployment": d}, False),
+        ("name", "ovn_tuning_snapshot", {"store": "file", "path": "/tmp/x.json", "name": "a", "deployment": d}, False),
+        ("keep", "ovn_tuning_snapshot", {"store": "deployment", "keep": 0, "deployment": d}, False),
+        ("badname", "ovn_tuning_snapshot", {"store": "deployment", "name": "a b", "deployment": d}, False),
+        ("missing", "ovn_tuning_snapshot", {"state": "restored", "store": "deployment", "name": "nope",
+                                            "deployment": d}, False),
+        ("kind", "ovn_tuning_record", {"remote": d["nb"]["remote"], "kind": "promotion",
+                                       "name": PREFIX + "snapshot:x"}, False),
+    ])
+    expected = {"path": "path: not with store: deployment", "nopath": "path: required with store: file",
+                "name": "name: only with store: deployment", "keep": "keep: must be at least 1",
+                "badname": "name: 'a b' is not a record name", "missing": "name: no snapshot nope in NB_Global",
+                "kind": "is not a key of a promotion record"}
+    for label, words in expected.items():
+        assert results[label]["failed"] and words in results[label]["msg"], (label, results[label].get("msg"))
+    assert external_ids(store_lab) == before
+
+
+def test_promotion_records_kept_in_the_deployment(store_lab):
+    lab = store_lab
+    remote = lab.info()["nb"]["remotes"]
+    checksum = "a" * 64
+    write = {"remote": remote, "kind": "promotion", "name": checksum, "state": "present",
+             "content": {"status": "promoted", "checksum": checksum}}
+    read = {"remote": remote, "kind": "promotion", "name": checksum}
+    results = run_cases([("check", "ovn_tuning_record", write, True), ("read-none", "ovn_tuning_record", read, False)])
+    assert results["check"]["changed"] is True and results["check"]["record"]["status"] == "promoted"
+    assert results["read-none"]["record"] is None and ours(lab, "promotion") == {}
+    results = run_cases([("write", "ovn_tuning_record", write, False), ("read", "ovn_tuning_record", read, False)])
+    assert not results["write"]["failed"], results["write"].get("msg")
+    # One key, read as docs/awx.md shows it (quoted: it holds ':').
+    stored = json.loads(nbctl(lab, "get", "NB_Global", ".", 'external_ids:"%spromotion:%s"' % (PREFIX, checksum)))
+    assert json.loads(stored)["status"] == "promoted"
+    assert results["read"]["record"] == json.loads(stored) and "seal" in results["read"]["record"]
+    # keep: 1 - the second record pushes the first out.
+    results = run_cases([("other", "ovn_tuning_record", dict(write, name="b" * 64, keep=1), False)])
+    assert results["other"]["pruned"] == [PREFIX + "promotion:" + checksum]
+    assert sorted(ours(lab, "promotion")) == [PREFIX + "promotion:" + "b" * 64]
+    # An altered record is not trusted.
+    key = PREFIX + "promotion:" + "b" * 64
+    record = json.loads(ours(lab, "promotion")[key])
+    record["status"] = "failed"
+    nbctl(lab, "set", "NB_Global", ".", 'external_ids:"%s"=%s' % (key, json.dumps(json.dumps(record))))
+    results = run_cases([("tampered", "ovn_tuning_record", dict(read, name="b" * 64), False)])
+    assert results["tampered"]["failed"] and "%s: the seal does not match" % key in results["tampered"]["msg"]
+    assert external_ids(lab)["other-tool"] == "keep-me"

@@ -169,6 +169,16 @@ TUNABLES = (
         notes="An increase may at most double the timer per step; one change at a time; persists"
               " once committed."),
     Tunable(
+        "relay_source_probe_interval", "ms", 1000, ONE_HOUR_MS, None, KIND_UNIXCTL,
+        "ovs-appctl -t <relay's ctl socket> ovsdb-server/set-relay-source-probe-interval <ms> (Open vSwitch"
+        " 3.2 and later)",
+        databases=("OVN_Southbound",), zero_disables=True,
+        description="Probe interval of an OVSDB relay's connection to its source (the cluster).",
+        notes="Run time only, on relays whose listeners are not in a --config-file (the server refuses"
+              " the command then: change the file). ovsdb-server 3.1 has no such command:"
+              " ovsdb_relay_probe reports 'not supported by this server' instead of failing. No command"
+              " reads the value back."),
+    Tunable(
         "OVN_LEADER_PROBE_INTERVAL", "s", 1, 3600, 5, KIND_K8S_ENV,
         "kube-ovn ovn-central Deployment env OVN_LEADER_PROBE_INTERVAL",
         workload="ovn-central",
@@ -372,7 +382,8 @@ def markdown_table():
     for t in TUNABLES:
         notes = " ".join(x for x in (t.description, t.notes) if x)
         lines.append("| `%s` | %s | %s | %s | %s | %s |" % (
-            t.name, t.unit, t.range_text(), t.default, t.location, notes))
+            t.name, t.unit, t.range_text(), "the server's" if t.default is None else t.default, t.location,
+            notes))
     return "\n".join(lines) + "\n"
 
 

@@ -73,3 +73,16 @@ def test_docs_page_lists_every_tunable():
     page = tunables.markdown_page()
     for tunable in tunables.TUNABLES:
         assert "`%s`" % tunable.name in page
+
+
+def test_a_relay_server_is_judged_from_its_own_answers():
+    from ansible_collections.kubedc.ovn_tuning.plugins.modules import ovsdb_relay_probe as relay
+    with_it = "help\novsdb-server/set-relay-source-probe-interval\nversion\n"
+    taken = relay.judge("/r.ctl", "ovsdb-server (Open vSwitch) 3.3.0", with_it)
+    assert (taken["supported"], taken["tunable"]) == (True, True)
+    refused = relay.judge("/r.ctl", "ovsdb-server (Open vSwitch) 3.3.0", with_it, refusal="not allowed with --config-file")
+    assert (refused["supported"], refused["tunable"]) == (True, False)
+    assert "takes its configuration from --config-file" in refused["message"]
+    old = relay.judge("/r.ctl", "ovsdb-server (Open vSwitch) 3.1.0", "help\nversion\n")
+    assert (old["supported"], old["tunable"]) == (False, False)
+    assert "not supported by this server (ovsdb-server (Open vSwitch) 3.1.0)" in old["message"]

@@ -19,14 +19,13 @@ __metaclass__ = type
 
 import hashlib
 import json
-import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_env, tunables
 
 # Profile field -> the tunable whose unit and range it takes.
 PROFILE_FIELDS = (
@@ -50,8 +49,6 @@ ALLOW_DISABLED_FIELD = "allow_disabled_probe"
 LISTENER_PROBE_FIELDS = ("nb_inactivity_probe", "sb_inactivity_probe", "local_config_inactivity_probe")
 ACCEPTED_FIELDS = tuple(field for field, _tunable in PROFILE_FIELDS) + (ENV_FIELD, ALLOW_DISABLED_FIELD)
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
 
 def _normalize_env(env, param):
     if env is None:
@@ -63,9 +60,9 @@ def _normalize_env(env, param):
     for name in sorted(env, key=to_text):
         value = env[name]
         label = "%s.%s" % (param, name)
-        if not isinstance(name, string_types) or not _ENV_NAME.match(name):
-            raise AnsibleFilterError("%s: %r is not an environment variable name (letters, digits and"
-                                     " '_', not starting with a digit)" % (param, name))
+        problem = k8s_env.env_name_problem(name if isinstance(name, string_types) else None)
+        if problem:
+            raise AnsibleFilterError("%s: %s" % (param, problem))
         if value is None:
             continue  # not managed by this profile
         if name in known:

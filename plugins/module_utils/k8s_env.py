@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import re
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import (
@@ -31,6 +32,19 @@ RESTART_MEANS = {
     "ovs-ovn": "OVS (ovs-vswitchd, ovsdb-server) and ovn-controller restart on each node: its datapath is"
                " disrupted while they do",
 }
+
+
+# A name Kubernetes accepts for an environment variable (a C identifier, or with '-' and '.'), the one
+# rule of the env modules and of the profile's kube_ovn_env.
+ENV_NAME_RE = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+def env_name_problem(name):
+    """Why ``name`` is not an environment variable name Kubernetes accepts, or None."""
+    if isinstance(name, str) and ENV_NAME_RE.match(name):
+        return None
+    return ("%r is not a valid environment variable name (letters, digits, '_', '-' and '.', not starting"
+            " with a digit)" % (name,))
 
 
 def workload_spec(workload, extra=None):
@@ -56,8 +70,9 @@ def normalize_env(env, workload):
     desired = {}
     for name, value in (env or {}).items():
         param = "env.%s" % name
-        if not isinstance(name, str) or not name or "=" in name:
-            raise K8sError("env: %r is not a valid environment variable name (a non-empty name without '=')" % (name,))
+        problem = env_name_problem(name)
+        if problem:
+            raise K8sError("env: %s" % problem)
         if name in others and name not in own:
             other = tunables.K8S_WORKLOADS[others[name].workload]
             raise K8sError("%s: %s is read by kube-ovn's %s %s (container %s), not by this %s; set it with %s"

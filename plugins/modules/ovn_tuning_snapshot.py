@@ -473,7 +473,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
-    chassis_probe, connection_rows, k8s_client, snapshot, state_store)
+    chassis_probe, connection_rows, k8s_client, snapshot, state_store, tunables)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module)
 
@@ -485,18 +485,23 @@ def _database_spec():
     ))
 
 
+CENTRAL = tunables.K8S_WORKLOADS["ovn-central"]
+OVS = tunables.K8S_WORKLOADS["ovs-ovn"]
+
+
 def _kube_ovn_options():
     options = k8s_client.k8s_auth_spec()
     for option in options.values():
         option.pop("aliases", None)  # one spelling per key inside the descriptor
     options.update(
-        namespace=dict(type="str", default="kube-system"),
-        name=dict(type="str", default="ovn-central"),
-        container=dict(type="str", default="ovn-central"),
+        # The defaults are kube-ovn's names, from the one table of workloads.
+        namespace=dict(type="str", default=CENTRAL["namespace"]),
+        name=dict(type="str", default=CENTRAL["name"]),
+        container=dict(type="str", default=CENTRAL["container"]),
         ovs_ovn=dict(type="dict", options=dict(
             manage=dict(type="bool", default=True),
-            name=dict(type="str", default="ovs-ovn"),
-            container=dict(type="str", default="openvswitch"),
+            name=dict(type="str", default=OVS["name"]),
+            container=dict(type="str", default=OVS["container"]),
             allow_restart=dict(type="bool", default=False),
         )),
     )

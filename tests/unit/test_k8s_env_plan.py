@@ -162,6 +162,8 @@ def test_a_variable_of_the_other_workload_or_in_the_wrong_unit_is_refused(worklo
     ({"PROBE_INTERVAL": "2h"}, ["env.PROBE_INTERVAL", "above the maximum"]),
     ({"OVN_NORTHD_N_THREADS": "many"}, ["env.OVN_NORTHD_N_THREADS", "whole number 1-256"]),
     ({"": "x"}, ["env:", "not a valid environment variable name"]),
+    ({"1X": "x"}, ["env:", "'1X' is not a valid environment variable name"]),
+    ({"A B": "x"}, ["env:", "'A B'"]),
     ({"A=B": "x"}, ["env:", "'A=B'"]),
     ({"X": ["a"]}, ["env.X", "list"]),
     ({"X": {"valueFrom": {}}}, ["env.X", "valueFrom"]),

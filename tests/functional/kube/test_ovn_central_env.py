@@ -166,7 +166,7 @@ BAD_INPUTS = [
     ({"env": {"PROBE_INTERVAL": "5 minutes"}}, ["env.PROBE_INTERVAL", "cannot read"]),
     ({"env": {"OVN_LEADER_PROBE_INTERVAL": "500ms"}}, ["env.OVN_LEADER_PROBE_INTERVAL", "not a whole number of s"]),
     ({"env": {"OVN_NORTHD_N_THREADS": 0}}, ["env.OVN_NORTHD_N_THREADS", "1-256"]),
-    ({"env": {"A=B": "x"}}, ["env:", "'A=B'", "without '='"]),
+    ({"env": {"A=B": "x"}}, ["env:", "'A=B' is not a valid environment variable name"]),
     ({"env": {"FOO": [1, 2]}}, ["env.FOO", "list"]),
     ({"env": {"FOO": {"value": "1"}}}, ["env.FOO", "valueFrom"]),
     ({"wait_timeout": 0}, ["wait_timeout", "positive"]),

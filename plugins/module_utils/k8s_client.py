@@ -275,17 +275,18 @@ class K8sClient(object):
         return getattr(self.apps, "%s_namespaced_%s" % (verb, KINDS[kind]["method"]))
 
     def read(self, kind, namespace, name, deadline=None):
-        """The Deployment or DaemonSet as the API server returns it (a plain dict)."""
+        """The Deployment or DaemonSet as the API server returns it (a plain dict that always says
+        its ``kind``, which the strategy, revision and rollout helpers go by)."""
         method = self._method("read", kind)
-        return self._call("get", kind, namespace, name, lambda: method(
-            name, namespace, _preload_content=False, _request_timeout=self._timeout(deadline)))
+        return _with_kind(kind, self._call("get", kind, namespace, name, lambda: method(
+            name, namespace, _preload_content=False, _request_timeout=self._timeout(deadline))))
 
     def patch(self, kind, namespace, name, patch, deadline=None):
-        """Apply a JSON merge patch (RFC 7386); returns the object as stored."""
+        """Apply a JSON merge patch (RFC 7386); returns the object as stored (with its ``kind``)."""
         method = self._method("patch", kind)
-        return self._call("patch", kind, namespace, name, lambda: method(
+        return _with_kind(kind, self._call("patch", kind, namespace, name, lambda: method(
             name, namespace, patch, _content_type="application/merge-patch+json",
-            _preload_content=False, _request_timeout=self._timeout(deadline)))
+            _preload_content=False, _request_timeout=self._timeout(deadline))))
 
     def modify(self, kind, namespace, name, plan, check_mode=False, sleep=time.sleep):
         """Read, plan, write guarded by resourceVersion; on 409 re-read and plan again.
@@ -352,6 +353,11 @@ class K8sClient(object):
                                       result={"rollout": summary, "deployment": deployment})
             sleep(min(interval, remaining))
             interval = min(poll_max, interval * 1.5)
+
+
+def _with_kind(kind, obj):
+    obj.setdefault("kind", kind)
+    return obj
 
 
 def _seconds(value):

@@ -186,20 +186,19 @@ def converge(module, workload, restart_guard=False):
         if not changes:
             return None, info
         if restart_guard and not params.get("allow_restart"):
-            refusal = restart_refusal(dict(obj, kind=kind), changes, workload)
+            refusal = restart_refusal(obj, changes, workload)
             if refusal:
                 raise K8sError(refusal, result={"changes": changes, "env_before": info["env_before"]})
         return container_patch(obj, container_name, new_env), info
 
     try:
         before, written, info, conflicts = client.modify(kind, namespace, name, plan, check_mode=module.check_mode)
-        before = dict(before, kind=kind)
         changes = info["changes"]
         if written is None:
             current = before
             env_after = env_to_dict(info["new_env"])
         else:
-            current = dict(written, kind=kind)
+            current = written
             env_after = env_to_dict(find_container(written, container_name).get("env"))
             not_stored = [c["name"] for c in changes if env_after.get(c["name"]) != c["after"]]
             if not_stored:
@@ -227,12 +226,12 @@ def converge(module, workload, restart_guard=False):
             except K8sRolloutError as exc:
                 failed = exc.result.get("deployment") or current
                 exc.result = dict(result, rollout=dict(exc.result.get("rollout") or {}, waited=True),
-                                  revision_after=revision_of(dict(failed, kind=kind)))
+                                  revision_after=revision_of(failed))
                 raise
             rollout["waited"] = True
-            result["revision_after"] = revision_of(dict(current, kind=kind))
+            result["revision_after"] = revision_of(current)
         else:
-            rollout = rollout_status(current, kind=kind)
+            rollout = rollout_status(current)
             rollout["waited"] = False
         result["rollout"] = rollout
         return result

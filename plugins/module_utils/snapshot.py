@@ -924,7 +924,7 @@ class DeploymentSession(object):
         try:
             client = self.k8s_client()
             obj = client.read(kind, namespace, name)
-            container = k8s_client.find_container(dict(obj, kind=kind), container_name)
+            container = k8s_client.find_container(obj, container_name)
         except k8s_client.K8sError as exc:
             raise SnapshotError("%s: %s" % (label, exc))
         self.sources[key]["host"] = client.host
@@ -1038,7 +1038,7 @@ class DeploymentSession(object):
             raise SnapshotError("%s.election_timer: %s" % (key, exc))
 
     def _env_plan(self, key, want_env):
-        kind, _namespace, _name, container_name = self._kube_target(key)
+        _kind, _namespace, _name, container_name = self._kube_target(key)
         guard = key == "ovs_ovn" and not self.descriptor[key]["allow_restart"]
 
         def plan(obj):
@@ -1046,7 +1046,7 @@ class DeploymentSession(object):
             new_env, changes = k8s_client.plan_env(container.get("env"), want_env)
             if not changes:
                 return None, changes
-            refusal = guard and k8s_env.restart_refusal(dict(obj, kind=kind), changes, dict(KUBE_PARTS)[key])
+            refusal = guard and k8s_env.restart_refusal(obj, changes, dict(KUBE_PARTS)[key])
             if refusal:
                 raise SnapshotError("deployment.kube_ovn.ovs_ovn.%s" % refusal)
             return k8s_client.container_patch(obj, container_name, new_env), changes
@@ -1067,10 +1067,9 @@ class DeploymentSession(object):
                 kind, namespace, name, self._env_plan(key, want_env), check_mode=check_mode)
         except k8s_client.K8sError as exc:
             raise SnapshotError("%s: %s" % (key, exc))
-        before = dict(before, kind=kind)
         if changes:
             self.warn(k8s_env.change_warnings(changes, before, check_mode, dict(KUBE_PARTS)[key])[-1])
-        return k8s_client.revision_of(dict(written, kind=kind) if written is not None else before)
+        return k8s_client.revision_of(written if written is not None else before)
 
     def restore(self, snapshot, plan, check_mode):
         """Write what ``plan`` (from :func:`plan_restore`) says, part by part, the kube-ovn env last.

@@ -625,9 +625,8 @@ def check_store_params(params):
         if not params.get("path"):
             raise snapshot.SnapshotError("path: required with store: file (the snapshot file); or keep the snapshot"
                                          " in the deployment with store: deployment")
-        for option in ("name",):
-            if params.get(option) is not None:
-                raise snapshot.SnapshotError("%s: only with store: deployment; a file snapshot is named by path" % option)
+        if params.get("name") is not None:
+            raise snapshot.SnapshotError("name: only with store: deployment; a file snapshot is named by path")
         return
     if params.get("path"):
         raise snapshot.SnapshotError("path: not with store: deployment (the snapshot is kept in the deployment and"

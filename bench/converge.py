@@ -4,7 +4,7 @@ which share one pair of lab deployments started with the incident's settings."""
 import os
 import time
 
-from common import (INCIDENT_SETTINGS, TUNED, BENCH_DIR, BenchError, lab_inventory,
+from common import (INCIDENT_SETTINGS, TUNED, BENCH_DIR, REPO_ROOT, BenchError, lab_inventory,
                     reset_to_incident_settings)
 from ovnlab import Lab
 from support.ansible_run import run_playbook
@@ -15,6 +15,7 @@ PLAYBOOKS = {
     "modules": os.path.join(BENCH_DIR, "playbooks", "converge_modules.yml"),
     "shell": os.path.join(BENCH_DIR, "playbooks", "converge_shell.yml"),
 }
+ROLLOUT = os.path.join(REPO_ROOT, "playbooks", "rollout.yml")
 
 
 class LabPair:
@@ -89,6 +90,37 @@ def _converge(pair, style, label, log):
     return figures
 
 
+def _rollout(pair, state_dir, label, log):
+    """The collection's staged rollout (kubedc.ovn_tuning.rollout) on both deployments, without a
+    baseline window or a soak: what the rollout's own tasks cost."""
+    started = time.monotonic()
+    run = run_playbook(ROLLOUT, inventory=pair.inventory, timeout=900,
+                       extra_vars={"ovn_tuning_baseline_seconds": 0, "ovn_tuning_soak_seconds": 0,
+                                   "ovn_tuning_state_dir": state_dir})
+    seconds = time.monotonic() - started
+    if run.returncode != 0:
+        raise BenchError("%s (%s) failed (rc %d):\n%s\n%s"
+                         % (ROLLOUT, label, run.returncode, run.stdout[-3000:], run.stderr[-2000:]))
+    figures = dict(_count(run), seconds=round(seconds, 2))
+    # Every task result, skipped ones included: what ansible-playbook walks through.
+    figures["task_results_all"] = len(run.records)
+    log("rollout %s: %.1f s, %d tasks, %d task results (%d with skipped), %d changed"
+        % (label, seconds, figures["tasks"], figures["task_results"], figures["task_results_all"],
+           figures["changed"]))
+    return figures
+
+
+def _rollouts(pair, workdir, log):
+    """A rollout on the tuned labs (it converges them to the default profile), then the same again:
+    the no-op rollout, which must change nothing."""
+    state_dir = os.path.join(workdir, "rollout-state")
+    first = _rollout(pair, state_dir, "first", log)
+    again = _rollout(pair, state_dir, "no-op", log)
+    if again["changed"]:
+        raise BenchError("the no-op rollout changed %d value(s): %s" % (again["changed"], again["records"]))
+    return {"first": first, "noop": again}
+
+
 def _verify_tuned(pair):
     """Read the tuned values back with the CLIs (independently of either playbook)."""
     for lab in pair.labs:
@@ -130,7 +162,7 @@ def run_converge_and_incident(workdir, run_converge, run_incident, window_second
         if run_incident:
             results[6] = incident_result(before, after)
         if run_converge:
-            results[1] = converge_result(runs)
+            results[1] = converge_result(runs, _rollouts(pair, workdir, log))
     return results
 
 
@@ -138,7 +170,7 @@ def _mean(values):
     return sum(values) / float(len(values))
 
 
-def converge_result(runs):
+def converge_result(runs, rollouts=None):
     seconds = dict((key, [run["seconds"] for run in value]) for key, value in runs.items())
     ratio_first = round(_mean(seconds["shell_first"]) / _mean(seconds["modules_first"]), 2)
     ratio_rerun = round(_mean(seconds["shell_rerun"]) / _mean(seconds["modules_rerun"]), 2)
@@ -161,6 +193,22 @@ def converge_result(runs):
                  " to 60 s / 60 s / 5 min and 16 s." % (ratio_first, ratio_rerun))
     consistent = all(len({(run["tasks"], run["invocations"], run["changed"]) for run in value}) == 1
                      for value in runs.values())
+    summary_rollout = {}
+    if rollouts:
+        table += [
+            "",
+            "| kubedc.ovn_tuning.rollout (baseline 0 s, soak 0 s) | wall time (s) | tasks run | task results"
+            " | task results with skipped | invocations | changed |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, title in (("first", "first run on the tuned labs"), ("noop", "no-op re-run")):
+            figures = rollouts[key]
+            table.append("| %s | %.1f | %d | %d | %d | %d | %d |" % (
+                title, figures["seconds"], figures["tasks"], figures["task_results"], figures["task_results_all"],
+                figures["invocations"], figures["changed"]))
+        summary_rollout = {"rollout_noop_seconds": rollouts["noop"]["seconds"],
+                           "rollout_noop_task_results": rollouts["noop"]["task_results"],
+                           "rollout_noop_changed": rollouts["noop"]["changed"]}
     return {
         "id": 1, "title": "Converge cost vs. the shell way",
         "summary": {"rounds": rounds, "ratio_first_run_shell_over_modules": ratio_first,
@@ -168,8 +216,8 @@ def converge_result(runs):
                     "modules_rerun_changed": runs["modules_rerun"][0]["changed"],
                     "shell_rerun_changed": runs["shell_rerun"][0]["changed"],
                     "modules_tasks": runs["modules_first"][0]["tasks"], "shell_tasks": runs["shell_first"][0]["tasks"],
-                    "counts_equal_in_every_round": consistent},
-        "table": table, "details": runs,
+                    "counts_equal_in_every_round": consistent, **summary_rollout},
+        "table": table, "details": dict(runs, rollouts=rollouts),
     }
 
 

@@ -41,7 +41,7 @@ def run_failover(workdir, trials, log):
             old_remote = info["nb"]["members"][leader]["remote"]
             client = ovsdb_client.OvsdbClient(info["nb"]["remotes"], "OVN_Northbound", TABLES, timeout=30,
                                               probe_interval_ms=5000,
-                                              backoff=ovsdb_client.Backoff(1.0, 2.0, 30.0))
+                                              backoff=ovsdb_client.Backoff(1.0, maximum=30.0))
             try:
                 client.connect()
                 if client.remote != old_remote:

@@ -513,7 +513,7 @@ def read_probe_settings(request, members, deadline):
                              probe_interval_ms=tunables.parse_interval(
                                  params["client_probe_interval"], "client_probe_interval",
                                  "client_probe_interval"),
-                             backoff=Backoff(params["backoff_initial"], 2.0, params["backoff_max"]),
+                             backoff=Backoff(params["backoff_initial"], maximum=params["backoff_max"]),
                              tls=tls_from_params(params))
         try:
             client.connect(Deadline(share, "reading probe settings from %s" % remote))

@@ -41,6 +41,8 @@ DATABASES = ("OVN_Northbound", "OVN_Southbound")
 # ovsdb-server refuses an increase above twice the current timer: a follower that has not yet
 # applied the new value must not time out a leader that already runs with it.
 MAX_INCREASE_FACTOR = 2
+# The first pause after a step; pauses double while nothing moves, up to the poll interval.
+FIRST_POLL = 0.02
 
 REPLY_INITIATED = "change of election timer initiated"
 REPLY_CURRENT = "change election timer to current value"
@@ -207,6 +209,7 @@ class ElectionTimerChange(object):
         self.deadline = Deadline(timeout, "changing the %s election timer" % database)
         self.call_timeout = float(call_timeout)
         self.poll_interval = float(poll_interval)
+        self._next_pause = min(FIRST_POLL, self.poll_interval)
         self.call = call
         self.warn = warn or (lambda text: None)
         self.lost = []  # members whose daemon went away during the run
@@ -317,9 +320,13 @@ class ElectionTimerChange(object):
                self._progress()))
 
     def _pause(self):
-        if self.deadline.remaining() <= self.poll_interval:
+        """Wait before the next read: FIRST_POLL after a step was taken (a RAFT commit takes
+        milliseconds), doubling while nothing moves, at most ``poll_interval``."""
+        pause = min(self.poll_interval, self._next_pause)
+        if self.deadline.remaining() <= pause:
             raise self._deadline_error()
-        sleep_until(self.deadline, self.poll_interval)
+        sleep_until(self.deadline, pause)
+        self._next_pause = pause * 2
 
     def members(self):
         out = []
@@ -375,6 +382,7 @@ class ElectionTimerChange(object):
             return False
         step["reply"] = reply
         self.steps.append(step)
+        self._next_pause = min(FIRST_POLL, self.poll_interval)
         return True
 
     def converge(self):

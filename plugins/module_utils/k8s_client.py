@@ -228,7 +228,7 @@ class K8sClient(object):
         self.request_timeout = float(request_timeout)
         self.api_client = kubernetes.client.ApiClient(configuration)
         self.apps = kubernetes.client.AppsV1Api(self.api_client)
-        self.backoff = backoff or Backoff(0.2, 2.0, 2.0)
+        self.backoff = backoff or Backoff(0.2, maximum=2.0)
         self.attempts = attempts
 
     @classmethod
@@ -298,6 +298,7 @@ class K8sClient(object):
         ``after`` is None when nothing was written (no change or check mode).
         """
         conflicts = 0
+        pause = None
         for attempt in range(self.attempts):
             before = self.read(kind, namespace, name)
             patch, info = plan(before)
@@ -310,7 +311,8 @@ class K8sClient(object):
             except K8sConflictError:
                 conflicts += 1
                 if attempt + 1 < self.attempts:
-                    sleep(self.backoff.delay(attempt))
+                    pause = self.backoff.pause(pause)
+                    sleep(pause)
                 continue
             return before, after, info, conflicts
         raise K8sConflictError(

@@ -108,15 +108,22 @@ class Deadline(object):
 
 
 class Backoff(object):
-    """Exponential backoff with jitter.
+    """Jittered backoff that spreads clients which failed together.
 
-    The n-th pause (n from 0) is drawn uniformly from [base/2, base] where
-    ``base = min(maximum, initial * multiplier ** n)``: half of the spread keeps
-    a floor under the pause, the other half keeps many clients that lost the
-    same server from coming back in step.
+    - :meth:`pause` is decorrelated jitter: each pause is drawn uniformly from
+      ``[initial, multiplier * previous]`` (``previous`` = ``initial`` before the
+      first), at most ``maximum``.  Clients that failed at the same moment drift
+      further apart with every round instead of staying within one doubling window.
+    - :meth:`reconnect_pause` comes before the first attempt of a *re*-connection,
+      drawn from ``[0, spread]`` with ``spread = min(maximum, RECONNECT_SPREAD *
+      initial)`` (5 s with the 1 s default): every client of a server that went
+      away lost it in the same instant, and 100 of them spread over 5 s come back
+      about 10 at a time in any 100 ms (docs/performance.md, benchmark 5).
     """
 
-    def __init__(self, initial=1.0, multiplier=2.0, maximum=30.0, rng=None):
+    RECONNECT_SPREAD = 5.0
+
+    def __init__(self, initial=1.0, multiplier=3.0, maximum=30.0, rng=None):
         if initial <= 0 or maximum < initial or multiplier < 1:
             raise OvsdbConfigError(
                 "backoff: need 0 < backoff_initial <= backoff_max and a multiplier >= 1 "
@@ -126,14 +133,17 @@ class Backoff(object):
         self.maximum = float(maximum)
         self.rng = rng or random.Random()
 
-    def base(self, attempt):
-        # Guard the power against overflow on long outages.
-        exponent = min(attempt, 64)
-        return min(self.maximum, self.initial * (self.multiplier ** exponent))
+    @property
+    def spread(self):
+        return min(self.maximum, self.RECONNECT_SPREAD * self.initial)
 
-    def delay(self, attempt):
-        base = self.base(attempt)
-        return self.rng.uniform(base / 2.0, base)
+    def pause(self, previous=None):
+        """The next pause after ``previous`` (None: the first of a series)."""
+        upper = self.multiplier * min(self.maximum, previous or self.initial)
+        return min(self.maximum, self.rng.uniform(self.initial, upper))
+
+    def reconnect_pause(self):
+        return self.rng.uniform(0.0, self.spread)
 
 
 def sleep_until(deadline, seconds):
@@ -515,11 +525,11 @@ class OvsdbClient(object):
         self.close()
         if self.connect_count:
             # A reconnection: every client that lost the same server lost it at the same moment,
-            # so even the first new attempt is spread over up to one initial backoff.
-            sleep_until(deadline, self.backoff.rng.uniform(0, self.backoff.initial))
+            # so even the first new attempt is spread (Backoff.reconnect_pause).
+            sleep_until(deadline, self.backoff.reconnect_pause())
         order = list(self.remotes)
         random.shuffle(order)
-        round_number = 0
+        pause = None
         while True:
             for remote in order:
                 if deadline.expired():
@@ -539,8 +549,8 @@ class OvsdbClient(object):
                     self.close()
             if deadline.expired():
                 break
-            sleep_until(deadline, self.backoff.delay(round_number))
-            round_number += 1
+            pause = self.backoff.pause(pause)
+            sleep_until(deadline, pause)
             if deadline.expired():
                 break
         raise OvsdbConnectionError(
@@ -648,7 +658,8 @@ class OvsdbClient(object):
         """
         deadline = deadline or Deadline(self.timeout, "transaction on %s" % self.database)
         last_reason = None
-        for attempt in range(max_attempts):
+        pause = None
+        for _attempt in range(max_attempts):
             if not self.is_connected():
                 self.connect(deadline)
             txn = ovs.db.idl.Transaction(self.idl)
@@ -673,7 +684,9 @@ class OvsdbClient(object):
                 last_reason = "a verified column changed under us or the connection dropped"
                 if deadline.expired():
                     break
-                sleep_until(deadline, self.backoff.delay(0) / 4.0 * (attempt + 1))
+                # A conflict is resolved by the next read, not by time: a quarter of a backoff pause.
+                pause = self.backoff.pause(pause)
+                sleep_until(deadline, pause / 4.0)
                 if self.is_connected():
                     self.idl.run()
                 continue

@@ -63,7 +63,7 @@ def validate_connection_params(params, database):
     parse_remotes(remote)
     if params["timeout"] is None or params["timeout"] <= 0:
         raise OvsdbError("timeout: must be a positive number of seconds, got %r" % params["timeout"])
-    Backoff(params["backoff_initial"], 2.0, params["backoff_max"])
+    Backoff(params["backoff_initial"], maximum=params["backoff_max"])
     tunables.parse_interval(params["client_probe_interval"], "client_probe_interval",
                             "client_probe_interval")
     if remote and "ssl:" in remote:
@@ -85,7 +85,7 @@ def client_from_params(params, database, tables, leader_only=None):
         remote, database, tables, timeout=params["timeout"],
         leader_only=params["leader_only"] if leader_only is None else leader_only,
         probe_interval_ms=probe_ms,
-        backoff=Backoff(params["backoff_initial"], 2.0, params["backoff_max"]),
+        backoff=Backoff(params["backoff_initial"], maximum=params["backoff_max"]),
         tls=tls_from_params(params))
 
 

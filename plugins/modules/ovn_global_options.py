@@ -27,6 +27,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.ovsdb.remote
 attributes:
   check_mode:
     description: Reads the map and reports what would change, without writing.

@@ -36,6 +36,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.ovsdb.remote
 attributes:
   check_mode:
     description: >-

@@ -30,6 +30,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.ovsdb.remote
 attributes:
   check_mode:
     description: Reads only - no increment, no wait; reports where each chassis stands.

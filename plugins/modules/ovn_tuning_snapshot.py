@@ -47,7 +47,7 @@ description:
 author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
-  - kubedc.ovn_tuning.ovsdb.client
+  - kubedc.ovn_tuning.ovsdb
 attributes:
   check_mode:
     support: full

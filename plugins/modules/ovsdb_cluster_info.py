@@ -38,6 +38,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.ovsdb.remote
 attributes:
   check_mode:
     description: The module only reads; it runs the same in check mode.

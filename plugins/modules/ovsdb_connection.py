@@ -15,7 +15,8 @@ description:
   - Creates, updates or removes one C(Connection) row of an OVSDB database - the listeners and outgoing
     connections that ovsdb-server takes from the database (C(--remote=db:OVN_Northbound,NB_Global,connections)
     and the like), with their C(inactivity_probe), C(max_backoff), C(read_only), C(role) and C(other_config).
-  - The row is identified by its O(target). A new row is attached to, and a removed row detached from, the
+  - The row is identified by its O(target); with O(all_connections=true) the settings apply to every row the
+    database has (every listener and connection its servers take from it) in one transaction. A new row is attached to, and a removed row detached from, the
     C(connections) column of the database's global row (C(NB_Global), C(SB_Global), or C(Config) of
     C(Local_Config)) in the same transaction, so no row is ever left unreferenced. A missing global row is
     created, as C(ovn-nbctl) does.
@@ -30,6 +31,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.ovsdb.remote
 attributes:
   check_mode:
     description: Reads the rows and reports what would change, including the predicted row, without writing.
@@ -55,8 +57,20 @@ options:
         C(pssl:PORT[:IP]), C(punix:PATH) (listeners), C(tcp:IP:PORT), C(ssl:IP:PORT), C(unix:PATH)
         (connections the server makes). IPv6 addresses go in brackets (C(ptcp:6641:[::1])).
       - Targets are compared as written - C(ptcp:6641) and C(ptcp:6641:0.0.0.0) are different rows.
+      - Exactly one of O(target) and O(all_connections=true) is required.
     type: str
-    required: true
+  all_connections:
+    description:
+      - With V(true), the settings given apply to every C(Connection) row of the database - every row
+        referenced from the C(connections) column of its global row, which are all the listeners and
+        connections its servers take from the database - read, compared and written in one transaction and
+        one connection. No row is created or removed; a database without rows is left as it is.
+      - Instead of O(target); needs at least one setting (O(inactivity_probe), O(max_backoff), O(read_only),
+        O(role), O(other_config)); not with O(state=absent) or O(exclusive).
+      - A probe of V(0) is refused, before anything is written, when a row is a C(ptcp:)/C(pssl:) listener and
+        O(allow_disabled_probe) is not set.
+    type: bool
+    default: false
   inactivity_probe:
     description:
       - Milliseconds a client of this listener may stay silent before ovsdb-server probes it and then drops
@@ -152,6 +166,13 @@ EXAMPLES = r"""
     target: ptcp:6641:[fd00::11]
     inactivity_probe: 2m
 
+- name: Raise the probe of every NB listener in one run (whatever their targets)
+  kubedc.ovn_tuning.ovsdb_connection:
+    remote: "{{ ovn_nb_db }}"
+    database: OVN_Northbound
+    all_connections: true
+    inactivity_probe: 60s
+
 - name: Remove a listener
   kubedc.ovn_tuning.ovsdb_connection:
     remote: "{{ ovn_nb_db }}"
@@ -167,7 +188,7 @@ changed:
   type: bool
 connection:
   description:
-    - The row of O(target) after the run, as read back from the database; in check mode, the predicted row
+    - The row of O(target) after the run (null with O(all_connections)), as read back from the database; in check mode, the predicted row
       (C(_uuid) is null for a row not yet created). Null when the row does not exist (O(state=absent)).
     - Holds C(_uuid) and the Connection columns the schema has (C(target), C(inactivity_probe),
       C(max_backoff), C(other_config), C(external_ids), and C(read_only), C(role) in OVN_Southbound and
@@ -182,9 +203,22 @@ connection:
     other_config: {}
     external_ids: {}
 before:
-  description: The row of O(target) before the run (same keys as RV(connection)), or null if there was none.
+  description: The row of O(target) before the run (same keys as RV(connection)), or null if there was none (always
+    null with O(all_connections)).
   returned: always
   type: dict
+connections:
+  description:
+    - The rows this run managed, after it (predicted in check mode), sorted by target - the row of O(target)
+      (none when it does not exist), or every row with O(all_connections). Same keys as RV(connection).
+  returned: always
+  type: list
+  elements: dict
+connections_before:
+  description: The same rows before the run.
+  returned: always
+  type: list
+  elements: dict
 removed:
   description: Targets of the rows removed (or, in check mode, to be removed) by O(state=absent) or O(exclusive).
   returned: always
@@ -215,12 +249,27 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
 SETTING_OPTIONS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config")
 
 
+def settings_from_params(params):
+    return dict((name, params[name]) for name in SETTING_OPTIONS if params[name] is not None)
+
+
 def desired_from_params(params):
-    """Validate the module options; everything here runs before the database is contacted."""
+    """Validate the module options; everything here runs before the database is contacted.
+    Returns the desired rows, or None with all_connections (they follow from the rows read)."""
     database = params["database"]
-    settings = dict((name, params[name]) for name in SETTING_OPTIONS if params[name] is not None)
-    desired = connection_rows.desired_row(database, params["target"], params["state"], settings,
-                                          allow_disabled_probe=params["allow_disabled_probe"])
+    settings = settings_from_params(params)
+    if params["all_connections"]:
+        if params["state"] == "absent" or params["exclusive"]:
+            raise OvsdbConfigError("all_connections: sets options on every existing row; not with state=absent"
+                                   " or exclusive=true (give a target for those)")
+        if not settings:
+            raise OvsdbConfigError("all_connections: give at least one of %s to set on every row"
+                                   % ", ".join(SETTING_OPTIONS))
+        connection_rows.validate_settings(database, settings)
+        desired = None
+    else:
+        desired = [connection_rows.desired_row(database, params["target"], params["state"], settings,
+                                               allow_disabled_probe=params["allow_disabled_probe"])]
     if params["exclusive"] and params["state"] == "absent":
         raise OvsdbConfigError("exclusive: only used with state=present (it removes every row but target's)")
     remote = validate_connection_params(params, database)
@@ -228,6 +277,16 @@ def desired_from_params(params):
         raise OvsdbConfigError("remote: Local_Config is each server's own database; give the remote of one"
                                " server, not a list (%s)" % remote)
     return desired
+
+
+def desired_rows(params, desired, rows):
+    """The desired rows of this run: the given one, or (all_connections) one per row read."""
+    if desired is not None:
+        return desired
+    settings = settings_from_params(params)
+    return [connection_rows.desired_row(params["database"], row["target"], "present", settings,
+                                        allow_disabled_probe=params["allow_disabled_probe"])
+            for row in rows]
 
 
 # Reconnecting to read back after our own change closed the listener we came through.
@@ -238,14 +297,15 @@ def manage_connection(module):
     params = module.params
     database = params["database"]
     target = params["target"]
-    desired = [desired_from_params(params)]
+    given = desired_from_params(params)
     tables = {connection_rows.CONNECTION_TABLE: list(connection_rows.CONNECTION_COLUMNS),
               connection_rows.global_table(database): ["connections"]}
     with client_from_params(params, database, tables) as client:
         columns = client.monitored()[connection_rows.CONNECTION_TABLE]
+        _global_row, current = connection_rows.read_connections(client, database)
+        desired = desired_rows(params, given, current)
         connection_rows.check_schema(database, columns, desired)
         columns = [c for c in connection_rows.CONNECTION_COLUMNS if c in columns]
-        _global_row, current = connection_rows.read_connections(client, database)
         changes = connection_rows.plan(current, desired, params["exclusive"], columns)
         rows_after = changes["rows_after"]
         if changes["changed"] and not module.check_mode:
@@ -254,7 +314,8 @@ def manage_connection(module):
             def build(txn, ovsdb):
                 # Re-read and re-plan on every attempt: a retry follows a concurrent change.
                 _row, rows = connection_rows.read_connections(ovsdb, database)
-                committed["changes"] = connection_rows.plan(rows, desired, params["exclusive"], columns)
+                committed["changes"] = connection_rows.plan(rows, desired_rows(params, given, rows),
+                                                            params["exclusive"], columns)
                 return connection_rows.apply(txn, ovsdb, committed["changes"], database)
 
             client.transact(build, comment="kubedc.ovn_tuning.ovsdb_connection %s" % target)
@@ -271,10 +332,14 @@ def manage_connection(module):
         verb = "would remove" if module.check_mode else "removed"
         module.warn("%s Connection row(s) %s of %s: ovsdb-server stops listening on them unless its command"
                     " line also has them" % (verb, ", ".join(removed), database))
+    managed = set(row["target"] for row in (changes["rows_before"] + rows_after)
+                  if params["all_connections"] or row["target"] == target)
     result = {
         "changed": changes["changed"],
         "connection": _find(rows_after, target),
         "before": _find(changes["rows_before"], target),
+        "connections": [row for row in rows_after if row["target"] in managed],
+        "connections_before": [row for row in changes["rows_before"] if row["target"] in managed],
         "removed": removed,
     }
     result.update(diff_result(
@@ -312,7 +377,8 @@ def _find(rows, target):
 def main():
     argument_spec = dict(
         database=dict(type="str", required=True, choices=sorted(connection_rows.GLOBAL_TABLES)),
-        target=dict(type="str", required=True),
+        target=dict(type="str"),
+        all_connections=dict(type="bool", default=False),
         inactivity_probe=dict(type="raw"),
         max_backoff=dict(type="raw"),
         read_only=dict(type="bool"),
@@ -323,7 +389,10 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     argument_spec.update(connection_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("all_connections", False, ("target",))])
+    if module.params["all_connections"] and module.params["target"] is not None:
+        module.fail_json(msg="target: not with all_connections=true (it sets every row; give one or the other)")
     run_module(module, lambda: manage_connection(module))
 
 

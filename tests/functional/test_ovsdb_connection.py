@@ -295,6 +295,40 @@ def test_second_target_then_absent(ovn_lab, shared_rows):
                "the listener on %s to close" % target)
 
 
+def test_all_connections_sets_every_row_in_one_run(ovn_lab, shared_rows):
+    member = ovn_lab.member("nb", 0)
+    extra = "ptcp:%d:%s" % (EXTRA_NB_PORT, member["address"])
+    ctl(ovn_lab, "nb", "--", "--id=@c", "create", "Connection", "target=\"%s\"" % extra,
+        "inactivity_probe=5000", "--", "add", "NB_Global", ".", "connections", "@c")
+    rows, refs = db_state(ovn_lab, "nb")
+    assert sorted(rows) == sorted([listener_target("nb"), extra]) and len(refs) == 2
+    args = {"remote": ovn_lab.remotes("nb"), "database": "OVN_Northbound", "all_connections": True,
+            "inactivity_probe": "45s"}
+
+    checked, applied, again, _states = check_real_again(args, db_reader(ovn_lab, "nb"))
+    expected = dict((target, dict(row, inactivity_probe=45000)) for target, row in rows.items())
+    for result in (checked, applied):
+        assert result["connection"] is None and result["before"] is None and result["removed"] == []
+        assert result["connections_before"] == [rows[target] for target in sorted(rows)]
+        assert result["diff"]["after"] == {"connections": shape(expected)}
+    now, refs_now = db_state(ovn_lab, "nb")
+    # Both rows updated in place (same uuids, same references), nothing created or removed.
+    assert now == expected and refs_now == refs
+    assert applied["connections"] == [now[target] for target in sorted(now)]
+    assert again["connections"] == again["connections_before"] == applied["connections"]
+
+    # A disabled probe on these ptcp: listeners needs consent: refused, nothing written.
+    refused = run_module(dict(args, inactivity_probe=0))
+    assert refused["failed"] and "allow_disabled_probe" in refused["msg"]
+    assert db_state(ovn_lab, "nb") == (now, refs_now)
+    # Options that cannot go with every row, each refused naming the option.
+    for bad, word in (({"target": extra}, "target"), ({"state": "absent", "inactivity_probe": None}, "all_connections"),
+                      ({"exclusive": True}, "all_connections"), ({"inactivity_probe": None}, "all_connections")):
+        result = run_module(dict((k, v) for k, v in dict(args, **bad).items() if v is not None))
+        assert result["failed"] and result["msg"].startswith(word), (bad, result["msg"])
+    assert db_state(ovn_lab, "nb") == (now, refs_now)
+
+
 # --------------------------------------------------------------------------- shared lab: SB
 
 def test_sb_row_with_role_and_read_only(ovn_lab, shared_rows):

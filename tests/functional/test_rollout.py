@@ -226,10 +226,19 @@ def test_full_rollout_converges_and_a_second_run_changes_nothing(labs, inventory
     assert changed_writes(again) == []
     for host in ("staging-1", "prod-1"):
         assert messages(again, "Show the plan", host)[0].endswith("- already tuned")
-        assert messages(again, "Show what changed", host) == ["%s: 0 value(s) changed" % host]
+        # Already tuned when this run planned: no snapshot, no write, no soak, no gate.
+        assert messages(again, "Show what changed", host) == [
+            "%s: 0 value(s) changed" % host,
+            "already tuned when this run planned: no snapshot, no write, no soak, no gate"]
+        for task in ("Capture every tunable of the deployment", "Set the northd and client probe options of"
+                     " NB_Global and SB_Global", "Read and judge NB and SB"):
+            # Each ran once for this host: in the config play (snapshot, plan, preflight).
+            assert len([r for r in task_results(again, task, host) if r["status"] != "skipped"]) == 1, task
+        assert not [r for r in task_results(again, "Gate - NB and SB are healthy after the change", host)
+                    if r["status"] != "skipped"]
     for lab in labs.values():
         assert_profile_values(state_of(lab), TUNED)
-    # The second run's own before-change snapshots were dropped: nothing changed after them.
+    # The second run took no before-change snapshot: nothing was to change.
     for name in ("staging-1", "prod-1"):
         assert len(glob.glob(os.path.join(state_dir, "snapshots", name, "*-before-*.json"))) == 1
 

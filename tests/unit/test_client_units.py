@@ -9,31 +9,40 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_cli
 
 
 class TestBackoff:
-    def test_bases_double_up_to_the_cap(self):
-        backoff = client.Backoff(initial=1.0, multiplier=2.0, maximum=30.0)
-        assert [backoff.base(n) for n in range(7)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    def test_every_pause_stays_between_initial_and_three_times_the_previous(self):
+        backoff = client.Backoff(initial=1.0, maximum=30.0, rng=random.Random(7))
+        for _series in range(200):
+            previous = None
+            for _round in range(12):
+                pause = backoff.pause(previous)
+                assert 1.0 <= pause <= min(30.0, 3.0 * (previous or 1.0))
+                previous = pause
 
-    def test_every_delay_stays_within_half_and_full_base(self):
-        backoff = client.Backoff(rng=random.Random(7))
-        for attempt in range(12):
-            base = backoff.base(attempt)
-            for _draw in range(200):
-                delay = backoff.delay(attempt)
-                assert base / 2 <= delay <= base
+    def test_pauses_reach_and_stay_at_the_cap(self):
+        backoff = client.Backoff(initial=1.0, maximum=30.0, rng=random.Random(3))
+        previous = 30.0
+        assert all(backoff.pause(previous) <= 30.0 for _draw in range(1000))
+        # A huge previous pause (a long outage) is capped before it is multiplied.
+        assert backoff.pause(1e300) <= 30.0
+
+    def test_reconnect_pause_is_spread_over_five_initial_pauses(self):
+        rng = random.Random(11)
+        backoff = client.Backoff(initial=1.0, maximum=30.0, rng=rng)
+        pauses = [backoff.reconnect_pause() for _client in range(1000)]
+        assert 0.0 <= min(pauses) < 0.1 and 4.9 < max(pauses) <= 5.0
+        assert client.Backoff(initial=1.0, maximum=2.0).spread == 2.0
 
     def test_jitter_spreads_clients_that_fail_together(self):
-        # 1000 clients drawing their first pause: no 100 ms bucket may hold them all.
+        # 1000 clients that lost the same server: no 100 ms bucket holds more than 4 % of them
+        # (a uniform spread over 5 s puts 2 % in each).
         rng = random.Random(11)
-        delays = [client.Backoff(rng=rng).delay(0) for _client in range(1000)]
+        pauses = [client.Backoff(rng=rng).reconnect_pause() for _client in range(1000)]
         buckets = {}
-        for delay in delays:
-            buckets[int(delay * 10)] = buckets.get(int(delay * 10), 0) + 1
-        assert len(buckets) >= 5
-        assert max(buckets.values()) < 0.25 * len(delays)
-        assert statistics.pstdev(delays) > 0.1
-
-    def test_huge_attempt_numbers_do_not_overflow(self):
-        assert client.Backoff().base(10_000) == 30.0
+        for pause in pauses:
+            buckets[int(pause * 10)] = buckets.get(int(pause * 10), 0) + 1
+        assert len(buckets) == 50
+        assert max(buckets.values()) < 0.04 * len(pauses)
+        assert statistics.pstdev(pauses) > 1.0
 
     @pytest.mark.parametrize("initial,maximum", [(0, 30), (-1, 30), (5, 1)])
     def test_bad_settings_are_refused(self, initial, maximum):

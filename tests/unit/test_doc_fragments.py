@@ -1,9 +1,6 @@
-"""The two variants of the kubedc.ovn_tuning.ovsdb doc fragment document the same client options.
-
-ansible-test reads doc fragments only as string literals, so DOCUMENTATION (with ``remote``) and
-CLIENT (without it) are both written out; they must not drift apart, and must match the argument
-spec the modules build from module_utils/ovsdb_module.py.
-"""
+"""The kubedc.ovn_tuning.ovsdb doc fragment documents the client's options and its REMOTE variant the
+option ``remote``: together exactly the argument spec the modules build from
+module_utils/ovsdb_module.py, with the same types and defaults."""
 
 import yaml
 
@@ -11,18 +8,11 @@ from ansible_collections.kubedc.ovn_tuning.plugins.doc_fragments.ovsdb import Mo
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import connection_spec
 
 
-def test_client_variant_is_the_full_fragment_without_remote():
-    full = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
-    client = yaml.safe_load(ModuleDocFragment.CLIENT)
-    options = dict(full["options"])
-    assert "remote" in options
-    del options["remote"]
-    assert client["options"] == options
-    assert client["requirements"] == full["requirements"]
-
-
-def test_fragment_documents_the_connection_spec():
-    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+def test_fragments_document_the_connection_spec():
+    client = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    remote = yaml.safe_load(ModuleDocFragment.REMOTE)["options"]
+    assert sorted(remote) == ["remote"] and "remote" not in client
+    documented = dict(client, **remote)
     spec = connection_spec()
     assert sorted(documented) == sorted(spec)
     for name, option in spec.items():

@@ -275,7 +275,7 @@ class FakeClient(k8s.K8sClient):
         self.reads = 0
         self.patches = []
         self.attempts = attempts
-        self.backoff = k8s.Backoff(0.2, 2.0, 2.0)
+        self.backoff = k8s.Backoff(0.2, maximum=2.0)
 
     def read(self, kind, namespace, name, deadline=None):
         self.reads += 1
@@ -303,7 +303,8 @@ def test_a_conflict_is_re_read_re_planned_and_written_with_the_new_resource_vers
     assert [p["metadata"]["resourceVersion"] for p in client.patches] == ["101", "102", "103"]
     assert client.patches[-1]["spec"] == {"n": 3}
     assert before["value"] == 3 and after["metadata"]["resourceVersion"] == "999"
-    assert len(pauses) == 2 and 0.1 <= pauses[0] <= 0.2 and 0.2 <= pauses[1] <= 0.4  # jittered backoff
+    # Decorrelated jitter: from the initial pause to three times the previous one.
+    assert len(pauses) == 2 and 0.2 <= pauses[0] <= 0.6 and 0.2 <= pauses[1] <= 3 * pauses[0]
 
 
 def test_conflicts_are_retried_a_bounded_number_of_times():

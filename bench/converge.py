@@ -111,9 +111,10 @@ def _rollout(pair, state_dir, label, log):
 
 
 def _rollouts(pair, workdir, log):
-    """A rollout on the tuned labs (it converges them to the default profile), then the same again:
-    the no-op rollout, which must change nothing."""
+    """A rollout from the incident's settings (the labs put back with the CLIs first), then the same
+    again: the no-op rollout, which must change nothing."""
     state_dir = os.path.join(workdir, "rollout-state")
+    pair.reset()
     first = _rollout(pair, state_dir, "first", log)
     again = _rollout(pair, state_dir, "no-op", log)
     if again["changed"]:
@@ -201,7 +202,7 @@ def converge_result(runs, rollouts=None):
             " | task results with skipped | invocations | changed |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for key, title in (("first", "first run on the tuned labs"), ("noop", "no-op re-run")):
+        for key, title in (("first", "first run (from the incident's settings)"), ("noop", "no-op re-run")):
             figures = rollouts[key]
             table.append("| %s | %.1f | %d | %d | %d | %d | %d |" % (
                 title, figures["seconds"], figures["tasks"], figures["task_results"], figures["task_results_all"],

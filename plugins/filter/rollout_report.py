@@ -3,23 +3,28 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters that turn module results into what an operator reads: health_summary, tuning_changes,
 listener_probe_mismatches and chassis_gate_problem (the verdict on one chassis after its batch);
-and member_status, which hands the members' control-socket reads made on their own hosts to
-ovn_health.
+gate_allowance (what the gate after a change allows, from the preflight baseline); and member_status,
+which hands the members' control-socket reads made on their own hosts to ovn_health.
 
 The roles print a plan, a gate verdict and a health report from these, and keep the health
 summaries as the preflight baseline.  Documentation: health_summary.yml, tuning_changes.yml,
-listener_probe_mismatches.yml, chassis_gate_problem.yml and member_status.yml next to this file.
+listener_probe_mismatches.yml, chassis_gate_problem.yml, gate_allowance.yml and member_status.yml next to
+this file.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-GLOBAL_TABLES = {"OVN_Northbound": "NB_Global", "OVN_Southbound": "SB_Global", "Local_Config": "Config"}
-CONNECTION_COLUMNS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config")
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+
+GLOBAL_TABLES = tunables.global_tables(tunables.CONNECTION_DATABASES)
+CONNECTION_COLUMNS = tunables.CONNECTION_SETTINGS
 
 
 def _show(value, unit=""):
@@ -330,10 +335,38 @@ def member_status(results, database):
     return entries
 
 
+def gate_allowance(baseline, window_seconds, factor=1.0, max_disconnections=0, max_elections=0):
+    """What the gate after a change allows in a soak window: ``{"disconnections", "elections"}``.
+
+    Each is the operator's maximum plus ``factor`` times what the preflight baseline's rate gives for
+    a window of ``window_seconds`` (rounded up): the change may not make things worse than before it.
+    ``baseline`` is the health summary of the preflight read (``disconnections_per_hour``,
+    ``elections`` over ``window_seconds``); an empty one (no baseline window) adds nothing."""
+    baseline = baseline or {}
+    if not isinstance(baseline, dict):
+        raise AnsibleFilterError("gate_allowance: expected the baseline's health summary (a dict), got %r"
+                                 % (baseline,))
+    try:
+        window = float(window_seconds)
+        factor = float(factor)
+        max_disconnections = int(max_disconnections)
+        max_elections = int(max_elections)
+        per_hour = float(baseline.get("disconnections_per_hour") or 0)
+        elections = float(baseline.get("elections") or 0)
+        base_window = max(float(baseline.get("window_seconds") or 0), 1.0)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("gate_allowance: window_seconds, factor and the maxima must be numbers (%s)" % exc)
+    if window < 0 or factor < 0 or max_disconnections < 0 or max_elections < 0:
+        raise AnsibleFilterError("gate_allowance: window_seconds, factor and the maxima must not be negative")
+    return {"disconnections": max_disconnections + int(math.ceil(per_hour * window / 3600.0 * factor)),
+            "elections": max_elections + int(math.ceil(elections / base_window * window * factor))}
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "chassis_gate_problem": chassis_gate_problem,
+            "gate_allowance": gate_allowance,
             "health_summary": health_summary,
             "listener_probe_mismatches": listener_probe_mismatches,
             "member_status": member_status,

@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubedc.ovn_tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the tuning profile: normalize_profile, profile_checksum and kube_ovn_workload_env.
+"""Filters of the tuning profile: normalize_profile, profile_checksum, kube_ovn_workload_env, and
+promotion_refusal / promotion_age_hours (production's judgement of a promotion record).
 
 A tuning profile is the one variable (``ovn_tuning_profile``) that says which probe
 settings a rollout gives every deployment.  ``normalize_profile`` validates it with the
 tunables table (the same parser every module uses) and converts each value to its
 knob's unit, so that ``60s`` and ``60000`` are the same profile; ``profile_checksum``
 identifies a profile by the sha256 of its canonical JSON; ``kube_ovn_workload_env``
-says which kube-ovn workload gets which variable of the profile.
+says which kube-ovn workload gets which variable of the profile; ``promotion_refusal`` says why
+a promotion record does not let a profile into production (empty when it does).
 
 Documentation: the .yml files of the same names next to this file.
 """
@@ -160,10 +162,53 @@ def profile_checksum(data):
     return hashlib.sha256(canonical_json(data).encode("ascii")).hexdigest()
 
 
+def promotion_refusal(record, checksum, source, max_age_hours, now_epoch):
+    """Why a promotion record does not let the profile ``checksum`` into production; '' when it does.
+
+    ``record`` is the promotion record found (empty: none), ``source`` says where it was looked for
+    (it goes into the sentence), ``max_age_hours`` is ovn_tuning_promotion_max_age_hours and
+    ``now_epoch`` the current time in seconds."""
+    if not record:
+        return "there is no promotion record for it (none in %s)" % source
+    if not isinstance(record, dict):
+        raise AnsibleFilterError("promotion_refusal: expected a promotion record (a dict), got %r" % (record,))
+    if record.get("checksum") != checksum:
+        return "%s holds the record of another profile (%s)" % (source, record.get("checksum") or "none")
+    if boolean(record.get("check_mode") or False, strict=False):
+        return "staging only checked it (--check) - %s says so" % source
+    if record.get("status") != "promoted":
+        return "staging %s at %s on %s: %s" % (
+            record.get("status") or "did not promote it", record.get("failed_at", "?"),
+            record.get("failed_deployment", "?"), record.get("reason", "?"))
+    age = promotion_age_hours(record, now_epoch)
+    try:
+        limit = float(max_age_hours)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("promotion_refusal: ovn_tuning_promotion_max_age_hours must be a number of hours,"
+                                 " got %r" % (max_age_hours,))
+    if age is not None and age > limit:
+        return ("it was promoted %s h ago (%s), longer ago than ovn_tuning_promotion_max_age_hours=%s"
+                % (age, record.get("promoted_at"), max_age_hours))
+    return ""
+
+
+def promotion_age_hours(record, now_epoch):
+    """Hours since the record's ``promoted_at_epoch`` (2 decimals), None when it has none."""
+    if not isinstance(record, dict) or record.get("promoted_at_epoch") is None:
+        return None
+    try:
+        return round((float(now_epoch) - float(record["promoted_at_epoch"])) / 3600.0, 2)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("promotion_age_hours: promoted_at_epoch and the time must be numbers (%r, %r)"
+                                 % (record.get("promoted_at_epoch"), now_epoch))
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "normalize_profile": normalize_profile,
             "profile_checksum": profile_checksum,
             "kube_ovn_workload_env": kube_ovn_workload_env,
+            "promotion_age_hours": promotion_age_hours,
+            "promotion_refusal": promotion_refusal,
         }

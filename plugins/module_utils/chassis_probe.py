@@ -20,21 +20,18 @@ __metaclass__ = type
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import string_map, tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
 
 DATABASE = "Open_vSwitch"
-TABLE = "Open_vSwitch"
-COLUMN = "external_ids"
+TABLE = tunables.DATABASE_LOCATIONS[DATABASE]["table"]
+COLUMN = tunables.DATABASE_LOCATIONS[DATABASE]["options"]
 SYSTEM_ID_KEY = "system-id"
 DEFAULT_REMOTE = "unix:/var/run/openvswitch/db.sock"
 
-# Module option -> external_ids key (also the tunable's name in the tunables table).
-OPTION_KEYS = (
-    ("remote_probe_interval", "ovn-remote-probe-interval"),
-    ("bridge_remote_probe_interval", "ovn-bridge-remote-probe-interval"),
-    ("openflow_probe_interval", "ovn-openflow-probe-interval"),
-)
+# Module option -> external_ids key: every key of the tunables table that lives in this map, the
+# option named after it (ovn-remote-probe-interval -> remote_probe_interval).
+OPTION_KEYS = tuple((key[len("ovn-"):].replace("-", "_"), key) for key in tunables.map_keys(TABLE))
 MANAGED_KEYS = tuple(key for _option, key in OPTION_KEYS)
 # Keys whose tunable notes an operator must read when setting them (OVN version limits).
 VERSION_NOTED_KEYS = ("ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval")
@@ -160,22 +157,12 @@ def plan(external_ids, desired, per_chassis=None):
                 "external_ids:%s=%s overrides %s on this chassis: ovn-controller reads the per-chassis key"
                 " first and keeps %s; per_chassis_keys=set changes it too" % (
                     specific, external_ids[specific], key, external_ids[specific]))
-    to_set = {}
-    to_remove = []
-    for key, value in desired.items():
-        if value is None:
-            if key in external_ids:
-                to_remove.append(key)
-        elif external_ids.get(key) != value:
-            to_set[key] = value
-    after = dict(external_ids)
-    after.update(to_set)
-    for key in to_remove:
-        after.pop(key, None)
-    return {"changed": bool(to_set or to_remove), "set": to_set, "remove": sorted(to_remove),
-            "before": managed(external_ids), "after": managed(after),
-            "effective_before": effective(external_ids), "effective_after": effective(after),
-            "warnings": warnings}
+    changes = string_map.plan(external_ids, desired)
+    after = changes.pop("map_after")
+    changes.update({"before": managed(external_ids), "after": managed(after),
+                    "effective_before": effective(external_ids), "effective_after": effective(after),
+                    "warnings": warnings})
+    return changes
 
 
 def probe_key_of(key):
@@ -229,12 +216,4 @@ def read(client):
 
 def apply(row, changes):
     """Write ``changes`` (from :func:`plan`) as per-key mutations of ``row``; True if any."""
-    if not changes["changed"]:
-        return False
-    # The decision rests on the map as read: a concurrent writer makes the commit retry.
-    row.verify(COLUMN)
-    for key, value in sorted(changes["set"].items()):
-        row.setkey(COLUMN, key, value)
-    for key in changes["remove"]:
-        row.delkey(COLUMN, key)
-    return True
+    return string_map.apply(row, COLUMN, changes)

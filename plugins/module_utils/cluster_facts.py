@@ -53,19 +53,10 @@ MEMBER_SHARE = 0.6
 # Where each database keeps its listener rows and its probe options: the one row of
 # ``table`` references the listener rows through ``connections`` and keeps probe keys
 # (those of tunables.map_keys(table)) in ``options``.
-PROBE_LOCATIONS = {
-    "OVN_Northbound": {"table": "NB_Global", "connections": "connections",
-                       "connection_table": "Connection", "options": "options"},
-    "OVN_Southbound": {"table": "SB_Global", "connections": "connections",
-                       "connection_table": "Connection", "options": "options"},
-    "Local_Config": {"table": "Config", "connections": "connections",
-                     "connection_table": "Connection", "options": None},
-    "Open_vSwitch": {"table": "Open_vSwitch", "connections": "manager_options",
-                     "connection_table": "Manager", "options": "external_ids"},
-}
+PROBE_LOCATIONS = tunables.DATABASE_LOCATIONS
 
 # Columns of a listener row worth reporting; the ones a schema lacks are skipped.
-CONNECTION_COLUMNS = ("target", "inactivity_probe", "max_backoff", "read_only", "role")
+CONNECTION_COLUMNS = ("target",) + tunables.CONNECTION_SETTINGS[:4]
 
 # The cluster/status Status of a healthy member.
 MEMBER_OK_STATUS = "cluster member"

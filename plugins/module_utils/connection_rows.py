@@ -32,24 +32,18 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client imp
 CONNECTION_TABLE = "Connection"
 
 # The one row whose ``connections`` column lists the listeners ovsdb-server opens
-# (--remote=db:<database>,<table>,connections).
-GLOBAL_TABLES = {
-    "OVN_Northbound": "NB_Global",
-    "OVN_Southbound": "SB_Global",
-    "Local_Config": "Config",
-}
+# (--remote=db:<database>,<table>,connections) - from the table of locations.
+GLOBAL_TABLES = tunables.global_tables(tunables.CONNECTION_DATABASES)
 
 # Columns of Connection this collection reads.  ``is_connected`` and ``status`` are
 # ephemeral and change on their own; they are never compared nor diffed.
-CONNECTION_COLUMNS = ("target", "inactivity_probe", "max_backoff", "read_only", "role",
-                      "other_config", "external_ids")
+CONNECTION_COLUMNS = tunables.CONNECTION_COLUMNS
 
 # Columns a plan may write (besides ``target``, which identifies a row).
-WRITABLE_COLUMNS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config",
-                    "external_ids")
+WRITABLE_COLUMNS = tunables.CONNECTION_SETTINGS + ("external_ids",)
 
 # Optional (0 or 1 value) columns: None means "unset".
-OPTIONAL_COLUMNS = ("inactivity_probe", "max_backoff")
+OPTIONAL_COLUMNS = tunables.CONNECTION_PROBE_COLUMNS
 MAP_COLUMNS = ("other_config", "external_ids")
 
 # Columns that only some schemas have (OVN_Northbound's Connection has neither RBAC
@@ -144,12 +138,15 @@ def parse_target(target, param="target"):
 
 # --------------------------------------------------------------------------- desired rows
 
-def global_table(database):
+def global_table(database, tables=None):
+    """The table of ``database``'s global row among ``tables`` (default: the databases with
+    Connection rows); another database is refused naming the accepted ones."""
+    tables = GLOBAL_TABLES if tables is None else tables
     try:
-        return GLOBAL_TABLES[database]
+        return tables[database]
     except KeyError:
         raise OvsdbConfigError("database: %r is not one of %s"
-                               % (database, ", ".join(sorted(GLOBAL_TABLES))))
+                               % (database, ", ".join(sorted(tables))))
 
 
 def _string_map(value, param):

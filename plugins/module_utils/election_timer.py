@@ -180,13 +180,6 @@ def validate_ctl_sockets(ctl_sockets, param="ctl_socket"):
     return paths
 
 
-def validate_database(database, param="database"):
-    if database not in DATABASES:
-        raise ElectionTimerError("%s: %r is not a clustered OVN database; expected one of %s"
-                                 % (param, database, ", ".join(DATABASES)))
-    return database
-
-
 def parse_target(value, param="election_timer"):
     return tunables.parse_interval(value, TUNABLE, param)
 

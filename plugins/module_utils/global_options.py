@@ -13,24 +13,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, string_map, tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
     OvsdbConfigError, OvsdbError)
 
 OPTIONS_COLUMN = "options"
 
-GLOBAL_TABLES = {
-    "OVN_Northbound": "NB_Global",
-    "OVN_Southbound": "SB_Global",
-}
+GLOBAL_TABLES = tunables.global_tables(tunables.OPTIONS_DATABASES)
 
 
 def global_table(database):
-    try:
-        return GLOBAL_TABLES[database]
-    except KeyError:
-        raise OvsdbConfigError("database: %r is not one of %s"
-                               % (database, ", ".join(sorted(GLOBAL_TABLES))))
+    return connection_rows.global_table(database, GLOBAL_TABLES)
 
 
 # Keys ovn-northd writes into NB_Global.options: a SB_Global.options map that holds one of
@@ -142,28 +135,16 @@ def desired_options(database, options, state="present", param="options"):
 
 
 def plan(current_options, desired):
-    """Compare the current map with the desired keys (pure).
+    """Compare the current map with the desired keys (pure; :func:`string_map.plan`).
 
-    Returns ``{"set": {key: value}, "delete": [keys], "before": {key: value or None},
+    Returns ``{"set": {key: value}, "remove": [keys], "before": {key: value or None},
     "after": {key: value or None}, "options_after": full predicted map, "changed"}``;
     ``before``/``after`` cover the named keys only.
     """
-    changes = {"set": {}, "delete": [], "before": {}, "after": {}}
-    options_after = dict(current_options)
-    for key in sorted(desired):
-        value = desired[key]
-        current = current_options.get(key)
-        changes["before"][key] = current
-        changes["after"][key] = value
-        if value is None:
-            if key in current_options:
-                changes["delete"].append(key)
-                options_after.pop(key)
-        elif current != value:
-            changes["set"][key] = value
-            options_after[key] = value
-    changes["options_after"] = options_after
-    changes["changed"] = bool(changes["set"] or changes["delete"])
+    changes = string_map.plan(current_options, desired)
+    changes["options_after"] = changes.pop("map_after")
+    changes["before"] = dict((key, current_options.get(key)) for key in sorted(desired))
+    changes["after"] = dict((key, desired[key]) for key in sorted(desired))
     return changes
 
 
@@ -194,10 +175,4 @@ def apply(txn, client, changes, database):
         row = txn.insert(client.idl.tables[table])
         setattr(row, OPTIONS_COLUMN, dict(changes["set"]))
         return True
-    row = rows[0]
-    row.verify(OPTIONS_COLUMN)
-    for key in changes["delete"]:
-        row.delkey(OPTIONS_COLUMN, key)
-    for key, value in sorted(changes["set"].items()):
-        row.setkey(OPTIONS_COLUMN, key, value)
-    return True
+    return string_map.apply(rows[0], OPTIONS_COLUMN, changes)

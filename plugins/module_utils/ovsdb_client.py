@@ -697,6 +697,28 @@ class OvsdbClient(object):
             "%s: transaction on %s did not commit after %d attempts: %s"
             % (self.remote, self.database, max_attempts, last_reason or "deadline reached"))
 
+    def converge(self, plan, write, check_mode=False, comment=None):
+        """The modules' one write path: plan, and unless nothing is to change or ``check_mode``,
+        re-read, re-plan and write inside a verified transaction (:meth:`transact`: a retry
+        follows a concurrent change).
+
+        ``plan(client)`` reads the replica and returns the changes (a dict with ``changed``);
+        ``write(txn, client, changes)`` puts them into the transaction (verifying what the
+        decision rests on) and returns whether it wrote. Returns ``(planned, committed)``:
+        ``committed`` is the plan of the attempt that committed, None when nothing was written.
+        """
+        planned = plan(self)
+        if not planned["changed"] or check_mode:
+            return planned, None
+        committed = {}
+
+        def build(txn, ovsdb):
+            committed["changes"] = plan(ovsdb)
+            return write(txn, ovsdb, committed["changes"])
+
+        self.transact(build, comment=comment)
+        return planned, committed.get("changes")
+
     def _commit(self, txn, deadline):
         while True:
             status = txn.commit()

@@ -62,7 +62,7 @@ DATABASE_OF = dict(DATABASES)
 LOCAL_CONFIG = "Local_Config"
 
 # The Connection columns a snapshot records (those the schema has; NB has no read_only/role).
-CAPTURED_COLUMNS = ("target", "inactivity_probe", "max_backoff", "read_only", "role", "other_config")
+CAPTURED_COLUMNS = ("target",) + tunables.CONNECTION_SETTINGS
 
 # The kube-ovn workloads a snapshot records: part key -> key of tunables.K8S_WORKLOADS.
 KUBE_PARTS = (("kube_ovn", "ovn-central"), ("ovs_ovn", "ovs-ovn"))
@@ -422,7 +422,7 @@ def _check_rows(rows, where):
         if row["target"] in targets:
             raise SnapshotError("%s.target: %s appears twice" % (here, row["target"]))
         targets.append(row["target"])
-        for column in ("inactivity_probe", "max_backoff"):
+        for column in tunables.CONNECTION_PROBE_COLUMNS:
             if row.get(column) is not None:
                 _check_type(row[column], int, "%s.%s" % (here, column), "an integer or null")
         if "read_only" in row:
@@ -702,7 +702,7 @@ def plan_restore(live, snapshot, copied=()):
         options = global_options.plan(dict((k, v) for k, v in have["options"].items() if v is not None),
                                       want["options"])
         if options["changed"] and key not in copied:
-            change["options"] = {"set": options["set"], "delete": options["delete"]}
+            change["options"] = {"set": options["set"], "remove": options["remove"]}
         if "election_timer" in want and have.get("election_timer") != want["election_timer"]:
             change["election_timer"] = {
                 "before": have.get("election_timer"), "after": want["election_timer"],

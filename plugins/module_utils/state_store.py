@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import global_options
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import global_options, string_map
 
 PREFIX = "kubedc-ovn-tuning:"
 COLUMN = "external_ids"
@@ -124,11 +124,8 @@ def plan_remove(external_ids, kind, name):
 
 def apply(row, plan):
     """Mutate the global row's external_ids as ``plan`` says (only our keys); returns whether it wrote."""
-    for key in plan["remove"]:
-        row.delkey(COLUMN, key)
-    for key, value in plan["set"].items():
-        row.setkey(COLUMN, key, value)
-    return bool(plan["remove"] or plan["set"])
+    # Other tools' keys of the map are never touched, so nothing of theirs needs verifying.
+    return string_map.apply(row, COLUMN, plan, verify=False)
 
 
 def latest_snapshot(snapshot_names):

@@ -26,6 +26,38 @@ KIND_K8S_ENV = "k8s_env"  # environment variable of a kube-ovn workload (see K8S
 KIND_CLIENT = "client"  # a setting of this collection's own OVSDB client
 
 
+# Where each database keeps its listeners and probe options: the table of its one global row, the
+# column of that row that references the listener rows, the table of those rows, and the string map
+# of probe options (None: the database has none). Modules, filters and the snapshot read this.
+DATABASE_LOCATIONS = {
+    "OVN_Northbound": {"table": "NB_Global", "connections": "connections",
+                       "connection_table": "Connection", "options": "options"},
+    "OVN_Southbound": {"table": "SB_Global", "connections": "connections",
+                       "connection_table": "Connection", "options": "options"},
+    # kube-ovn's per-server database in clustered mode (--remote=db:Local_Config,Config,connections).
+    "Local_Config": {"table": "Config", "connections": "connections",
+                     "connection_table": "Connection", "options": None},
+    # A chassis' own database: its managers, and ovn-controller's keys in external_ids.
+    "Open_vSwitch": {"table": "Open_vSwitch", "connections": "manager_options",
+                     "connection_table": "Manager", "options": "external_ids"},
+}
+# The databases whose listeners are Connection rows, and those whose global row has probe options.
+CONNECTION_DATABASES = ("OVN_Northbound", "OVN_Southbound", "Local_Config")
+OPTIONS_DATABASES = ("OVN_Northbound", "OVN_Southbound")
+
+
+def global_tables(databases):
+    """``{database: table of its global row}`` for ``databases``."""
+    return dict((database, DATABASE_LOCATIONS[database]["table"]) for database in databases)
+
+
+# The columns of a Connection row: what identifies it, the settings the modules write and compare
+# (the probe columns are optional: unset means ovsdb-server's default), and its external_ids.
+CONNECTION_SETTINGS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config")
+CONNECTION_PROBE_COLUMNS = ("inactivity_probe", "max_backoff")
+CONNECTION_COLUMNS = ("target",) + CONNECTION_SETTINGS + ("external_ids",)
+
+
 class Tunable(object):
     """One knob: what it is called, its unit and range, and where it lives."""
 

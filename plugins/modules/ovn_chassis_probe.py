@@ -209,20 +209,14 @@ def manage_probes(module):
     tables = {chassis_probe.TABLE: [chassis_probe.COLUMN]}
     with client_from_params(params, chassis_probe.DATABASE, tables, leader_only=False) as client:
         _row, external_ids = chassis_probe.read(client)
-        changes = chassis_probe.plan(external_ids, desired, per_chassis)
+        changes, committed = client.converge(
+            lambda ovsdb: chassis_probe.plan(chassis_probe.read(ovsdb)[1], desired, per_chassis),
+            lambda _txn, ovsdb, planned: chassis_probe.apply(chassis_probe.read(ovsdb)[0], planned),
+            check_mode=module.check_mode,
+            comment="kubedc.ovn_tuning.ovn_chassis_probe %s" % ",".join(sorted(desired)))
         after = changes["after"]
-        if changes["changed"] and not module.check_mode:
-            committed = {}
-
-            def build(txn, ovsdb):
-                # Re-read and re-plan on every attempt: a retry follows a concurrent change.
-                row, current = chassis_probe.read(ovsdb)
-                committed["changes"] = chassis_probe.plan(current, desired, per_chassis)
-                return chassis_probe.apply(row, committed["changes"])
-
-            client.transact(build, comment="kubedc.ovn_tuning.ovn_chassis_probe %s"
-                            % ",".join(sorted(desired)))
-            changes = committed["changes"]
+        if committed is not None:
+            changes = committed
             client.refresh()
             _row, external_ids = chassis_probe.read(client)
             after = chassis_probe.managed(external_ids)

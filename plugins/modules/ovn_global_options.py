@@ -146,20 +146,14 @@ def manage_options(module):
     with client_from_params(params, database, {table: [global_options.OPTIONS_COLUMN]}) as client:
         _row, current = global_options.read_options(client, database)
         global_options.check_not_a_copy(database, current)
-        changes = global_options.plan(current, desired)
+        changes, committed = client.converge(
+            lambda ovsdb: global_options.plan(global_options.read_options(ovsdb, database)[1], desired),
+            lambda txn, ovsdb, planned: global_options.apply(txn, ovsdb, planned, database),
+            check_mode=module.check_mode,
+            comment="kubedc.ovn_tuning.ovn_global_options %s" % ",".join(sorted(desired)))
         options_after = changes["options_after"]
-        if changes["changed"] and not module.check_mode:
-            committed = {}
-
-            def build(txn, ovsdb):
-                # Re-read and re-plan on every attempt: a retry follows a concurrent change.
-                _row, options = global_options.read_options(ovsdb, database)
-                committed["changes"] = global_options.plan(options, desired)
-                return global_options.apply(txn, ovsdb, committed["changes"], database)
-
-            client.transact(build, comment="kubedc.ovn_tuning.ovn_global_options %s"
-                            % ",".join(sorted(desired)))
-            changes = committed["changes"]
+        if committed is not None:
+            changes = committed
             client.refresh()
             _row, options_after = global_options.read_options(client, database)
     named_after = dict((key, options_after.get(key)) for key in sorted(desired))

@@ -425,7 +425,7 @@ snapshot:
 changes:
   description:
     - With O(state=restored), what changed (would change, in check mode), by part - C(nb)/C(sb) (C(connections) with
-      C(create), C(update), C(delete); C(options) with C(set), C(delete); C(election_timer) with C(before), C(after),
+      C(create), C(update), C(delete) - rows; C(options) with C(set), C(remove) - keys; C(election_timer) with C(before), C(after),
       C(steps)), C(local_config[REMOTE]), C(chassis[NAME]) (C(external_ids) C(set), C(remove)), C(kube_ovn) and
       C(ovs_ovn) (C(env) - name, before, after). Parts without a change are left out.
   returned: when O(state=restored)
@@ -433,7 +433,7 @@ changes:
   sample:
     nb:
       connections: {create: [], update: [{target: "ptcp:6641:127.0.0.11", set: {inactivity_probe: 60000}}], delete: ["ptcp:7000"]}
-      options: {set: {}, delete: [northd_probe_interval]}
+      options: {set: {}, remove: [northd_probe_interval]}
 differences:
   description: With O(state=restored), every value that differed from the snapshot before the run, as C(LABEL - LIVE -> SNAPSHOT).
   returned: when O(state=restored)

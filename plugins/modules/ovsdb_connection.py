@@ -246,7 +246,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client imp
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module, validate_connection_params)
 
-SETTING_OPTIONS = ("inactivity_probe", "max_backoff", "read_only", "role", "other_config")
+SETTING_OPTIONS = connection_rows.tunables.CONNECTION_SETTINGS
 
 
 def settings_from_params(params):
@@ -303,25 +303,21 @@ def manage_connection(module):
     with client_from_params(params, database, tables) as client:
         columns = client.monitored()[connection_rows.CONNECTION_TABLE]
         _global_row, current = connection_rows.read_connections(client, database)
-        desired = desired_rows(params, given, current)
-        connection_rows.check_schema(database, columns, desired)
+        connection_rows.check_schema(database, columns, desired_rows(params, given, current))
         columns = [c for c in connection_rows.CONNECTION_COLUMNS if c in columns]
-        changes = connection_rows.plan(current, desired, params["exclusive"], columns)
+
+        def plan(ovsdb):
+            _row, rows = connection_rows.read_connections(ovsdb, database)
+            return connection_rows.plan(rows, desired_rows(params, given, rows), params["exclusive"], columns)
+
+        changes, committed = client.converge(
+            plan, lambda txn, ovsdb, planned: connection_rows.apply(txn, ovsdb, planned, database),
+            check_mode=module.check_mode, comment="kubedc.ovn_tuning.ovsdb_connection %s" % (target or "*"))
         rows_after = changes["rows_after"]
-        if changes["changed"] and not module.check_mode:
-            committed = {}
-
-            def build(txn, ovsdb):
-                # Re-read and re-plan on every attempt: a retry follows a concurrent change.
-                _row, rows = connection_rows.read_connections(ovsdb, database)
-                committed["changes"] = connection_rows.plan(rows, desired_rows(params, given, rows),
-                                                            params["exclusive"], columns)
-                return connection_rows.apply(txn, ovsdb, committed["changes"], database)
-
-            client.transact(build, comment="kubedc.ovn_tuning.ovsdb_connection %s" % target)
-            rows_after = read_back(module, client, database, committed["changes"]["rows_after"])
-            if committed["changes"]["changed"]:
-                changes = committed["changes"]
+        if committed is not None:
+            rows_after = read_back(module, client, database, committed["rows_after"])
+            if committed["changed"]:
+                changes = committed
             else:
                 # The last attempt found nothing left to do: an earlier attempt whose answer was
                 # lost with the connection (or another writer) made the change.

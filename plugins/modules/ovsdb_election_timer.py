@@ -189,7 +189,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
 def change_election_timer(module):
     params = module.params
     target_ms = election_timer.parse_target(params["election_timer"])
-    database = election_timer.validate_database(params["database"])
+    database = params["database"]  # one of election_timer.DATABASES: the argument spec's choices
     ctl_sockets = election_timer.validate_ctl_sockets(params["ctl_socket"])
     if params["timeout"] is None or params["timeout"] <= 0:
         raise election_timer.ElectionTimerError(

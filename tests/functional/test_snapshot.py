@@ -532,7 +532,7 @@ def test_restore_puts_back_exactly_what_was_captured(lab_factory, tmp_path):
     assert sorted(nb["connections"]["delete"]) == ["tcp:%s:7004" % spare, "tcp:%s:7005" % spare]
     assert nb["options"] == {"set": {"nbctl_probe_interval": "30000", "northd_probe_interval": "60000",
                                      "sbctl_probe_interval": "20000"},
-                             "delete": ["ic_probe_interval"]}
+                             "remove": ["ic_probe_interval"]}
     # SB_Global.options is ovn-northd's copy: restored through NB_Global, never written directly.
     assert "options" not in checked["changes"]["sb"]
     assert "sb.options.sbctl_probe_interval: absent -> \"20000\"" in checked["differences"]

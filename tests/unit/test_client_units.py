@@ -180,3 +180,40 @@ class TestClusterStatus:
         assert status["election_timer_pending"] is None
         assert "last_election_started_ms_ago" not in status
         assert status["servers"][1]["self"] is True
+
+
+class TestConverge:
+    """OvsdbClient.converge, the modules' one write path, with transact() replaced by a recorder."""
+
+    class Recorder(client.OvsdbClient):
+        def __init__(self, reads):  # pylint: disable=super-init-not-called
+            self.reads = list(reads)
+            self.transactions = []
+
+        def transact(self, build, comment=None, deadline=None, max_attempts=5):
+            self.transactions.append(comment)
+            return build("txn", self)
+
+    @staticmethod
+    def plan(ovsdb):
+        value = ovsdb.reads.pop(0)
+        return {"changed": value != "want", "value": value}
+
+    def test_nothing_to_change_writes_nothing(self):
+        recorder = self.Recorder(["want"])
+        planned, committed = recorder.converge(self.plan, lambda *args: True, comment="c")
+        assert planned == {"changed": False, "value": "want"} and committed is None
+        assert recorder.transactions == []
+
+    def test_check_mode_plans_and_writes_nothing(self):
+        recorder = self.Recorder(["have"])
+        planned, committed = recorder.converge(self.plan, lambda *args: True, check_mode=True)
+        assert planned["changed"] and committed is None and recorder.transactions == []
+
+    def test_a_change_is_planned_again_inside_the_transaction(self):
+        written = []
+        recorder = self.Recorder(["have", "changed-meanwhile"])
+        planned, committed = recorder.converge(
+            self.plan, lambda txn, ovsdb, changes: written.append((txn, changes["value"])) or True, comment="c")
+        assert planned["value"] == "have" and committed["value"] == "changed-meanwhile"
+        assert written == [("txn", "changed-meanwhile")] and recorder.transactions == ["c"]

@@ -285,7 +285,7 @@ class TestOptionsPlan:
         changes = go.plan(self.CURRENT, {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000",
                                          "mac_prefix": None, "never_set": None})
         assert changes["set"] == {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000"}
-        assert changes["delete"] == ["mac_prefix"]
+        assert changes["remove"] == ["mac_prefix"]
         assert changes["before"] == {"northd_probe_interval": "5000", "nbctl_probe_interval": None,
                                      "mac_prefix": "0a:00:00", "never_set": None}
         assert changes["options_after"] == {"northd_probe_interval": "60000", "nbctl_probe_interval": "30000"}

@@ -146,3 +146,43 @@ def test_a_daemonset_probe_that_disagrees_with_the_chassis_probe_is_refused():
         assert words in str(caught.value)
     with pytest.raises(AnsibleFilterError, match="OVN_REMOTE_OPENFLOW_INTERVAL.*looks like milliseconds"):
         normalize_profile({"kube_ovn_env": {"OVN_REMOTE_OPENFLOW_INTERVAL": 180000}})
+
+
+# --------------------------------------------------------------------------- promotion_refusal
+
+NOW = 1_800_000_000.0
+PROMOTED = {"kind": "kubedc.ovn_tuning/promotion", "checksum": "abc", "status": "promoted", "check_mode": False,
+            "promoted_at": "then", "promoted_at_epoch": NOW - 2 * 3600}
+
+
+def refusal(record, max_age=168):
+    return tuning_profile.promotion_refusal(record, "abc", "promotions/abc.json", max_age, NOW)
+
+
+def test_a_fresh_promotion_of_this_profile_is_accepted():
+    assert refusal(PROMOTED) == ""
+    assert tuning_profile.promotion_age_hours(PROMOTED, NOW) == 2.0
+    assert tuning_profile.promotion_age_hours({}, NOW) is None
+
+
+def test_each_reason_to_refuse_is_named():
+    assert refusal({}) == "there is no promotion record for it (none in promotions/abc.json)"
+    assert refusal(dict(PROMOTED, checksum="other")) == \
+        "promotions/abc.json holds the record of another profile (other)"
+    assert refusal(dict(PROMOTED, check_mode=True)) == "staging only checked it (--check) - promotions/abc.json says so"
+    failed = dict(PROMOTED, status="failed", failed_at="t1", failed_deployment="stg-1", reason="gate failed")
+    assert refusal(failed) == "staging failed at t1 on stg-1: gate failed"
+    assert refusal(dict(PROMOTED, status=None)) == "staging did not promote it at ? on ?: ?"
+    assert refusal(PROMOTED, max_age=1) == (
+        "it was promoted 2.0 h ago (then), longer ago than ovn_tuning_promotion_max_age_hours=1")
+    # A record without its time is not refused for its age.
+    assert refusal(dict(PROMOTED, promoted_at_epoch=None), max_age=1) == ""
+
+
+def test_promotion_refusal_refuses_bad_input():
+    with pytest.raises(AnsibleFilterError, match="promotion_refusal"):
+        refusal(["not", "a", "record"])
+    with pytest.raises(AnsibleFilterError, match="ovn_tuning_promotion_max_age_hours"):
+        refusal(PROMOTED, max_age="a week")
+    with pytest.raises(AnsibleFilterError, match="promotion_age_hours"):
+        tuning_profile.promotion_age_hours(dict(PROMOTED, promoted_at_epoch="yesterday"), NOW)

@@ -173,7 +173,8 @@ def test_tuning_changes_refuses_what_is_not_a_result():
 
 def test_filters_are_registered():
     assert set(rollout_report.FilterModule().filters()) == {
-        "chassis_gate_problem", "health_summary", "listener_probe_mismatches", "member_status", "tuning_changes"}
+        "chassis_gate_problem", "gate_allowance", "health_summary", "listener_probe_mismatches", "member_status",
+        "tuning_changes"}
 
 
 # --------------------------------------------------------------------------- chassis_gate_problem
@@ -218,3 +219,23 @@ def test_chassis_gate_problem_names_each_way_a_chassis_fails():
 def test_chassis_gate_problem_refuses_what_is_not_a_result():
     with pytest.raises(AnsibleFilterError, match="chassis_gate_problem: expected the registered result"):
         chassis_gate_problem("changed", "node-1")
+
+
+def test_gate_allowance_adds_the_baseline_rate_for_the_window_to_the_maxima():
+    baseline = {"disconnections_per_hour": 90.0, "elections": 2, "window_seconds": 30}
+    # 90 per hour over 120 s is 3; 2 elections in 30 s are 8 in 120 s.
+    assert rollout_report.gate_allowance(baseline, 120, 1.0, 0, 0) == {"disconnections": 3, "elections": 8}
+    assert rollout_report.gate_allowance(baseline, 120, 0.5, 1, 2) == {"disconnections": 3, "elections": 6}
+    # Rounded up: 90 per hour over 10 s is 0.25 -> 1.
+    assert rollout_report.gate_allowance(baseline, 10, 1.0, 0, 0) == {"disconnections": 1, "elections": 1}
+
+
+def test_gate_allowance_without_a_baseline_is_the_maxima():
+    for baseline in ({}, None, {"disconnections_per_hour": None, "elections": None, "window_seconds": 0}):
+        assert rollout_report.gate_allowance(baseline, 120, 1.0, 2, 1) == {"disconnections": 2, "elections": 1}
+
+
+@pytest.mark.parametrize("args", [("not a summary", 120), ({}, "soon"), ({}, 120, -1.0), ({}, 120, 1.0, -1, 0)])
+def test_gate_allowance_refuses_bad_input(args):
+    with pytest.raises(AnsibleFilterError, match="gate_allowance"):
+        rollout_report.gate_allowance(*args)

@@ -317,17 +317,17 @@ class TestPlanRestore:
         live["sb"]["options"]["sbctl_probe_interval"] = "1000"
         plan = snap.plan_restore(live, tunables_doc())
         assert plan["parts"]["nb"]["options"] == {"set": {"northd_probe_interval": "60000"},
-                                                  "delete": ["nbctl_probe_interval"]}
-        assert plan["parts"]["sb"]["options"] == {"set": {}, "delete": ["sbctl_probe_interval"]}
+                                                  "remove": ["nbctl_probe_interval"]}
+        assert plan["parts"]["sb"]["options"] == {"set": {}, "remove": ["sbctl_probe_interval"]}
 
     def test_options_ovn_northd_copies_are_restored_through_the_source(self):
         live = tunables_doc()
         live["nb"]["options"]["sbctl_probe_interval"] = "1000"
         live["sb"]["options"]["sbctl_probe_interval"] = "1000"
         plan = snap.plan_restore(live, tunables_doc(), copied=("sb",))
-        assert plan["parts"] == {"nb": {"options": {"set": {}, "delete": ["sbctl_probe_interval"]}}}
+        assert plan["parts"] == {"nb": {"options": {"set": {}, "remove": ["sbctl_probe_interval"]}}}
         assert snap.plan_restore(live, tunables_doc())["parts"]["sb"] == {
-            "options": {"set": {}, "delete": ["sbctl_probe_interval"]}}
+            "options": {"set": {}, "remove": ["sbctl_probe_interval"]}}
 
     def test_which_keys_are_recorded_where(self):
         # sbctl_probe_interval is read from SB_Global and set in NB_Global while ovn-northd runs.

@@ -61,7 +61,7 @@ unit: deps
 
 docs: venv link
 	PYTHONPATH=$(COLLECTIONS) $(VPY) -m ansible_collections.kubedc.ovn_tuning.plugins.module_utils.tunables > docs/tunables.md
-	PYTHONPATH=$(COLLECTIONS) $(VPY) -m ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health > docs/metrics.md
+	PYTHONPATH=$(COLLECTIONS) $(VPY) -m ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health_metrics > docs/metrics.md
 
 check-docs: venv link
 	@PYTHONPATH=$(COLLECTIONS) $(VPY) -m ansible_collections.kubedc.ovn_tuning.plugins.module_utils.tunables | diff -u docs/tunables.md - \

@@ -23,9 +23,10 @@ import threading
 import time
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import chassis_probe, tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    Backoff, Deadline, OvsdbClient, OvsdbConfigError, OvsdbError, RpcChannel, parse_cluster_status,
-    parse_remotes, row_to_dict, unixctl)
+    Backoff, Deadline, OvsdbClient, OvsdbConfigError, OvsdbError, RpcChannel, parse_remotes, row_to_dict,
+    unixctl)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     tls_from_params, validate_connection_params)
 

@@ -33,8 +33,9 @@ import os
 import stat
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    Deadline, OvsdbError, UnixctlError, parse_cluster_status, sleep_until, unixctl)
+    Deadline, OvsdbError, UnixctlError, sleep_until, unixctl)
 
 TUNABLE = "election_timer"
 DATABASES = ("OVN_Northbound", "OVN_Southbound")

@@ -312,7 +312,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health, health_metrics
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbConfigError, OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import connection_spec, run_module
 
@@ -348,7 +348,7 @@ def validate(params):
         assertions = health.compile_assertions(params["assertions"])
         expected = health.parse_expected_probes(params["expected_probes"], request.database,
                                                 params["allow_disabled_probe"])
-        labels = health.check_metric_labels(params["metrics_labels"])
+        labels = health_metrics.check_metric_labels(params["metrics_labels"])
     except health.HealthInputError as exc:
         raise OvsdbConfigError(str(exc))
     if expected and not request.probe_settings:
@@ -418,9 +418,9 @@ def check_health(module):
     healthy = all(gate["passed"] for gate in gates)
     failed = health.failed_sentences(gates)
     if params["metrics_file"]:
-        samples = health.metric_samples(end, gates, healthy, window, expected)
+        samples = health_metrics.metric_samples(end, gates, healthy, window, expected)
         try:
-            health.write_atomically(params["metrics_file"], health.render_metrics(samples, labels))
+            health_metrics.write_atomically(params["metrics_file"], health_metrics.render_metrics(samples, labels))
         except (IOError, OSError) as exc:
             raise OvsdbError("metrics_file: cannot write %s: %s" % (params["metrics_file"], exc))
     result = {

@@ -10,6 +10,7 @@ import pytest
 
 from support import oracle
 
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_status
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client as client
 
 TABLES = {"NB_Global": ["external_ids", "options", "connections"],
@@ -177,7 +178,7 @@ def test_unixctl_has_a_deadline(ovn_lab, lab_factory):
     lab = lab_factory(databases=("nb",))
     member = lab.info()["nb"]["members"][0]
     text = client.unixctl(member["ctl"], "cluster/status", ["OVN_Northbound"], timeout=5)
-    assert client.parse_cluster_status(text)["name"] == "OVN_Northbound"
+    assert cluster_status.parse_cluster_status(text)["name"] == "OVN_Northbound"
     lab.pause("nb", 0)
     try:
         started = time.monotonic()

@@ -1,10 +1,12 @@
-"""Unit tests of the OVSDB client's pure parts: backoff schedule, remote parsing, cluster/status parsing."""
+"""Unit tests of the OVSDB client's pure parts (backoff schedule, remote parsing, the write path) and of
+cluster/status parsing."""
 
 import random
 import statistics
 
 import pytest
 
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_status
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client as client
 
 
@@ -143,7 +145,7 @@ Servers:
 
 class TestClusterStatus:
     def test_leader_fields_are_typed(self):
-        status = client.parse_cluster_status(LEADER_STATUS)
+        status = cluster_status.parse_cluster_status(LEADER_STATUS)
         assert status["name"] == "OVN_Northbound"
         assert status["cluster_id"] == "971aefc8-da7b-4b30-93d2-13ea568a2406"
         assert status["cluster_id_short"] == "971a"
@@ -165,14 +167,14 @@ class TestClusterStatus:
         assert len(status["connections"]) == 4
 
     def test_servers_list_with_indexes(self):
-        servers = client.parse_cluster_status(LEADER_STATUS)["servers"]
+        servers = cluster_status.parse_cluster_status(LEADER_STATUS)["servers"]
         assert [s["sid"] for s in servers] == ["acb0", "2ae6", "5f1c"]
         assert servers[0]["self"] is True and servers[1]["self"] is False
         assert servers[1] == {"sid": "2ae6", "name": "2ae6", "address": "tcp:127.9.9.2:6643",
                               "self": False, "next_index": 41, "match_index": 40, "last_msg_ms_ago": 333}
 
     def test_follower_without_pending_change(self):
-        status = client.parse_cluster_status(FOLLOWER_STATUS)
+        status = cluster_status.parse_cluster_status(FOLLOWER_STATUS)
         assert status["role"] == "follower"
         assert status["leader"] == "acb0"
         assert status["vote"] is None

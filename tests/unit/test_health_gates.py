@@ -7,8 +7,8 @@ import os
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import parse_cluster_status
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health, health_metrics
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -535,7 +535,7 @@ class TestMetrics:
         window = health.window_stats(start, end, 8.0)
         expected = {"inactivity_probe": 60000}
         gates = health.evaluate(start, end, window, expected_probes=expected)[0]
-        text = health.render_metrics(health.metric_samples(end, gates, False, window, expected))
+        text = health_metrics.render_metrics(health_metrics.metric_samples(end, gates, False, window, expected))
         types, values = parse_metrics(text)
         db = ("database", "OVN_Northbound")
         assert types["ovn_tuning_raft_disconnections"] == "counter"
@@ -565,14 +565,14 @@ class TestMetrics:
         assert values[("ovn_tuning_health_window_disconnections", (db,))] == 1
         assert values[("ovn_tuning_cluster_members_connected", (db,))] == 2
         assert values[("ovn_tuning_expected_probe_milliseconds", (db, ("setting", "inactivity_probe")))] == 60000
-        for metric in health.METRICS:
+        for metric in health_metrics.METRICS:
             assert "# HELP %s " % metric.name in text
             assert "# TYPE %s %s" % (metric.name, metric.type) in text
 
     def test_label_values_are_escaped(self):
         document = healthy()
         document["members"][0]["remote"] = 'unix:/tmp/we"ird\\path\nx'
-        text = health.render_metrics(health.metric_samples(document))
+        text = health_metrics.render_metrics(health_metrics.metric_samples(document))
         assert 'member="unix:/tmp/we\\"ird\\\\path\\nx"' in text
         values = parse_metrics(text)[1]
         assert values[("ovn_tuning_member_up", (("database", "OVN_Northbound"),
@@ -580,9 +580,9 @@ class TestMetrics:
 
     def test_operator_labels_come_first_on_every_sample(self):
         document = healthy()
-        labels = health.check_metric_labels({"read": "health", "deployment": 'prod-"1"'})
+        labels = health_metrics.check_metric_labels({"read": "health", "deployment": 'prod-"1"'})
         assert labels == [("deployment", 'prod-"1"'), ("read", "health")]
-        text = health.render_metrics(health.metric_samples(document), labels)
+        text = health_metrics.render_metrics(health_metrics.metric_samples(document), labels)
         samples = [line for line in text.splitlines() if not line.startswith("#")]
         assert samples and all(line.split("{", 1)[1].startswith('deployment="prod-\\"1\\"",read="health",')
                                for line in samples)
@@ -605,21 +605,21 @@ class TestMetrics:
     ])
     def test_bad_operator_labels_name_the_option(self, labels, message):
         with pytest.raises(health.HealthInputError) as caught:
-            health.check_metric_labels(labels)
+            health_metrics.check_metric_labels(labels)
         assert str(caught.value).startswith(message), str(caught.value)
 
     def test_expected_probes_are_written_in_milliseconds(self):
         document = healthy()
         expected = health.parse_expected_probes({"inactivity_probe": "60s", "election_timer": 5000},
                                                 "OVN_Northbound")
-        values = parse_metrics(health.render_metrics(health.metric_samples(document, expected=expected)))[1]
+        values = parse_metrics(health_metrics.render_metrics(health_metrics.metric_samples(document, expected=expected)))[1]
         db = ("database", "OVN_Northbound")
         assert values[("ovn_tuning_expected_probe_milliseconds", (db, ("setting", "inactivity_probe")))] == 60000
         assert values[("ovn_tuning_expected_probe_milliseconds", (db, ("setting", "election_timer")))] == 5000
         assert not [key for key in values if key[0] == "ovn_tuning_expected_probe_milliseconds"
                     and ("setting", "max_backoff") in key[1]]
         # Without expected_probes the metric is left out.
-        text = health.render_metrics(health.metric_samples(document))
+        text = health_metrics.render_metrics(health_metrics.metric_samples(document))
         assert "ovn_tuning_expected_probe_milliseconds" not in text
 
     def test_a_probe_kept_in_seconds_is_written_in_milliseconds(self):
@@ -629,7 +629,7 @@ class TestMetrics:
                                                            "ovn-remote-probe-interval": 60000}
         expected = health.parse_expected_probes({"ovn-openflow-probe-interval": "1m"}, "Open_vSwitch")
         assert expected == {"ovn-openflow-probe-interval": 60}
-        values = parse_metrics(health.render_metrics(health.metric_samples(document, expected=expected)))[1]
+        values = parse_metrics(health_metrics.render_metrics(health_metrics.metric_samples(document, expected=expected)))[1]
         db = ("database", "Open_vSwitch")
         assert values[("ovn_tuning_probe_option_milliseconds", (db, ("key", "ovn-openflow-probe-interval")))] == 30000
         assert values[("ovn_tuning_probe_option_milliseconds", (db, ("key", "ovn-remote-probe-interval")))] == 60000
@@ -638,12 +638,12 @@ class TestMetrics:
 
     def test_docs_page_is_generated_from_the_definitions(self):
         with open(os.path.join(REPO_ROOT, "docs", "metrics.md")) as handle:
-            assert handle.read() == health.markdown_page(), (
+            assert handle.read() == health_metrics.markdown_page(), (
                 "docs/metrics.md is out of date: python -m"
-                " ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health > docs/metrics.md")
+                " ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health_metrics > docs/metrics.md")
 
     def test_required_metric_names_exist(self):
-        names = set(health.METRICS_BY_NAME)
+        names = set(health_metrics.METRICS_BY_NAME)
         for name in ("ovn_tuning_raft_disconnections_total", "ovn_tuning_raft_role", "ovn_tuning_raft_term",
                      "ovn_tuning_raft_election_timer_milliseconds", "ovn_tuning_raft_entries_not_committed",
                      "ovn_tuning_member_up", "ovn_tuning_echo_rtt_milliseconds",
@@ -654,7 +654,7 @@ class TestMetrics:
     def test_atomic_write_leaves_no_temporary_file(self, tmp_path):
         path = tmp_path / "ovn.prom"
         path.write_text("old\n")
-        health.write_atomically(str(path), "new\n")
+        health_metrics.write_atomically(str(path), "new\n")
         assert path.read_text() == "new\n"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["ovn.prom"]
         assert oct(path.stat().st_mode & 0o777) == "0o644"

@@ -8,8 +8,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubedc.ovn_tuning.plugins.filter.rollout_report import member_status
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbConfigError, parse_cluster_status)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbConfigError
 from ansible_collections.kubedc.ovn_tuning.plugins.modules.ovsdb_server_status import sockets_of
 
 from ansible_collections.kubedc.ovn_tuning.tests.unit.test_health_gates import REMOTES, SIDS, facts, member, status_text

@@ -20,7 +20,6 @@ import tempfile
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health import HealthInputError
 
-# --------------------------------------------------------------------------- metrics
 
 class Metric(object):
     def __init__(self, name, metric_type, labels, help_text):

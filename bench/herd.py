@@ -2,7 +2,7 @@
 
 N clients, one process each, connected to one server (the single NB member of a lab host,
 docs/lab.md, reached over the lab's network); the server is killed and started again a second and a
-half later. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
+half later, and then again with an outage of 3.5 s. Every connection attempt (each call of ovs.stream.Stream.open, which both libraries make
 once per attempt) is timestamped with the system's monotonic clock.
 
 - ours: this collection's OvsdbClient with the modules' defaults (backoff_initial 1 s, backoff_max 30 s):
@@ -33,6 +33,9 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_cli
 
 BUCKET_SECONDS = 0.1
 DOWN_SECONDS = 1.5
+# A second, longer outage: a fixed schedule's luck depends on where the outage ends (ovs.reconnect
+# tries at +1, +3, +7 s: just after a 1.5 s outage, long after a 3.5 s one).
+LONGER_DOWN_SECONDS = 3.5
 RECONNECT_DEADLINE = 45.0
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
 
@@ -120,9 +123,9 @@ def _ovs_client(remote, ready, results, deadline):
         results.put(report)
 
 
-def _outage_with_clients(server, client, clients, log, name):
+def _outage_with_clients(server, client, clients, log, name, down_seconds=DOWN_SECONDS):
     """Start the clients (one process each), wait until all are connected, kill the server, start it
-    again DOWN_SECONDS later and collect what every client saw."""
+    again ``down_seconds`` later and collect what every client saw."""
     context = multiprocessing.get_context("fork")
     ready, results = context.Queue(), context.Queue()
     deadline = time.monotonic() + 120 + RECONNECT_DEADLINE
@@ -136,7 +139,7 @@ def _outage_with_clients(server, client, clients, log, name):
             ready.get(timeout=max(1.0, deadline - RECONNECT_DEADLINE - time.monotonic()))
         killed_at = time.monotonic()
         server.kill()
-        time.sleep(DOWN_SECONDS)
+        time.sleep(down_seconds)
         listening_at = server.start()
         for _client in range(clients):
             reports.append(results.get(timeout=max(1.0, deadline + 15 - time.monotonic())))
@@ -151,7 +154,8 @@ def _outage_with_clients(server, client, clients, log, name):
     attempts = sorted(t for report in reports for t in report["attempts"])
     reconnected = [report["reconnected"] for report in reports if report["reconnected"] is not None]
     errors = [report["error"] for report in reports if report["error"]]
-    log("%s: %d attempts, %d of %d reconnected" % (name, len(attempts), len(reconnected), clients))
+    log("%s (down %.1f s): %d attempts, %d of %d reconnected"
+        % (name, down_seconds, len(attempts), len(reconnected), clients))
     return {"killed_at": killed_at, "listening_at": listening_at, "attempts": attempts,
             "reconnected": reconnected, "errors": errors}
 
@@ -256,13 +260,20 @@ def _sparkline(histogram, until_bucket):
 
 
 def run_herd(workdir, clients, log):
+    outages = {}
     with LabServer(os.path.join(workdir, "herd")) as server:
-        ours = _describe(_outage_with_clients(server, _our_client, clients, log, "ours"), clients)
-        theirs = _describe(_outage_with_clients(server, _ovs_client, clients, log, "ovs.reconnect"), clients)
-    for name, result in (("ours", ours), ("ovs.reconnect", theirs)):
-        if result["reconnected"] < clients:
-            raise BenchError("%s: only %d of %d clients reconnected: %s"
-                             % (name, result["reconnected"], clients, result["errors"]))
+        for down in (DOWN_SECONDS, LONGER_DOWN_SECONDS):
+            outages[down] = {
+                "ours": _describe(_outage_with_clients(server, _our_client, clients, log, "ours", down), clients),
+                "ovs.reconnect": _describe(_outage_with_clients(server, _ovs_client, clients, log, "ovs.reconnect",
+                                                                down), clients)}
+    for down, results in outages.items():
+        for name, result in results.items():
+            if result["reconnected"] < clients:
+                raise BenchError("%s (down %.1f s): only %d of %d clients reconnected: %s"
+                                 % (name, down, result["reconnected"], clients, result["errors"]))
+    ours, theirs = outages[DOWN_SECONDS]["ours"], outages[DOWN_SECONDS]["ovs.reconnect"]
+    longer = outages[LONGER_DOWN_SECONDS]
     span = max(int(max([float(k) for k in ours["histogram_100ms"]] + [float(k) for k in theirs["histogram_100ms"]]
                        + [0])) + 1, 1)
     span = min(span, 120)
@@ -271,7 +282,10 @@ def run_herd(workdir, clients, log):
         " server listens | reconnected p50 / p95 after it listens (s) |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for title, result in (("ours (spread, decorrelated jitter)", ours), ("ovs.reconnect default (no jitter)", theirs)):
+    rows = [("ours (spread, decorrelated jitter)", ours), ("ovs.reconnect default (no jitter)", theirs),
+            ("ours (spread, decorrelated jitter)", longer["ours"]),
+            ("ovs.reconnect default (no jitter)", longer["ovs.reconnect"])]
+    for title, result in rows:
         table.append("| %d | %s | %.2f | %d | %d (%.0f %%) at %.1f s | %d (%.0f %%) at %.1f s | %.2f / %.2f |" % (
             clients, title, result["server_listening_after_s"], result["attempts"],
             result["peak_all"]["attempts"], 100 * result["peak_all"]["share_of_clients"],
@@ -281,7 +295,10 @@ def run_herd(workdir, clients, log):
             result["reconnect_after_listening_s"].get("p50", 0.0), result["reconnect_after_listening_s"].get("p95", 0.0)))
     table += [
         "",
-        "Attempts per 100 ms from the kill (one character per bucket, scaled to each row's peak):",
+        "The first two rows: the server down %.1f s; the last two: %.1f s." % (DOWN_SECONDS, LONGER_DOWN_SECONDS),
+        "",
+        "Attempts per 100 ms from the kill, %.1f s outage (one character per bucket, scaled to each row's peak):"
+        % DOWN_SECONDS,
         "",
         "```",
         "ours           |%s|" % _sparkline(ours["histogram_100ms"], span),
@@ -293,5 +310,13 @@ def run_herd(workdir, clients, log):
                         "ours_peak_share_all": ours["peak_all"]["share_of_clients"],
                         "ours_peak_share_after_listening": ours["peak_after_listening"]["share_of_clients"],
                         "ovs_peak_share_all": theirs["peak_all"]["share_of_clients"],
-                        "ovs_peak_share_after_listening": theirs["peak_after_listening"]["share_of_clients"]},
-            "details": {"ours": ours, "ovs_reconnect": theirs}}
+                        "ovs_peak_share_after_listening": theirs["peak_after_listening"]["share_of_clients"],
+                        "ours_reconnect_p95_s": ours["reconnect_after_listening_s"].get("p95"),
+                        "ovs_reconnect_p95_s": theirs["reconnect_after_listening_s"].get("p95"),
+                        "longer_outage_s": LONGER_DOWN_SECONDS,
+                        "longer_ours_peak_share_all": longer["ours"]["peak_all"]["share_of_clients"],
+                        "longer_ours_reconnect_p95_s": longer["ours"]["reconnect_after_listening_s"].get("p95"),
+                        "longer_ovs_reconnect_p95_s": longer["ovs.reconnect"]["reconnect_after_listening_s"].get("p95")},
+            "details": {"ours": ours, "ovs_reconnect": theirs,
+                        "longer_outage": {"down_seconds": LONGER_DOWN_SECONDS, "ours": longer["ours"],
+                                          "ovs_reconnect": longer["ovs.reconnect"]}}}

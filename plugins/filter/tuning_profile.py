@@ -20,14 +20,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_env, tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, k8s_env, tunables
 
 # Profile field -> the tunable whose unit and range it takes.
 PROFILE_FIELDS = (
@@ -151,8 +150,7 @@ def kube_ovn_workload_env(profile):
 def canonical_json(data):
     """JSON with sorted keys and no insignificant whitespace: equal data, equal text."""
     try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                          allow_nan=False)
+        return documents.canonical_json(data)
     except (TypeError, ValueError) as exc:
         raise AnsibleFilterError("profile_checksum: the value is not plain JSON data: %s" % exc)
 

@@ -12,12 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import re
 import sys
-import tempfile
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.health import HealthInputError
 
 
@@ -233,22 +231,9 @@ def render_metrics(samples, extra_labels=()):
 
 
 def write_atomically(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
-    so that a reader (node_exporter) never sees a half-written file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except Exception:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write ``text`` to ``path`` (mode 0644) through a temporary file and a rename, so that a
+    reader (node_exporter) never sees a half-written file."""
+    documents.write_atomically(path, text.encode("utf-8"), mode=0o644)
 
 
 # --------------------------------------------------------------------------- docs

@@ -22,11 +22,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import re
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import global_options, string_map
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, global_options, string_map
 
 PREFIX = "kubedc-ovn-tuning:"
 COLUMN = "external_ids"
@@ -68,14 +67,10 @@ def names(external_ids, kind):
     return sorted(key[len(prefix):] for key in external_ids if key.startswith(prefix))
 
 
-def canonical_json(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-
-
 def seal(record):
     """The record with ``seal``: sha256 of its canonical JSON without the seal."""
     content = dict((k, v) for k, v in record.items() if k != "seal")
-    return dict(content, seal=hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest())
+    return dict(content, seal=documents.sha256_hex(content))
 
 
 def unseal(value, key):

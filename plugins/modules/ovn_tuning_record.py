@@ -114,7 +114,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, state_store
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, documents, state_store
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, run_module)
@@ -141,7 +141,7 @@ def work(module):
             if params["keep"] is None or params["keep"] < 1:
                 raise state_store.StoreError("keep: must be at least 1, got %r" % params["keep"])
             record = state_store.seal(dict(params["content"], stored_at_epoch=round(time.time(), 3)))
-            value = state_store.canonical_json(record)
+            value = documents.canonical_json(record)
         elif params["content"] is not None:
             raise state_store.StoreError("content: only with state: present")
     except (state_store.StoreError, TypeError, ValueError) as exc:

@@ -473,7 +473,10 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
-    chassis_probe, connection_rows, k8s_client, snapshot, state_store, tunables)
+    chassis_probe, connection_rows, documents, k8s_client, snapshot, snapshot_document, state_store, tunables)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_chassis import CHASSIS_HOST_SOURCE, chassis_keys
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import SnapshotError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module)
 
@@ -544,18 +547,18 @@ def given_timers(params, descriptor):
                  for k, v in (params.get("election_timers") or {}).items())
     for key, value in sorted(given.items()):
         if key not in ("nb", "sb"):
-            raise snapshot.SnapshotError("election_timers: unknown key %r; accepted: nb, sb" % key)
+            raise SnapshotError("election_timers: unknown key %r; accepted: nb, sb" % key)
         if value is None:
             continue
         if descriptor.get(key) is None:
-            raise snapshot.SnapshotError("election_timers.%s: the deployment has no %s part" % (key, key))
+            raise SnapshotError("election_timers.%s: the deployment has no %s part" % (key, key))
         if descriptor[key]["ctl_sockets"]:
-            raise snapshot.SnapshotError(
+            raise SnapshotError(
                 "election_timers.%s: not with deployment.%s.ctl_sockets (the timer is then read through them)"
                 % (key, key))
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise snapshot.SnapshotError("election_timers.%s: must be the committed timer in ms (a positive"
-                                         " integer), got %r" % (key, value))
+            raise SnapshotError("election_timers.%s: must be the committed timer in ms (a positive"
+                                " integer), got %r" % (key, value))
     return dict((k, v) for k, v in given.items() if v is not None)
 
 
@@ -566,34 +569,34 @@ def given_chassis(params, descriptor):
     hosts = descriptor.get("chassis_hosts") or []
     if given is None:
         if hosts and params["state"] == "captured":
-            raise snapshot.SnapshotError(
+            raise SnapshotError(
                 "chassis_state: required with deployment.chassis_hosts - the probe keys read on each chassis"
                 " host (kubedc.ovn_tuning.ovn_chassis_probe's external_ids_before)")
         return None
     if not hosts:
-        raise snapshot.SnapshotError("chassis_state: only with deployment.chassis_hosts (the hosts it was read on)")
+        raise SnapshotError("chassis_state: only with deployment.chassis_hosts (the hosts it was read on)")
     if sorted(given) != sorted(hosts):
-        raise snapshot.SnapshotError(
+        raise SnapshotError(
             "chassis_state: must hold every chassis host of deployment.chassis_hosts and no other; missing: %s;"
             " not chassis hosts: %s" % (", ".join(sorted(set(hosts) - set(given))) or "none",
                                         ", ".join(sorted(set(given) - set(hosts))) or "none"))
-    accepted = snapshot.chassis_keys()
+    accepted = chassis_keys()
     out = {}
     for host in hosts:
         keys = given[host]
         where = "chassis_state.%s" % host
         if not isinstance(keys, dict):
-            raise snapshot.SnapshotError("%s: expected a map of probe keys to values, got %r" % (where, keys))
+            raise SnapshotError("%s: expected a map of probe keys to values, got %r" % (where, keys))
         unknown = sorted(key for key in keys if not chassis_probe.probe_key_of(str(key)))
         if unknown:
-            raise snapshot.SnapshotError("%s: unknown key(s) %s; accepted: %s and their per-chassis keys"
-                                         " (KEY-<system-id>)" % (where, ", ".join(unknown), ", ".join(accepted)))
+            raise SnapshotError("%s: unknown key(s) %s; accepted: %s and their per-chassis keys"
+                                " (KEY-<system-id>)" % (where, ", ".join(unknown), ", ".join(accepted)))
         entry = {}
         for key in sorted(set(accepted) | set(keys)):
             value = keys.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
-                raise snapshot.SnapshotError("%s.%s: expected the key's string value or null, got %r"
-                                             % (where, key, value))
+                raise SnapshotError("%s.%s: expected the key's string value or null, got %r"
+                                    % (where, key, value))
             entry[key] = None if value is None else str(value)
         out[host] = entry
     return out
@@ -605,7 +608,7 @@ def _session(module, document=None):
         # A snapshot taken when the profile left the chassis alone holds none of them: restore what it holds.
         sources = (document.get("sources") or {}).get("chassis") or {}
         descriptor["chassis_hosts"] = [host for host in descriptor["chassis_hosts"]
-                                       if sources.get(host) == snapshot.CHASSIS_HOST_SOURCE] or None
+                                       if sources.get(host) == CHASSIS_HOST_SOURCE] or None
     timers = given_timers(module.params, descriptor)
     chassis = given_chassis(module.params, descriptor)
     if chassis is None and document is not None and descriptor.get("chassis_hosts"):
@@ -623,22 +626,22 @@ def check_store_params(params):
     """The options of the chosen store, checked before anything is contacted."""
     if params["store"] == "file":
         if not params.get("path"):
-            raise snapshot.SnapshotError("path: required with store: file (the snapshot file); or keep the snapshot"
-                                         " in the deployment with store: deployment")
+            raise SnapshotError("path: required with store: file (the snapshot file); or keep the snapshot"
+                                " in the deployment with store: deployment")
         if params.get("name") is not None:
-            raise snapshot.SnapshotError("name: only with store: deployment; a file snapshot is named by path")
+            raise SnapshotError("name: only with store: deployment; a file snapshot is named by path")
         return
     if params.get("path"):
-        raise snapshot.SnapshotError("path: not with store: deployment (the snapshot is kept in the deployment and"
-                                     " named by name)")
+        raise SnapshotError("path: not with store: deployment (the snapshot is kept in the deployment and"
+                            " named by name)")
     if params["keep"] is None or params["keep"] < 1:
-        raise snapshot.SnapshotError("keep: must be at least 1 (how many snapshots the deployment keeps), got %r"
-                                     % params["keep"])
+        raise SnapshotError("keep: must be at least 1 (how many snapshots the deployment keeps), got %r"
+                            % params["keep"])
     if params.get("name") is not None:
         try:
             state_store.name_of("snapshot", params["name"])
         except state_store.StoreError as exc:
-            raise snapshot.SnapshotError(str(exc))
+            raise SnapshotError(str(exc))
 
 
 class Store(object):
@@ -648,8 +651,8 @@ class Store(object):
         self.module = module
         part = "nb" if descriptor.get("nb") else "sb" if descriptor.get("sb") else None
         if part is None:
-            raise snapshot.SnapshotError("store: deployment keeps the snapshots in the global row of deployment.nb"
-                                         " (or deployment.sb); the descriptor has neither")
+            raise SnapshotError("store: deployment keeps the snapshots in the global row of deployment.nb"
+                                " (or deployment.sb); the descriptor has neither")
         self.database = database = snapshot.DATABASE_OF[part]
         self.table = connection_rows.global_table(database)
         self.client = client_from_params(dict(module.params, remote=descriptor[part]["remote"]), database,
@@ -659,8 +662,8 @@ class Store(object):
     def __enter__(self):
         try:
             self.client.connect()
-        except snapshot.OvsdbError as exc:
-            raise snapshot.SnapshotError("store: %s" % exc)
+        except OvsdbError as exc:
+            raise SnapshotError("store: %s" % exc)
         return self
 
     def __exit__(self, *exc_info):
@@ -670,29 +673,29 @@ class Store(object):
         try:
             return state_store.read(self.client, self.database)[1]
         except state_store.StoreError as exc:
-            raise snapshot.SnapshotError("store: %s" % exc)
+            raise SnapshotError("store: %s" % exc)
 
     def write(self, make_plan, what):
         try:
             return state_store.write(self.client, self.database, make_plan,
                                      "kubedc.ovn_tuning.ovn_tuning_snapshot %s" % what)
         except state_store.StoreError as exc:
-            raise snapshot.SnapshotError("store: %s" % exc)
+            raise SnapshotError("store: %s" % exc)
 
     def load(self, external_ids, name):
         key = state_store.key_of("snapshot", name)
         if key not in external_ids:
             held = state_store.names(external_ids, "snapshot")
-            raise snapshot.SnapshotError("name: no snapshot %s in %s; it holds %s" % (
+            raise SnapshotError("name: no snapshot %s in %s; it holds %s" % (
                 name, self.where, ", ".join(held) if held else "none (capture one with store: deployment)"))
         try:
             document = json.loads(external_ids[key])
         except ValueError as exc:
-            raise snapshot.SnapshotError("name: %s is not a JSON snapshot: %s" % (key, exc))
+            raise SnapshotError("name: %s is not a JSON snapshot: %s" % (key, exc))
         try:
-            return snapshot.validate_document(document)
-        except snapshot.SnapshotError as exc:
-            raise snapshot.SnapshotError("name: %s refused: %s" % (key, exc))
+            return snapshot_document.validate_document(document)
+        except SnapshotError as exc:
+            raise SnapshotError("name: %s refused: %s" % (key, exc))
 
 
 def _where(params, name=None):
@@ -704,25 +707,25 @@ def _where(params, name=None):
 def capture(module):
     params = module.params
     check_store_params(params)
-    existing = snapshot.check_destination(params["path"], params["force"]) if params["store"] == "file" else False
+    existing = snapshot_document.check_destination(params["path"], params["force"]) if params["store"] == "file" else False
     descriptor, session = _session(module)
     try:
         live = session.read()
     finally:
         session.close()
-    document = snapshot.build_document(descriptor["name"], session.sources, live)
+    document = snapshot_document.build_document(descriptor["name"], session.sources, live)
     before = {}
     result = {"changed": True, "checksum": document["checksum"], "snapshot": document}
     if params["store"] == "deployment":
         name = state_store.name_of("snapshot", params.get("name") or (
             document["created_at"].replace("-", "").replace(":", "").replace("Z", ".000000Z") + "-snapshot"))
-        value = snapshot.canonical_json(document)
+        value = documents.canonical_json(document)
         with Store(module, descriptor) as store:
             current = store.read()
             if state_store.key_of("snapshot", name) in current:
                 if not params["force"]:
-                    raise snapshot.SnapshotError("name: the deployment already holds a snapshot %s; give another name"
-                                                 " or force: true to replace it" % name)
+                    raise SnapshotError("name: the deployment already holds a snapshot %s; give another name"
+                                        " or force: true to replace it" % name)
                 before = store.load(current, name)["tunables"]
             plan = state_store.plan_put(current, "snapshot", name, value, params["keep"])
             if not module.check_mode:
@@ -733,11 +736,11 @@ def capture(module):
     else:
         if existing:
             try:
-                before = snapshot.load_document(params["path"])["tunables"]
-            except snapshot.SnapshotError:
+                before = snapshot_document.load_document(params["path"])["tunables"]
+            except SnapshotError:
                 before = {}
         if not module.check_mode:
-            snapshot.write_document(params["path"], document, params["force"])
+            snapshot_document.write_document(params["path"], document, params["force"])
         result.update(_where(params))
     result.update(diff_result(module, before, copy.deepcopy(live)))
     return result
@@ -752,7 +755,7 @@ def remove(module):
             os.remove(params["path"])
         return dict(_where(params), changed=there)
     if not params.get("name"):
-        raise snapshot.SnapshotError("name: required with state: absent and store: deployment")
+        raise SnapshotError("name: required with state: absent and store: deployment")
     name = state_store.name_of("snapshot", params["name"])
     descriptor = snapshot.validate_deployment(params["deployment"])
     with Store(module, descriptor) as store:
@@ -767,7 +770,7 @@ def load_snapshot(module):
     params = module.params
     check_store_params(params)
     if params["store"] == "file":
-        return snapshot.load_document(params["path"]), _where(params), params["path"]
+        return snapshot_document.load_document(params["path"]), _where(params), params["path"]
     descriptor = snapshot.validate_deployment(params["deployment"])
     with Store(module, descriptor) as store:
         current = store.read()
@@ -776,8 +779,8 @@ def load_snapshot(module):
         else:
             name = state_store.latest_snapshot(state_store.names(current, "snapshot"))
             if name is None:
-                raise snapshot.SnapshotError("name: %s holds no snapshot of kubedc.ovn_tuning; capture one with"
-                                             " store: deployment" % store.where)
+                raise SnapshotError("name: %s holds no snapshot of kubedc.ovn_tuning; capture one with"
+                                    " store: deployment" % store.where)
         document = store.load(current, name)
     return document, _where(params, name), state_store.key_of("snapshot", name)
 
@@ -789,7 +792,7 @@ def restore(module):
     read_on_hosts = params.get("chassis_state") is not None
     problems = snapshot.shape_differences(document, descriptor, session.given_timers)
     if problems:
-        raise snapshot.SnapshotError(
+        raise SnapshotError(
             "%s: %s is a snapshot of another deployment shape, so nothing was restored: %s. Give the"
             " descriptor the snapshot was captured with" % ("path" if params["store"] == "file" else "name", label,
                                                             "; ".join(problems)))
@@ -810,12 +813,12 @@ def restore(module):
                 session.wait_for_copies(wanted)
                 after = session.read()
                 # Timers left to the caller were not written here (the given value is no read-back).
-                left = [line for line in snapshot.differences(after, wanted)
+                left = [line for line in snapshot_document.differences(after, wanted)
                         if not any(line.startswith(key + ".election_timer:") for key in session.given_timers)
                         and not any(line.startswith("chassis[%s]." % host)
                                     for host in descriptor.get("chassis_hosts") or [])]
                 if left:
-                    raise snapshot.SnapshotError(
+                    raise SnapshotError(
                         "the restore was written but the read-back still differs from the snapshot (another"
                         " writer?): %s" % "; ".join(left))
     finally:
@@ -823,7 +826,7 @@ def restore(module):
     result = dict(where)
     result.update(
         changed=plan["changed"], checksum=document["checksum"], snapshot=document, changes=plan["parts"],
-        differences=snapshot.differences(live, wanted), steps=steps,
+        differences=snapshot_document.differences(live, wanted), steps=steps,
         election_timers_to_restore=dict(
             (label.split(".")[0], fact["target"]) for label, fact in steps.items() if fact.get("left_to_caller")),
         chassis_to_restore=dict(

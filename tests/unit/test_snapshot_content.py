@@ -11,7 +11,10 @@ import stat
 import pytest
 import yaml
 
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot as snap
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_databases as snapdb
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_document as snapdoc
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,15 +65,15 @@ def descriptor(**extra):
 
 
 def document(**changes):
-    doc = snap.build_document("staging-1", {"nb": {"remote": "tcp:127.0.0.11:6641"}}, tunables_doc(),
-                              created_at="2025-01-31T12:00:00Z")
+    doc = snapdoc.build_document("staging-1", {"nb": {"remote": "tcp:127.0.0.11:6641"}}, tunables_doc(),
+                                 created_at="2025-01-31T12:00:00Z")
     doc.update(changes)
     return doc
 
 
 def resealed(doc):
     doc = copy.deepcopy(doc)
-    doc["checksum"] = snap.checksum_of(doc)
+    doc["checksum"] = snapdoc.checksum_of(doc)
     return doc
 
 
@@ -78,7 +81,7 @@ def resealed(doc):
 
 class TestChecksum:
     def test_canonical_json_is_sorted_and_compact(self):
-        assert snap.canonical_json({"b": [1, {"d": None, "c": "x"}], "a": True}) == \
+        assert documents.canonical_json({"b": [1, {"d": None, "c": "x"}], "a": True}) == \
             '{"a":true,"b":[1,{"c":"x","d":null}]}'
 
     def test_checksum_is_sha256_of_the_canonical_content_without_the_checksum(self):
@@ -86,38 +89,38 @@ class TestChecksum:
         content = dict((k, v) for k, v in doc.items() if k != "checksum")
         expected = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         assert doc["checksum"] == expected
-        assert snap.checksum_of(doc) == expected
+        assert snapdoc.checksum_of(doc) == expected
 
     def test_every_value_is_covered(self):
         doc = document()
         for path, value in (("created_at", "2025-01-31T12:00:01Z"), ("deployment", "staging-2")):
-            assert snap.checksum_of(dict(doc, **{path: value})) != doc["checksum"]
+            assert snapdoc.checksum_of(dict(doc, **{path: value})) != doc["checksum"]
         changed = copy.deepcopy(doc)
         changed["tunables"]["nb"]["connections"][0]["inactivity_probe"] = 60001
-        assert snap.checksum_of(changed) != doc["checksum"]
+        assert snapdoc.checksum_of(changed) != doc["checksum"]
         changed = copy.deepcopy(doc)
         changed["tunables"]["nb"]["options"]["nbctl_probe_interval"] = "5000"
-        assert snap.checksum_of(changed) != doc["checksum"]
+        assert snapdoc.checksum_of(changed) != doc["checksum"]
 
     def test_key_order_in_the_file_does_not_matter(self):
         doc = document()
         reordered = json.loads(json.dumps(dict(reversed(list(doc.items())))))
-        assert snap.checksum_of(reordered) == doc["checksum"]
+        assert snapdoc.checksum_of(reordered) == doc["checksum"]
 
     def test_document_header(self):
         doc = document()
         assert doc["kind"] == "kubedc.ovn_tuning/snapshot"
         assert doc["schema_version"] == 1
-        assert doc["collection_version"] == snap.COLLECTION_VERSION
+        assert doc["collection_version"] == snapdoc.COLLECTION_VERSION
         assert doc["deployment"] == "staging-1"
 
     def test_created_at_is_utc_iso(self):
-        stamp = snap.utc_now()
+        stamp = snapdoc.utc_now()
         assert stamp.endswith("Z") and "T" in stamp and len(stamp) == len("2025-01-31T12:00:00Z")
 
     def test_collection_version_is_galaxy_version(self):
         with open(os.path.join(REPO_ROOT, "galaxy.yml")) as handle:
-            assert yaml.safe_load(handle)["version"] == snap.COLLECTION_VERSION
+            assert yaml.safe_load(handle)["version"] == snapdoc.COLLECTION_VERSION
 
 
 # --------------------------------------------------------------------------- refusing documents
@@ -125,36 +128,36 @@ class TestChecksum:
 class TestValidateDocument:
     def test_a_sealed_document_passes(self):
         doc = document()
-        assert snap.validate_document(doc) is doc
+        assert snapdoc.validate_document(doc) is doc
 
     def test_altered_value_is_a_checksum_mismatch(self):
         doc = document()
         doc["tunables"]["nb"]["connections"][0]["inactivity_probe"] = 1
         with pytest.raises(snap.SnapshotError, match="checksum mismatch"):
-            snap.validate_document(doc)
+            snapdoc.validate_document(doc)
 
     def test_altered_checksum_is_a_checksum_mismatch(self):
         with pytest.raises(snap.SnapshotError, match="checksum mismatch"):
-            snap.validate_document(document(checksum="0" * 64))
+            snapdoc.validate_document(document(checksum="0" * 64))
 
     def test_missing_checksum(self):
         doc = document()
         del doc["checksum"]
         with pytest.raises(snap.SnapshotError, match="checksum mismatch"):
-            snap.validate_document(doc)
+            snapdoc.validate_document(doc)
 
     @pytest.mark.parametrize("version", [2, 0, "1", None, True])
     def test_other_schema_version_is_refused_even_with_a_valid_checksum(self, version):
         with pytest.raises(snap.SnapshotError, match="schema_version is %s" % repr(version).replace("'", ".")):
-            snap.validate_document(resealed(document(schema_version=version)))
+            snapdoc.validate_document(resealed(document(schema_version=version)))
 
     def test_not_our_kind(self):
         with pytest.raises(snap.SnapshotError, match="not a kubedc.ovn_tuning snapshot"):
-            snap.validate_document(resealed(document(kind="something-else")))
+            snapdoc.validate_document(resealed(document(kind="something-else")))
 
     def test_not_an_object(self):
         with pytest.raises(snap.SnapshotError, match="JSON object"):
-            snap.validate_document([1, 2])
+            snapdoc.validate_document([1, 2])
 
     @pytest.mark.parametrize("mutate,where", [
         (lambda t: t["nb"]["options"].pop("ic_probe_interval"), "tunables.nb.options"),
@@ -175,7 +178,7 @@ class TestValidateDocument:
         doc = document()
         mutate(doc["tunables"])
         with pytest.raises(snap.SnapshotError, match=where):
-            snap.validate_document(resealed(doc))
+            snapdoc.validate_document(resealed(doc))
 
     def test_error_family(self):
         assert issubclass(snap.SnapshotError, OvsdbError)
@@ -257,7 +260,7 @@ class TestDescriptor:
     def test_a_snapshot_taken_before_the_ovs_ovn_part_still_restores(self):
         old = tunables_doc()
         del old["ovs_ovn"]
-        doc = snap.build_document("staging-1", {}, old, created_at="2025-01-31T12:00:00Z")
+        doc = snapdoc.build_document("staging-1", {}, old, created_at="2025-01-31T12:00:00Z")
         assert snap.older_than_ovs_ovn(doc, descriptor())
         assert snap.shape_differences(doc, descriptor()) == []
         assert not snap.older_than_ovs_ovn(document(), descriptor())
@@ -283,7 +286,7 @@ class TestPlanRestore:
     def test_identical_is_no_change(self):
         plan = snap.plan_restore(tunables_doc(), tunables_doc())
         assert plan == {"changed": False, "parts": {}}
-        assert snap.differences(tunables_doc(), tunables_doc()) == []
+        assert snapdoc.differences(tunables_doc(), tunables_doc()) == []
 
     def test_rows_added_removed_and_changed(self):
         live = tunables_doc()
@@ -331,12 +334,12 @@ class TestPlanRestore:
 
     def test_which_keys_are_recorded_where(self):
         # sbctl_probe_interval is read from SB_Global and set in NB_Global while ovn-northd runs.
-        assert snap.option_keys("OVN_Northbound") == [
+        assert snapdb.option_keys("OVN_Northbound") == [
             "ic_probe_interval", "nbctl_probe_interval", "northd_probe_interval", "sbctl_probe_interval"]
-        assert snap.option_keys("OVN_Southbound") == ["sbctl_probe_interval"]
-        assert snap.is_northd_copy("OVN_Southbound", {"mac_prefix": "0a:00:00", "sbctl_probe_interval": "1"})
-        assert not snap.is_northd_copy("OVN_Southbound", {"sbctl_probe_interval": "1"})
-        assert not snap.is_northd_copy("OVN_Northbound", {"mac_prefix": "0a:00:00"})
+        assert snapdb.option_keys("OVN_Southbound") == ["sbctl_probe_interval"]
+        assert snapdb.is_northd_copy("OVN_Southbound", {"mac_prefix": "0a:00:00", "sbctl_probe_interval": "1"})
+        assert not snapdb.is_northd_copy("OVN_Southbound", {"sbctl_probe_interval": "1"})
+        assert not snapdb.is_northd_copy("OVN_Northbound", {"mac_prefix": "0a:00:00"})
 
     def test_election_timer_steps(self):
         live = tunables_doc()
@@ -377,7 +380,7 @@ class TestPlanRestore:
         assert plan["parts"] == {"ovs_ovn": {"env": [
             {"name": "OVN_REMOTE_OPENFLOW_INTERVAL", "before": "180", "after": None},
             {"name": "OVN_REMOTE_PROBE_INTERVAL", "before": "300000", "after": "10000"}]}}
-        assert snap.flatten(live)["ovs_ovn.env.OVN_REMOTE_PROBE_INTERVAL"] == "300000"
+        assert snapdoc.flatten(live)["ovs_ovn.env.OVN_REMOTE_PROBE_INTERVAL"] == "300000"
 
     def test_differences_read_live_to_snapshot(self):
         live = tunables_doc()
@@ -385,7 +388,7 @@ class TestPlanRestore:
         live["nb"]["connections"][0]["inactivity_probe"] = 5000
         del live["nb"]["connections"][1]
         live["chassis"]["chassis-1"]["external_ids"]["ovn-openflow-probe-interval"] = "30"
-        assert snap.differences(live, tunables_doc()) == [
+        assert snapdoc.differences(live, tunables_doc()) == [
             'chassis[chassis-1].external_ids.ovn-openflow-probe-interval: "30" -> absent',
             'nb.connections[ptcp:6641:127.0.0.11]: {"inactivity_probe":5000,"max_backoff":null,"other_config":{}}'
             ' -> {"inactivity_probe":60000,"max_backoff":null,"other_config":{}}',
@@ -400,47 +403,47 @@ class TestPlanRestore:
 class TestFiles:
     def test_write_is_0600_and_round_trips(self, tmp_path):
         path = str(tmp_path / "snap.json")
-        assert snap.check_destination(path, force=False) is False
+        assert snapdoc.check_destination(path, force=False) is False
         doc = document()
-        snap.write_document(path, doc, force=False)
+        snapdoc.write_document(path, doc, force=False)
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        assert snap.load_document(path) == doc
+        assert snapdoc.load_document(path) == doc
         assert [p.name for p in tmp_path.iterdir()] == ["snap.json"]  # no temporary left behind
 
     def test_existing_file_is_refused_without_force(self, tmp_path):
         path = tmp_path / "snap.json"
         path.write_text("keep me")
         with pytest.raises(snap.SnapshotError, match="path: .* already exists and force is false"):
-            snap.check_destination(str(path), force=False)
+            snapdoc.check_destination(str(path), force=False)
         with pytest.raises(snap.SnapshotError, match="appeared while the snapshot was taken"):
-            snap.write_document(str(path), document(), force=False)
+            snapdoc.write_document(str(path), document(), force=False)
         assert path.read_text() == "keep me"
         assert [p.name for p in tmp_path.iterdir()] == ["snap.json"]
 
     def test_force_replaces(self, tmp_path):
         path = tmp_path / "snap.json"
         path.write_text("old")
-        assert snap.check_destination(str(path), force=True) is True
-        snap.write_document(str(path), document(), force=True)
+        assert snapdoc.check_destination(str(path), force=True) is True
+        snapdoc.write_document(str(path), document(), force=True)
         assert json.loads(path.read_text())["checksum"] == document()["checksum"]
 
     def test_missing_directory_and_directory_path(self, tmp_path):
         with pytest.raises(snap.SnapshotError, match="path: the directory .* does not exist"):
-            snap.check_destination(str(tmp_path / "no" / "snap.json"), force=False)
+            snapdoc.check_destination(str(tmp_path / "no" / "snap.json"), force=False)
         with pytest.raises(snap.SnapshotError, match="is a directory"):
-            snap.check_destination(str(tmp_path), force=True)
+            snapdoc.check_destination(str(tmp_path), force=True)
 
     def test_load_refusals_name_the_path(self, tmp_path):
         missing = str(tmp_path / "none.json")
         with pytest.raises(snap.SnapshotError, match="path: .*none.json does not exist"):
-            snap.load_document(missing)
+            snapdoc.load_document(missing)
         garbage = tmp_path / "garbage.json"
         garbage.write_text("{not json")
         with pytest.raises(snap.SnapshotError, match="is not a JSON snapshot"):
-            snap.load_document(str(garbage))
+            snapdoc.load_document(str(garbage))
         tampered = tmp_path / "tampered.json"
         doc = document()
         doc["deployment"] = "prod-1"
         tampered.write_text(json.dumps(doc))
         with pytest.raises(snap.SnapshotError, match="tampered.json refused: checksum mismatch"):
-            snap.load_document(str(tampered))
+            snapdoc.load_document(str(tampered))

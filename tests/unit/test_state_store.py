@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import state_store as store
 
 
@@ -59,7 +60,7 @@ def test_promotion_records_are_pruned_oldest_stored_first():
 
 def test_a_sealed_record_is_trusted_and_an_altered_one_is_not():
     record = store.seal({"status": "promoted", "checksum": "abc"})
-    value = store.canonical_json(record)
+    value = documents.canonical_json(record)
     assert store.unseal(value, "k") == record
     altered = json.dumps(dict(record, status="failed"))
     with pytest.raises(store.StoreError, match="k: the seal does not match"):

@@ -474,6 +474,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
     chassis_probe, connection_rows, k8s_client, snapshot, state_store, tunables)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module)
 
@@ -659,7 +660,7 @@ class Store(object):
     def __enter__(self):
         try:
             self.client.connect()
-        except snapshot.OvsdbError as exc:
+        except OvsdbError as exc:
             raise snapshot.SnapshotError("store: %s" % exc)
         return self
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot as snap
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

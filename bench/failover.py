@@ -15,7 +15,7 @@ import time
 from common import BenchError, run_module_process, summary, tool
 from ovnlab import Lab, parse_cluster_status
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_base, ovsdb_client
 
 TABLES = {"NB_Global": ["external_ids"]}
 
@@ -41,7 +41,7 @@ def run_failover(workdir, trials, log):
             old_remote = info["nb"]["members"][leader]["remote"]
             client = ovsdb_client.OvsdbClient(info["nb"]["remotes"], "OVN_Northbound", TABLES, timeout=30,
                                               probe_interval_ms=5000,
-                                              backoff=ovsdb_client.Backoff(1.0, maximum=30.0))
+                                              backoff=ovsdb_base.Backoff(1.0, maximum=30.0))
             try:
                 client.connect()
                 if client.remote != old_remote:

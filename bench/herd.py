@@ -29,7 +29,7 @@ import ovs.stream
 from common import BenchError, summary
 from ovnlab import Lab
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_base, ovsdb_client
 
 BUCKET_SECONDS = 0.1
 DOWN_SECONDS = 1.5
@@ -66,7 +66,7 @@ def _our_client(remote, ready, results, deadline):
     _record_attempts(remote, attempts)
     report = {"attempts": [], "reconnected": None, "error": None}
     client = ovsdb_client.OvsdbClient(remote, "OVN_Northbound", {"NB_Global": ["options"]}, timeout=30,
-                                      probe_interval_ms=5000, backoff=ovsdb_client.Backoff(1.0, maximum=30.0))
+                                      probe_interval_ms=5000, backoff=ovsdb_base.Backoff(1.0, maximum=30.0))
     try:
         client.connect()
         ready.put(os.getpid())
@@ -74,10 +74,10 @@ def _our_client(remote, ready, results, deadline):
             client.idl.run()
             _wait(client.idl, 100)
         dropped_at = time.monotonic()
-        client.connect(ovsdb_client.Deadline(max(1.0, deadline - time.monotonic()), "reconnecting"))
+        client.connect(ovsdb_base.Deadline(max(1.0, deadline - time.monotonic()), "reconnecting"))
         report["reconnected"] = time.monotonic()
         report["attempts"] = [t for t in attempts if t >= dropped_at]
-    except ovsdb_client.OvsdbError as exc:
+    except ovsdb_base.OvsdbError as exc:
         report["error"] = str(exc)
         report["attempts"] = attempts
     finally:

@@ -21,7 +21,7 @@ __metaclass__ = type
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import string_map, tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 
 DATABASE = "Open_vSwitch"
 TABLE = tunables.DATABASE_LOCATIONS[DATABASE]["table"]

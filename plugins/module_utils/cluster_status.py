@@ -6,7 +6,7 @@
 The RAFT facts (role, term, leader, election timer and a pending change of it, log,
 uncommitted entries, disconnections, the members and their connections) exist only in
 this text; the modules read it over each member's control socket
-(:func:`ovsdb_client.unixctl`) and judge it through :func:`parse_cluster_status`.
+(:func:`ovsdb_rpc.unixctl`) and judge it through :func:`parse_cluster_status`.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -26,8 +26,8 @@ import ipaddress
 import re
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbConfigError, OvsdbError, row_to_dict)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError, OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import row_to_dict
 
 CONNECTION_TABLE = "Connection"
 

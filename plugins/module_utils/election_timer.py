@@ -34,8 +34,9 @@ import stat
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    Deadline, OvsdbError, UnixctlError, sleep_until, unixctl)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
+    Deadline, OvsdbError, UnixctlError, sleep_until)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_rpc import unixctl
 
 TUNABLE = "election_timer"
 DATABASES = ("OVN_Northbound", "OVN_Southbound")

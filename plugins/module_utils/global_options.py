@@ -14,8 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, string_map, tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbConfigError, OvsdbError)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError, OvsdbError
 
 OPTIONS_COLUMN = "options"
 

@@ -22,9 +22,10 @@ import copy
 import re
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import (
-    DAEMONSET, K8sClient, K8sError, K8sRolloutError, container_patch, env_to_dict, find_container,
-    k8s_auth_spec, plan_env, revision_of, rollback_env, rollout_status, update_strategy)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import K8sClient, k8s_auth_spec
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_workload import (
+    DAEMONSET, K8sError, K8sRolloutError, container_patch, env_to_dict, find_container, plan_env, revision_of,
+    rollback_env, rollout_status, update_strategy)
 
 # What a pod of each workload runs, for the sentence that says what a restart means.
 RESTART_MEANS = {

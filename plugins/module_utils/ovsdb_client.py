@@ -6,225 +6,37 @@
 Why it exists: the ``ovs`` library waits forever on a stopped server, retries
 in lock-step with no jitter and happily monitors a whole database.  This client
 puts a deadline on every step (connect, initial monitor, transaction, read
-back, unixctl call), backs off with decorrelated jitter between rounds of
-connection attempts and spreads a reconnection (:class:`Backoff`), keeps a
-client-side probe on, monitors only the columns a module registers, and
-retries a transaction whose verified reads went stale (:meth:`OvsdbClient.converge`
-is the modules' one write path).
+back), backs off with decorrelated jitter between rounds of connection attempts
+and spreads a reconnection (``ovsdb_base.Backoff``), keeps a client-side probe
+on, monitors only the columns a module registers, and retries a transaction
+whose verified reads went stale (:meth:`OvsdbClient.converge` is the modules'
+one write path).
 
 One :class:`OvsdbClient` holds one connection.  Every failure is an
-:class:`OvsdbError` whose message names what was tried and why it failed.
+``ovsdb_base.OvsdbError`` whose message names what was tried and why it failed.
+The errors, deadlines, backoff and remote parsing are in ``ovsdb_base``; one
+JSON-RPC connection without the IDL (and unixctl) in ``ovsdb_rpc``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
-import os
 import random
-import re
-import time
 
 try:
     import ovs.db.idl
     import ovs.jsonrpc
     import ovs.poller
-    import ovs.stream
     import ovs.vlog
-    HAS_OVS = True
-    OVS_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - reported by modules
-    HAS_OVS = False
-    OVS_IMPORT_ERROR = import_error
+except ImportError:  # pragma: no cover - ovsdb_rpc.HAS_OVS is False, and OvsdbClient says so
+    pass
 
-
-# --------------------------------------------------------------------------- errors
-
-class OvsdbError(Exception):
-    """Base of every error this client raises; its text is meant for operators."""
-
-
-class OvsdbConfigError(OvsdbError):
-    """Bad connection options (remote syntax, TLS files...): nothing was contacted."""
-
-
-class OvsdbConnectionError(OvsdbError):
-    """No usable server could be reached before the deadline."""
-
-
-class OvsdbTimeoutError(OvsdbConnectionError):
-    """A step did not finish before its deadline."""
-
-
-class OvsdbTransactionError(OvsdbError):
-    """The server refused a transaction, or it kept conflicting."""
-
-
-class OvsdbRequestError(OvsdbError):
-    """The server answered a JSON-RPC request with an error; ``error`` is its text."""
-
-    def __init__(self, message, error=None):
-        super(OvsdbRequestError, self).__init__(message)
-        self.error = error
-
-
-class UnixctlError(OvsdbError):
-    """A unixctl command failed or its socket could not be used.
-
-    ``kind`` says how, for callers that treat them differently: ``missing`` (no
-    socket file), ``unreachable`` (nothing answers the socket: the daemon is
-    gone), ``timeout`` (no answer in time: a stopped or overloaded daemon) or
-    ``refused`` (the daemon answered with an error, kept in ``server_error``).
-    """
-
-    def __init__(self, message, kind="refused", server_error=None):
-        super(UnixctlError, self).__init__(message)
-        self.kind = kind
-        self.server_error = server_error
-
-
-# --------------------------------------------------------------------------- time
-
-class Deadline(object):
-    """A point in monotonic time that every wait of one operation is bounded by."""
-
-    def __init__(self, seconds, what="operation"):
-        self.seconds = float(seconds)
-        self.what = what
-        self.expires_at = time.monotonic() + self.seconds
-
-    def remaining(self):
-        return max(0.0, self.expires_at - time.monotonic())
-
-    def remaining_ms(self):
-        return int(self.remaining() * 1000)
-
-    def expired(self):
-        return time.monotonic() >= self.expires_at
-
-    def check(self, detail=""):
-        if self.expired():
-            raise OvsdbTimeoutError("%s did not finish within %.1f s%s"
-                                    % (self.what, self.seconds, ": " + detail if detail else ""))
-
-
-class Backoff(object):
-    """Jittered backoff that spreads clients which failed together.
-
-    - :meth:`pause` is decorrelated jitter: each pause is drawn uniformly from
-      ``[initial, multiplier * previous]`` (``previous`` = ``initial`` before the
-      first), at most ``maximum``.  Clients that failed at the same moment drift
-      further apart with every round instead of staying within one doubling window.
-    - :meth:`reconnect_pause` comes before the first attempt of a *re*-connection,
-      drawn from ``[0, spread]`` with ``spread = min(maximum, RECONNECT_SPREAD *
-      initial)`` (5 s with the 1 s default): every client of a server that went
-      away lost it in the same instant, and 100 of them spread over 5 s come back
-      about 10 at a time in any 100 ms (docs/performance.md, benchmark 5).
-    """
-
-    RECONNECT_SPREAD = 5.0
-
-    def __init__(self, initial=1.0, multiplier=3.0, maximum=30.0, rng=None):
-        if initial <= 0 or maximum < initial or multiplier < 1:
-            raise OvsdbConfigError(
-                "backoff: need 0 < backoff_initial <= backoff_max and a multiplier >= 1 "
-                "(got initial=%r, max=%r, multiplier=%r)" % (initial, maximum, multiplier))
-        self.initial = float(initial)
-        self.multiplier = float(multiplier)
-        self.maximum = float(maximum)
-        self.rng = rng or random.Random()
-
-    @property
-    def spread(self):
-        return min(self.maximum, self.RECONNECT_SPREAD * self.initial)
-
-    def pause(self, previous=None):
-        """The next pause after ``previous`` (None: the first of a series)."""
-        upper = self.multiplier * min(self.maximum, previous or self.initial)
-        return min(self.maximum, self.rng.uniform(self.initial, upper))
-
-    def reconnect_pause(self):
-        return self.rng.uniform(0.0, self.spread)
-
-
-def sleep_until(deadline, seconds):
-    """Sleep ``seconds`` but never past ``deadline``; returns False if the deadline cut it."""
-    pause = min(seconds, deadline.remaining())
-    if pause > 0:
-        time.sleep(pause)
-    return pause >= seconds
-
-
-# --------------------------------------------------------------------------- remotes
-
-_REMOTE_RE = re.compile(
-    r"^(?P<proto>tcp|ssl):(?P<host>\[[0-9A-Fa-f:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[A-Za-z0-9.-]+)"
-    r":(?P<port>[0-9]{1,5})$")
-
-
-def parse_remotes(text, param="remote"):
-    """Split an OVN remote string into a list of validated remotes.
-
-    Accepts ``tcp:IP:PORT``, ``ssl:IP:PORT`` and ``unix:PATH``, comma separated
-    for the members of a cluster (as in OVN_NB_DB / OVN_SB_DB).
-    """
-    if not text or not str(text).strip():
-        raise OvsdbConfigError("%s: no remote given; expected tcp:IP:PORT, ssl:IP:PORT or unix:PATH,"
-                               " comma separated for a cluster" % param)
-    remotes = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if part.startswith("unix:"):
-            if len(part) == len("unix:"):
-                raise OvsdbConfigError("%s: %r has no socket path" % (param, part))
-            remotes.append(part)
-            continue
-        match = _REMOTE_RE.match(part)
-        if not match:
-            raise OvsdbConfigError(
-                "%s: cannot read %r; expected tcp:IP:PORT, ssl:IP:PORT or unix:PATH" % (param, part))
-        port = int(match.group("port"))
-        if not 0 < port < 65536:
-            raise OvsdbConfigError("%s: port %d in %r is out of range 1-65535" % (param, port, part))
-        remotes.append(part)
-    if not remotes:
-        raise OvsdbConfigError("%s: no remote given in %r" % (param, text))
-    return remotes
-
-
-class TlsFiles(object):
-    """Private key, certificate and CA certificate for ``ssl:`` remotes."""
-
-    def __init__(self, private_key=None, certificate=None, ca_cert=None):
-        self.private_key = private_key
-        self.certificate = certificate
-        self.ca_cert = ca_cert
-
-    def any(self):
-        return bool(self.private_key or self.certificate or self.ca_cert)
-
-    def check(self):
-        """Raise OvsdbConfigError naming the first missing or unreadable file."""
-        for option, path in (("ssl_private_key", self.private_key),
-                             ("ssl_certificate", self.certificate),
-                             ("ssl_ca_cert", self.ca_cert)):
-            if not path:
-                raise OvsdbConfigError("%s: required for ssl: remotes (give ssl_private_key, "
-                                       "ssl_certificate and ssl_ca_cert)" % option)
-            if not os.path.isfile(path):
-                raise OvsdbConfigError("%s: %s does not exist or is not a file" % (option, path))
-            if not os.access(path, os.R_OK):
-                raise OvsdbConfigError("%s: %s is not readable" % (option, path))
-
-    def apply(self):
-        # The ovs library keeps TLS files process-wide; a module process talks to one
-        # deployment, so setting them here is safe.
-        ovs.stream.Stream.ssl_set_private_key_file(self.private_key)
-        ovs.stream.Stream.ssl_set_certificate_file(self.certificate)
-        ovs.stream.Stream.ssl_set_ca_cert_file(self.ca_cert)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
+    Backoff, Deadline, OvsdbConnectionError, OvsdbError, OvsdbTimeoutError, OvsdbTransactionError,
+    parse_remotes, sleep_until)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_rpc import (
+    HAS_OVS, OVS_IMPORT_ERROR, RpcChannel, TlsFiles)
 
 
 def _quiet_ovs_logging():
@@ -233,132 +45,6 @@ def _quiet_ovs_logging():
         ovs.vlog.Vlog.set_levels_from_string("console:off")
     except Exception:  # pylint: disable=broad-except
         pass
-
-
-# --------------------------------------------------------------------------- JSON-RPC
-
-class RpcChannel(object):
-    """One JSON-RPC connection (OVSDB remote or unixctl socket) driven against deadlines."""
-
-    def __init__(self, name, deadline, tls=None):
-        self.name = name
-        if not HAS_OVS:
-            raise OvsdbError("the 'ovs' Python package is required (pip install ovs): %s"
-                             % OVS_IMPORT_ERROR)
-        if name.startswith("ssl:"):
-            if tls is None or not tls.any():
-                raise OvsdbConfigError("%s: ssl: remotes need ssl_private_key, ssl_certificate "
-                                       "and ssl_ca_cert" % name)
-            tls.check()
-            tls.apply()
-        started = time.monotonic()
-        error, stream = ovs.stream.Stream.open_block(
-            ovs.stream.Stream.open(name), max(1, deadline.remaining_ms()))
-        if error:
-            reason = "timed out" if error == errno.ETIMEDOUT else os.strerror(error)
-            raise OvsdbConnectionError("%s: cannot connect: %s" % (name, reason))
-        self.connect_seconds = time.monotonic() - started
-        self.connection = ovs.jsonrpc.Connection(stream)
-
-    def request(self, method, params, deadline):
-        """Send one request and wait for its reply until ``deadline``; return the result."""
-        request = ovs.jsonrpc.Message.create_request(method, params)
-        error = self.connection.send(request)
-        if error:
-            raise OvsdbConnectionError("%s: send failed: %s" % (self.name, os.strerror(error)))
-        while True:
-            self.connection.run()
-            error, msg = self.connection.recv()
-            if error and error != errno.EAGAIN:
-                reason = "connection closed" if error == ovs.jsonrpc.EOF else os.strerror(error)
-                raise OvsdbConnectionError("%s: %s while waiting for %s" % (self.name, reason, method))
-            if msg is not None:
-                if msg.type == ovs.jsonrpc.Message.T_REQUEST and msg.method == "echo":
-                    self.connection.send(ovs.jsonrpc.Message.create_reply(msg.params, msg.id))
-                    continue
-                if msg.id != request.id:
-                    continue
-                if msg.type == ovs.jsonrpc.Message.T_ERROR:
-                    raise OvsdbRequestError("%s: %s failed: %s" % (self.name, method, msg.error),
-                                            msg.error)
-                return msg.result
-            if deadline.expired():
-                raise OvsdbTimeoutError("%s: no reply to %s within %.1f s"
-                                        % (self.name, method, deadline.seconds))
-            poller = ovs.poller.Poller()
-            self.connection.wait(poller)
-            self.connection.recv_wait(poller)
-            poller.timer_wait(max(1, min(deadline.remaining_ms(), 1000)))
-            poller.block()
-
-    def echo(self, deadline):
-        """Round-trip time of an OVSDB echo, in milliseconds."""
-        started = time.monotonic()
-        self.request("echo", ["kubedc.ovn_tuning"], deadline)
-        return (time.monotonic() - started) * 1000.0
-
-    def server_database(self, database, deadline):
-        """The ``_Server.Database`` row of ``database`` on this server, or None.
-
-        Without the ``schema`` column: it holds the whole schema as one escaped string, which
-        get_schema fetches anyway."""
-        result = self.request("transact", ["_Server", {
-            "op": "select", "table": "Database", "where": [["name", "==", database]],
-            "columns": ["name", "model", "connected", "leader", "cid", "sid", "index"]}],
-            deadline)
-        if not result or "error" in result[0]:
-            raise OvsdbError("%s: cannot read _Server: %s" % (self.name, result))
-        rows = result[0].get("rows", [])
-        return _server_row_to_dict(rows[0]) if rows else None
-
-    def close(self):
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-
-def _optional(value):
-    # OVSDB encodes an empty optional column as ["set", []].
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return value[1][0] if value[1] else None
-    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
-        return value[1]
-    return value
-
-
-def _server_row_to_dict(row):
-    data = dict((key, _optional(row.get(key))) for key in
-                ("name", "model", "connected", "leader", "cid", "sid", "index"))
-    return data
-
-
-def unixctl(ctl_socket, command, args=(), timeout=10.0):
-    """Run a unixctl ``command`` on an ovsdb-server/ovn daemon control socket, with a deadline.
-
-    Returns the command's text output; raises UnixctlError when the daemon
-    answers with an error, the socket is missing, or the deadline passes.
-    """
-    deadline = Deadline(timeout, "unixctl %s on %s" % (command, ctl_socket))
-    if not os.path.exists(ctl_socket):
-        raise UnixctlError("ctl_socket: %s does not exist (is the server running, and is this its"
-                           " --unixctl path?)" % ctl_socket, kind="missing")
-    try:
-        channel = RpcChannel("unix:" + ctl_socket, deadline)
-    except OvsdbError as exc:
-        raise UnixctlError("%s: %s" % (command, exc),
-                           kind="timeout" if isinstance(exc, OvsdbTimeoutError) else "unreachable")
-    try:
-        return channel.request(command, [str(a) for a in args], deadline)
-    except OvsdbTimeoutError as exc:
-        raise UnixctlError(str(exc), kind="timeout")
-    except OvsdbRequestError as exc:
-        raise UnixctlError("%s %s: %s" % (command, " ".join(str(a) for a in args), exc),
-                           kind="refused", server_error=str(exc.error or "").strip())
-    except OvsdbError as exc:
-        raise UnixctlError("%s %s: %s" % (command, " ".join(str(a) for a in args), exc),
-                           kind="unreachable")
-    finally:
-        channel.close()
 
 
 # --------------------------------------------------------------------------- the client

@@ -15,8 +15,9 @@ import copy
 import os
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    Backoff, HAS_OVS, OVS_IMPORT_ERROR, OvsdbClient, OvsdbError, TlsFiles, parse_remotes)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import Backoff, OvsdbError, parse_remotes
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbClient
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_rpc import HAS_OVS, OVS_IMPORT_ERROR, TlsFiles
 
 OVSDB_CONNECTION_SPEC = dict(
     remote=dict(type="str"),

@@ -38,8 +38,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import K8sClient
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_workload import K8sError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import client_from_params
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_chassis import ChassisPart
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_databases import DatabasePart, LocalConfigPart
@@ -214,8 +215,8 @@ class DeploymentSession(object):
     def k8s_client(self):
         if self.k8s is None:
             try:
-                self.k8s = k8s_client.K8sClient.from_params(self.descriptor["kube_ovn"])
-            except k8s_client.K8sError as exc:
+                self.k8s = K8sClient.from_params(self.descriptor["kube_ovn"])
+            except K8sError as exc:
                 raise SnapshotError("deployment.kube_ovn: %s" % exc)
         return self.k8s
 

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import chassis_probe
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import validate_connection_params
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import (
     Part, SnapshotError, check_string_map, check_type, fail, single_remote, transact, unknown_keys)

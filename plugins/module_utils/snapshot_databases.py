@@ -13,7 +13,7 @@ import os
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
     connection_rows, documents, election_timer, global_options)
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
     Deadline, OvsdbError, parse_remotes, sleep_until)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import validate_connection_params
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import (

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client, k8s_env, tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client, k8s_env, k8s_workload, tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import (
     Part, SnapshotError, check_type, fail, non_empty_strings, unknown_keys)
 
@@ -118,7 +118,7 @@ class WorkloadPart(Part):
         if kube and self.key == "kube_ovn":
             try:
                 k8s_client.validate_auth_params(kube)
-            except k8s_client.K8sError as exc:
+            except k8s_workload.K8sError as exc:
                 raise SnapshotError("deployment.kube_ovn.%s" % exc)
 
     def read(self, session, live):
@@ -130,11 +130,11 @@ class WorkloadPart(Part):
         try:
             client = session.k8s_client()
             obj = client.read(kind, namespace, name)
-            container = k8s_client.find_container(obj, container_name)
-        except k8s_client.K8sError as exc:
+            container = k8s_workload.find_container(obj, container_name)
+        except k8s_workload.K8sError as exc:
             raise SnapshotError("%s: %s" % (label, exc))
         session.sources[self.key]["host"] = client.host
-        env = k8s_client.env_to_dict(container.get("env"))
+        env = k8s_workload.env_to_dict(container.get("env"))
         live[self.key] = {"namespace": namespace, "name": name, "container": container_name,
                           "env": dict((variable, copy.deepcopy(env.get(variable)))
                                       for variable in env_names(self.workload))}
@@ -144,14 +144,14 @@ class WorkloadPart(Part):
         guard = self.key == "ovs_ovn" and not session.descriptor[self.key]["allow_restart"]
 
         def plan(obj):
-            container = k8s_client.find_container(obj, container_name)
-            new_env, changes = k8s_client.plan_env(container.get("env"), want_env)
+            container = k8s_workload.find_container(obj, container_name)
+            new_env, changes = k8s_workload.plan_env(container.get("env"), want_env)
             if not changes:
                 return None, changes
             refusal = guard and k8s_env.restart_refusal(obj, changes, self.workload)
             if refusal:
                 raise SnapshotError("deployment.kube_ovn.ovs_ovn.%s" % refusal)
-            return k8s_client.container_patch(obj, container_name, new_env), changes
+            return k8s_workload.container_patch(obj, container_name, new_env), changes
         return plan
 
     def _modify(self, session, want_env, check_mode):
@@ -159,7 +159,7 @@ class WorkloadPart(Part):
         try:
             return session.k8s_client().modify(kind, namespace, name, self._env_plan(session, want_env),
                                                check_mode=check_mode)
-        except k8s_client.K8sError as exc:
+        except k8s_workload.K8sError as exc:
             raise SnapshotError("%s: %s" % (self.key, exc))
 
     def restore_check(self, session, want, parts):
@@ -174,5 +174,5 @@ class WorkloadPart(Part):
         before, written, changes, _conflicts = self._modify(session, want["env"], check_mode)
         if changes:
             session.warn(k8s_env.change_warnings(changes, before, check_mode, self.workload)[-1])
-        facts[self.key] = {"revision": k8s_client.revision_of(written if written is not None else before)}
+        facts[self.key] = {"revision": k8s_workload.revision_of(written if written is not None else before)}
         return [self.key]

@@ -19,7 +19,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError, parse_remotes
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError, parse_remotes
 
 # The version of the snapshot document's schema (what a snapshot records, part by part).
 SCHEMA_VERSION = 1

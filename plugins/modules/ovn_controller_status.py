@@ -100,8 +100,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    Deadline, OvsdbConfigError, OvsdbError, sleep_until, unixctl)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import Deadline, OvsdbConfigError, OvsdbError, sleep_until
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_rpc import unixctl
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import run_module
 
 PROGRAM = "ovn-controller"

@@ -313,7 +313,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health, health_metrics
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbConfigError, OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError, OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import connection_spec, run_module
 
 MAX_SAMPLE_SECONDS = 86400

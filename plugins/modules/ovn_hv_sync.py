@@ -122,7 +122,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
     Deadline, OvsdbConfigError, OvsdbError, OvsdbTimeoutError)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, run_module, validate_connection_params)

@@ -115,7 +115,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, documents, state_store
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, run_module)
 

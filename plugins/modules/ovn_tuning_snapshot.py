@@ -474,7 +474,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
     chassis_probe, connection_rows, documents, k8s_client, snapshot, snapshot_document, state_store, tunables)
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_chassis import CHASSIS_HOST_SOURCE, chassis_keys
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import SnapshotError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (

@@ -241,7 +241,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
     Deadline, OvsdbConfigError, OvsdbError, parse_remotes)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module, validate_connection_params)

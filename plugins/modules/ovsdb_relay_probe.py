@@ -109,8 +109,8 @@ servers:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbConfigError, UnixctlError, unixctl)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError, UnixctlError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_rpc import unixctl
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import run_module
 
 COMMAND = "ovsdb-server/set-relay-source-probe-interval"

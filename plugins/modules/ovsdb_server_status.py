@@ -91,8 +91,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import Deadline, OvsdbConfigError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_members
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import Deadline, OvsdbConfigError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import run_module
 
 # The control socket of each clustered OVN database's server, where the platforms put it.
@@ -143,8 +143,8 @@ def read_servers(params):
     deadline = Deadline(params["timeout"], "reading the control sockets")
     tasks = []
     for database, path in sorted(sockets.items()):
-        tasks.append((cluster_facts.read_ctl, (database, path, deadline), {}))
-    unfinished = cluster_facts.run_bounded(tasks, deadline)
+        tasks.append((cluster_members.read_ctl, (database, path, deadline), {}))
+    unfinished = cluster_members.run_bounded(tasks, deadline)
     servers = {}
     for index, (database, path) in enumerate(sorted(sockets.items())):
         out = tasks[index][2]

@@ -11,7 +11,9 @@ import pytest
 from support import oracle
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_status
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_base as base
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client as client
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_rpc as rpc
 
 TABLES = {"NB_Global": ["external_ids", "options", "connections"],
           "Connection": ["target", "inactivity_probe"]}
@@ -44,9 +46,9 @@ def test_leader_only_connects_to_the_leader_and_commits(ovn_lab):
 def test_non_leader_members_are_skipped_with_a_reason(ovn_lab):
     info = ovn_lab.info()["nb"]
     followers = [m["remote"] for i, m in enumerate(info["members"]) if i != ovn_lab.leader("nb")]
-    with pytest.raises(client.OvsdbConnectionError) as caught:
+    with pytest.raises(base.OvsdbConnectionError) as caught:
         client.OvsdbClient(",".join(followers), "OVN_Northbound", TABLES, timeout=2,
-                           backoff=client.Backoff(0.2, 2, 0.5)).connect()
+                           backoff=base.Backoff(0.2, 2, 0.5)).connect()
     message = str(caught.value)
     for remote in followers:
         assert remote in message
@@ -68,7 +70,7 @@ def test_leader_killed_next_operation_succeeds_on_the_new_leader(lab_factory):
     old_leader = lab.leader("nb")
     old_remote = nb["members"][old_leader]["remote"]
     conn = client.OvsdbClient(nb["remotes"], "OVN_Northbound", TABLES, timeout=20,
-                              backoff=client.Backoff(0.2, 2.0, 2.0))
+                              backoff=base.Backoff(0.2, 2.0, 2.0))
     conn.connect()
     lab.kill("nb", old_leader)
     killed_at = time.monotonic()
@@ -95,7 +97,7 @@ def test_stopped_server_fails_within_the_timeout(lab_factory):
     lab.pause("nb", leader)
     try:
         started = time.monotonic()
-        with pytest.raises(client.OvsdbConnectionError) as caught:
+        with pytest.raises(base.OvsdbConnectionError) as caught:
             client.OvsdbClient(remote, "OVN_Northbound", TABLES, timeout=3).connect()
         elapsed = time.monotonic() - started
     finally:
@@ -120,8 +122,8 @@ def test_stopped_server_during_a_transaction_fails_within_the_timeout(lab_factor
             c.rows("NB_Global")[0].setkey("external_ids", "never", "committed")
             return True
 
-        with pytest.raises(client.OvsdbError) as caught:
-            conn.transact(build, deadline=client.Deadline(3, "transaction"))
+        with pytest.raises(base.OvsdbError) as caught:
+            conn.transact(build, deadline=base.Deadline(3, "transaction"))
         elapsed = time.monotonic() - started
     finally:
         lab.resume("nb", leader)
@@ -135,9 +137,9 @@ def test_unreachable_remotes_fail_within_the_timeout_and_are_named():
     # keeps retrying with backoff until its deadline.
     remotes = "tcp:127.250.250.1:6641,tcp:127.250.250.2:6641"
     started = time.monotonic()
-    with pytest.raises(client.OvsdbConnectionError) as caught:
+    with pytest.raises(base.OvsdbConnectionError) as caught:
         client.OvsdbClient(remotes, "OVN_Northbound", TABLES, timeout=2.5,
-                           backoff=client.Backoff(0.2, 2.0, 1.0)).connect()
+                           backoff=base.Backoff(0.2, 2.0, 1.0)).connect()
     elapsed = time.monotonic() - started
     assert 2.0 <= elapsed <= 3.5, elapsed
     message = str(caught.value)
@@ -177,18 +179,18 @@ def test_concurrent_writer_between_read_and_commit_is_not_lost(ovn_lab):
 def test_unixctl_has_a_deadline(ovn_lab, lab_factory):
     lab = lab_factory(databases=("nb",))
     member = lab.info()["nb"]["members"][0]
-    text = client.unixctl(member["ctl"], "cluster/status", ["OVN_Northbound"], timeout=5)
+    text = rpc.unixctl(member["ctl"], "cluster/status", ["OVN_Northbound"], timeout=5)
     assert cluster_status.parse_cluster_status(text)["name"] == "OVN_Northbound"
     lab.pause("nb", 0)
     try:
         started = time.monotonic()
-        with pytest.raises(client.UnixctlError, match="within 2.0 s"):
-            client.unixctl(member["ctl"], "cluster/status", ["OVN_Northbound"], timeout=2)
+        with pytest.raises(base.UnixctlError, match="within 2.0 s"):
+            rpc.unixctl(member["ctl"], "cluster/status", ["OVN_Northbound"], timeout=2)
         assert time.monotonic() - started <= 3.0
     finally:
         lab.resume("nb", 0)
-    with pytest.raises(client.UnixctlError, match="does not exist"):
-        client.unixctl("/nonexistent/x.ctl", "cluster/status", ["OVN_Northbound"], timeout=2)
+    with pytest.raises(base.UnixctlError, match="does not exist"):
+        rpc.unixctl("/nonexistent/x.ctl", "cluster/status", ["OVN_Northbound"], timeout=2)
 
 
 def _received_bytes(conn):
@@ -209,8 +211,8 @@ def test_read_cost_is_flat_in_database_size(lab_factory):
     ops.append({"op": "insert", "table": "Logical_Switch", "row": {
         "name": "big", "ports": ["set", [["named-uuid", "p%d" % i] for i in range(50000)]]}})
     leader = lab.info()["nb"]["members"][lab.leader("nb")]["remote"]
-    deadline = client.Deadline(120, "inserting 50,000 ports")
-    channel = client.RpcChannel(leader, deadline)
+    deadline = base.Deadline(120, "inserting 50,000 ports")
+    channel = rpc.RpcChannel(leader, deadline)
     try:
         reply = channel.request("transact", ["OVN_Northbound"] + ops, deadline)
     finally:

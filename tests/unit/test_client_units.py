@@ -7,12 +7,14 @@ import statistics
 import pytest
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_status
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_base as base
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_client as client
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_rpc as rpc
 
 
 class TestBackoff:
     def test_every_pause_stays_between_initial_and_three_times_the_previous(self):
-        backoff = client.Backoff(initial=1.0, maximum=30.0, rng=random.Random(7))
+        backoff = base.Backoff(initial=1.0, maximum=30.0, rng=random.Random(7))
         for _series in range(200):
             previous = None
             for _round in range(12):
@@ -21,7 +23,7 @@ class TestBackoff:
                 previous = pause
 
     def test_pauses_reach_and_stay_at_the_cap(self):
-        backoff = client.Backoff(initial=1.0, maximum=30.0, rng=random.Random(3))
+        backoff = base.Backoff(initial=1.0, maximum=30.0, rng=random.Random(3))
         previous = 30.0
         assert all(backoff.pause(previous) <= 30.0 for _draw in range(1000))
         # A huge previous pause (a long outage) is capped before it is multiplied.
@@ -29,16 +31,16 @@ class TestBackoff:
 
     def test_reconnect_pause_is_spread_over_five_initial_pauses(self):
         rng = random.Random(11)
-        backoff = client.Backoff(initial=1.0, maximum=30.0, rng=rng)
+        backoff = base.Backoff(initial=1.0, maximum=30.0, rng=rng)
         pauses = [backoff.reconnect_pause() for _client in range(1000)]
         assert 0.0 <= min(pauses) < 0.1 and 4.9 < max(pauses) <= 5.0
-        assert client.Backoff(initial=1.0, maximum=2.0).spread == 2.0
+        assert base.Backoff(initial=1.0, maximum=2.0).spread == 2.0
 
     def test_jitter_spreads_clients_that_fail_together(self):
         # 1000 clients that lost the same server: no 100 ms bucket holds more than 4 % of them
         # (a uniform spread over 5 s puts 2 % in each).
         rng = random.Random(11)
-        pauses = [client.Backoff(rng=rng).reconnect_pause() for _client in range(1000)]
+        pauses = [base.Backoff(rng=rng).reconnect_pause() for _client in range(1000)]
         buckets = {}
         for pause in pauses:
             buckets[int(pause * 10)] = buckets.get(int(pause * 10), 0) + 1
@@ -48,12 +50,12 @@ class TestBackoff:
 
     @pytest.mark.parametrize("initial,maximum", [(0, 30), (-1, 30), (5, 1)])
     def test_bad_settings_are_refused(self, initial, maximum):
-        with pytest.raises(client.OvsdbConfigError, match="backoff"):
-            client.Backoff(initial=initial, maximum=maximum)
+        with pytest.raises(base.OvsdbConfigError, match="backoff"):
+            base.Backoff(initial=initial, maximum=maximum)
 
     def test_sleep_until_never_passes_the_deadline(self):
-        deadline = client.Deadline(0.05)
-        assert client.sleep_until(deadline, 10.0) is False
+        deadline = base.Deadline(0.05)
+        assert base.sleep_until(deadline, 10.0) is False
         assert deadline.expired()
 
 
@@ -67,7 +69,7 @@ class TestRemotes:
         ("ssl:ovn-central.kube-system:6641", ["ssl:ovn-central.kube-system:6641"]),
     ])
     def test_accepted(self, text, expected):
-        assert client.parse_remotes(text) == expected
+        assert base.parse_remotes(text) == expected
 
     @pytest.mark.parametrize("text,fragment", [
         ("", "no remote"),
@@ -78,19 +80,19 @@ class TestRemotes:
         ("unix:", "no socket path"),
     ])
     def test_refused_with_the_parameter_named(self, text, fragment):
-        with pytest.raises(client.OvsdbConfigError) as caught:
-            client.parse_remotes(text, param="remote")
+        with pytest.raises(base.OvsdbConfigError) as caught:
+            base.parse_remotes(text, param="remote")
         assert str(caught.value).startswith("remote:")
         assert fragment in str(caught.value)
 
     def test_ssl_files_are_checked_before_use(self, tmp_path):
         key = tmp_path / "key.pem"
         key.write_text("x")
-        tls = client.TlsFiles(str(key), str(tmp_path / "missing-cert.pem"), str(key))
-        with pytest.raises(client.OvsdbConfigError, match="ssl_certificate: .*missing-cert.pem does not exist"):
+        tls = rpc.TlsFiles(str(key), str(tmp_path / "missing-cert.pem"), str(key))
+        with pytest.raises(base.OvsdbConfigError, match="ssl_certificate: .*missing-cert.pem does not exist"):
             tls.check()
-        with pytest.raises(client.OvsdbConfigError, match="ssl_ca_cert: required"):
-            client.TlsFiles(str(key), str(key), None).check()
+        with pytest.raises(base.OvsdbConfigError, match="ssl_ca_cert: required"):
+            rpc.TlsFiles(str(key), str(key), None).check()
 
 
 LEADER_STATUS = """\

@@ -5,8 +5,7 @@ import pytest
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows as cr
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import global_options as go
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import (
-    OvsdbConfigError, OvsdbError)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError, OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.tunables import IntervalError
 
 

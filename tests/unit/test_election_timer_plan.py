@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import election_timer as et
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import UnixctlError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import UnixctlError
 
 
 # --------------------------------------------------------------------------- plan_steps

@@ -7,7 +7,8 @@ import os
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health, health_metrics
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
+    cluster_facts, cluster_members, health, health_metrics)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -65,7 +66,7 @@ def status_text(index, role="follower", term=3, leader=0, disconnections=0, unco
 
 def member(index, leader_index=0, reachable=True, connected=True, status=True, listeners=None,
            read_at=EPOCH, **status_args):
-    entry = cluster_facts._member_entry(index, REMOTES[index], "/run/s%d.ctl" % index)
+    entry = cluster_members._member_entry(index, REMOTES[index], "/run/s%d.ctl" % index)
     if reachable:
         entry["reachable"] = True
         entry["echo_rtt_ms"] = 0.5 + index
@@ -82,7 +83,7 @@ def member(index, leader_index=0, reachable=True, connected=True, status=True, l
     else:
         entry["cluster_status_error"] = "unix:/run/s%d.ctl: no reply to cluster/status within 3.0 s" % index
     entry["listeners"] = listeners if listeners is not None else [
-        cluster_facts.describe_listener("db:OVN_Northbound,NB_Global,connections")]
+        cluster_members.describe_listener("db:OVN_Northbound,NB_Global,connections")]
     return entry
 
 
@@ -101,7 +102,7 @@ SETTINGS = {
 
 
 def facts(members, settings=None, epoch=EPOCH):
-    cluster_facts._annotate_members(members, "OVN_Northbound")
+    cluster_members.annotate_members(members, "OVN_Northbound")
     settings = copy.deepcopy(SETTINGS if settings is None else settings)
     cluster_facts.annotate_listeners(members, settings)
     return {"database": "OVN_Northbound", "collected_at": "2026-11-22T07:18:45Z",
@@ -159,7 +160,7 @@ class TestSummary:
         assert not facts(members)["summary"]["cluster_id_agreed"]
 
     def test_standalone_server(self):
-        entry = cluster_facts._member_entry(0, "unix:/run/lc.sock", None)
+        entry = cluster_members._member_entry(0, "unix:/run/lc.sock", None)
         entry.update(reachable=True, echo_rtt_ms=0.3,
                      server={"model": "standalone", "connected": True, "leader": True, "index": None,
                              "cid": None, "sid": None})
@@ -414,9 +415,9 @@ class TestExpectedProbes:
         assert "ptcp:6699" not in gate["detail"]
 
     def test_untunable_command_line_listener_counts_with_the_default(self):
-        listeners = [cluster_facts.describe_listener("db:OVN_Northbound,NB_Global,connections"),
-                     cluster_facts.describe_listener("ptcp:6641:127.0.0.51"),
-                     cluster_facts.describe_listener("ptcp:6642:127.0.0.51")]
+        listeners = [cluster_members.describe_listener("db:OVN_Northbound,NB_Global,connections"),
+                     cluster_members.describe_listener("ptcp:6641:127.0.0.51"),
+                     cluster_members.describe_listener("ptcp:6642:127.0.0.51")]
         document = facts([member(0, listeners=listeners), member(1), member(2)])
         first = document["members"][0]["listeners"]
         assert [(l["source"], l["tunable"]) for l in first] == [
@@ -435,7 +436,7 @@ class TestExpectedProbes:
 
     def test_rows_tune_no_listener_of_a_server_without_their_db_remote(self):
         # A relay, or a member listening through Local_Config: the rows seen through it are not its own.
-        listeners = [cluster_facts.describe_listener("ptcp:6641:127.0.0.51")]
+        listeners = [cluster_members.describe_listener("ptcp:6641:127.0.0.51")]
         document = facts([member(0, listeners=listeners), member(1), member(2)])
         listener = document["members"][0]["listeners"][0]
         assert (listener["tunable"], listener["inactivity_probe_effective"]) == (False, 5000)
@@ -661,7 +662,7 @@ class TestMetrics:
 
 
 def test_standalone_window_gates_are_not_evaluated():
-    entry = cluster_facts._member_entry(0, "unix:/run/lc.sock", "/run/lc.ctl")
+    entry = cluster_members._member_entry(0, "unix:/run/lc.sock", "/run/lc.ctl")
     entry.update(reachable=True, echo_rtt_ms=0.3, cluster_status_error="not clustered",
                  server={"model": "standalone", "connected": True, "leader": True, "index": None,
                          "cid": None, "sid": None})
@@ -675,15 +676,15 @@ def test_standalone_window_gates_are_not_evaluated():
 # --------------------------------------------------------------------------- relays
 
 def relay(index, connected=True):
-    entry = cluster_facts._member_entry(index, REMOTES[index], "/run/r%d.ctl" % index)
+    entry = cluster_members._member_entry(index, REMOTES[index], "/run/r%d.ctl" % index)
     entry["reachable"] = True
     entry["echo_rtt_ms"] = 0.4
     # ovsdb-server 3.1's _Server row of a relay database.
     entry["server"] = {"model": "relay", "connected": connected, "leader": False, "index": None,
                        "cid": None, "sid": None}
     entry["cluster_status_error"] = ("cluster/status OVN_Southbound: \"cluster/status\" is not a valid command")
-    entry["listeners"] = [cluster_facts.describe_listener("ptcp:6642:0.0.0.0"),
-                          cluster_facts.describe_listener("punix:/run/ovn/ovnsb_db.sock")]
+    entry["listeners"] = [cluster_members.describe_listener("ptcp:6642:0.0.0.0"),
+                          cluster_members.describe_listener("punix:/run/ovn/ovnsb_db.sock")]
     return entry
 
 
@@ -691,7 +692,7 @@ class TestRelays:
     def relays(self, *connected):
         settings = dict(SETTINGS, table="SB_Global", connections=[dict(SETTINGS["connections"][0], target="ptcp:6642:0.0.0.0")])
         members = [relay(i, c) for i, c in enumerate(connected)]
-        cluster_facts._annotate_members(members, "OVN_Southbound")
+        cluster_members.annotate_members(members, "OVN_Southbound")
         cluster_facts.annotate_listeners(members, settings)
         return {"database": "OVN_Southbound", "collected_at_epoch": EPOCH, "members": members,
                 "summary": cluster_facts.summarize(members), "probe_settings": settings, "warnings": []}

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client as k8s
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_workload
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_base
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_env
 
@@ -25,7 +27,7 @@ ENV = [
 # --------------------------------------------------------------------------- plan_env
 
 def test_changing_a_variable_keeps_its_position_and_every_other_entry():
-    new, changes = k8s.plan_env(ENV, {"PROBE_INTERVAL": "180000"})
+    new, changes = k8s_workload.plan_env(ENV, {"PROBE_INTERVAL": "180000"})
     assert [e["name"] for e in new] == [e["name"] for e in ENV]
     assert new[2] == {"name": "PROBE_INTERVAL", "value": "180000"}
     assert [e for i, e in enumerate(new) if i != 2] == [e for i, e in enumerate(ENV) if i != 2]
@@ -33,14 +35,14 @@ def test_changing_a_variable_keeps_its_position_and_every_other_entry():
 
 
 def test_equal_values_plan_no_change():
-    new, changes = k8s.plan_env(ENV, {"PROBE_INTERVAL": "5000", "POD_IP": copy.deepcopy(POD_IP), "EMPTY": "",
-                                      "ABSENT": None})
+    new, changes = k8s_workload.plan_env(ENV, {"PROBE_INTERVAL": "5000", "POD_IP": copy.deepcopy(POD_IP), "EMPTY": "",
+                                               "ABSENT": None})
     assert changes == []
     assert new == ENV
 
 
 def test_new_variables_are_appended_in_the_order_given():
-    new, changes = k8s.plan_env(ENV, {"B_NEW": "2", "A_NEW": "1"})
+    new, changes = k8s_workload.plan_env(ENV, {"B_NEW": "2", "A_NEW": "1"})
     assert [e["name"] for e in new][-2:] == ["B_NEW", "A_NEW"]
     assert [c["name"] for c in changes] == ["B_NEW", "A_NEW"]
     assert changes[0]["before"] is None
@@ -48,22 +50,22 @@ def test_new_variables_are_appended_in_the_order_given():
 
 def test_null_removes_every_entry_of_the_name():
     doubled = ENV + [{"name": "PROBE_INTERVAL", "value": "6000"}]
-    new, changes = k8s.plan_env(doubled, {"PROBE_INTERVAL": None})
+    new, changes = k8s_workload.plan_env(doubled, {"PROBE_INTERVAL": None})
     assert "PROBE_INTERVAL" not in [e["name"] for e in new]
     assert changes == [{"name": "PROBE_INTERVAL", "before": "6000", "after": None}]  # the last entry was in effect
 
 
 def test_a_value_replaces_a_value_from_and_back():
-    new, changes = k8s.plan_env(ENV, {"POD_IP": "10.0.0.1"})
+    new, changes = k8s_workload.plan_env(ENV, {"POD_IP": "10.0.0.1"})
     assert new[1] == {"name": "POD_IP", "value": "10.0.0.1"}
     assert changes == [{"name": "POD_IP", "before": POD_IP, "after": "10.0.0.1"}]
-    back, changes_back = k8s.plan_env(new, k8s.rollback_env(changes))
+    back, changes_back = k8s_workload.plan_env(new, k8s_workload.rollback_env(changes))
     assert back == ENV and changes_back[0]["after"] == POD_IP
 
 
 def test_duplicates_of_a_managed_variable_collapse_into_one_entry():
     doubled = ENV + [{"name": "PROBE_INTERVAL", "value": "7000"}]
-    new, changes = k8s.plan_env(doubled, {"PROBE_INTERVAL": "7000"})
+    new, changes = k8s_workload.plan_env(doubled, {"PROBE_INTERVAL": "7000"})
     assert [e["name"] for e in new].count("PROBE_INTERVAL") == 1
     assert changes  # the list changes even though the effective value does not
 
@@ -72,41 +74,41 @@ def test_container_patch_carries_every_container_whole():
     deployment = {"spec": {"template": {"spec": {"containers": [
         {"name": "ovn-central", "image": "x", "env": ENV, "futureField": {"a": 1}},
         {"name": "sidecar", "image": "y", "env": [{"name": "A", "value": "1"}]}]}}}}
-    patch = k8s.container_patch(deployment, "ovn-central", [{"name": "A", "value": "2"}])
+    patch = k8s_workload.container_patch(deployment, "ovn-central", [{"name": "A", "value": "2"}])
     containers = patch["spec"]["template"]["spec"]["containers"]
     assert containers[0] == {"name": "ovn-central", "image": "x", "env": [{"name": "A", "value": "2"}],
                              "futureField": {"a": 1}}
     assert containers[1] == deployment["spec"]["template"]["spec"]["containers"][1]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["env"] == ENV  # input untouched
-    emptied = k8s.container_patch(deployment, "ovn-central", [])
+    emptied = k8s_workload.container_patch(deployment, "ovn-central", [])
     assert "env" not in emptied["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_find_container_lists_the_containers_it_has():
     deployment = {"metadata": {"namespace": "kube-system", "name": "ovn-central"},
                   "spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}}}
-    with pytest.raises(k8s.K8sError) as caught:
-        k8s.find_container(deployment, "ovn-central")
+    with pytest.raises(k8s_workload.K8sError) as caught:
+        k8s_workload.find_container(deployment, "ovn-central")
     assert "no container named 'ovn-central'; its containers are: a, b" in str(caught.value)
 
 
 names = st.sampled_from(["A", "B", "C", "D", "PROBE_INTERVAL"])
 values = st.one_of(st.sampled_from(["", "1", "2", "x"]), st.just(POD_IP))
-entries = st.builds(k8s._entry_for, names, values)  # pylint: disable=protected-access
+entries = st.builds(k8s_workload._entry_for, names, values)  # pylint: disable=protected-access
 
 
 @settings(max_examples=200, deadline=None)
 @given(env=st.lists(entries, max_size=6), desired=st.dictionaries(names, st.one_of(st.none(), values), max_size=4))
 def test_plan_is_idempotent_and_rollback_env_restores_the_effective_environment(env, desired):
-    new, changes = k8s.plan_env(env, desired)
-    effective = k8s.env_to_dict(new)
+    new, changes = k8s_workload.plan_env(env, desired)
+    effective = k8s_workload.env_to_dict(new)
     for name, value in desired.items():
         assert effective.get(name) == value
-    untouched = dict((n, v) for n, v in k8s.env_to_dict(env).items() if n not in desired)
+    untouched = dict((n, v) for n, v in k8s_workload.env_to_dict(env).items() if n not in desired)
     assert dict((n, v) for n, v in effective.items() if n not in desired) == untouched
-    assert k8s.plan_env(new, desired)[1] == []
-    restored = k8s.plan_env(new, k8s.rollback_env(changes))[0]
-    assert k8s.env_to_dict(restored) == k8s.env_to_dict(env)
+    assert k8s_workload.plan_env(new, desired)[1] == []
+    restored = k8s_workload.plan_env(new, k8s_workload.rollback_env(changes))[0]
+    assert k8s_workload.env_to_dict(restored) == k8s_workload.env_to_dict(env)
 
 
 # --------------------------------------------------------------------------- normalize_env
@@ -150,7 +152,7 @@ def test_ovs_ovn_variables_are_converted_in_their_own_unit():
     ("ovs-ovn", {"OVN_REMOTE_PROBE_INTERVAL": 300}, ["env.OVN_REMOTE_PROBE_INTERVAL", "looks like seconds"]),
 ])
 def test_a_variable_of_the_other_workload_or_in_the_wrong_unit_is_refused(workload, env, words):
-    with pytest.raises((k8s.K8sError, tunables.IntervalError)) as caught:
+    with pytest.raises((k8s_workload.K8sError, tunables.IntervalError)) as caught:
         k8s_env.normalize_env(env, workload)
     for word in words:
         assert word in str(caught.value)
@@ -170,7 +172,7 @@ def test_a_variable_of_the_other_workload_or_in_the_wrong_unit_is_refused(worklo
     ({"X": {"valueFrom": {"fieldRef": {}}, "value": "1"}}, ["env.X", "got keys value, valueFrom"]),
 ])
 def test_refused_values_name_the_variable(env, words):
-    with pytest.raises((k8s.K8sError, tunables.IntervalError)) as caught:
+    with pytest.raises((k8s_workload.K8sError, tunables.IntervalError)) as caught:
         k8s_env.normalize_env(env, "ovn-central")
     for word in words:
         assert word in str(caught.value)
@@ -196,7 +198,7 @@ def daemonset(strategy="RollingUpdate", generation=2, observed=2, desired=4, upd
         spec["updateStrategy"]["rollingUpdate"] = {"maxSurge": 1, "maxUnavailable": 0}
     return {"kind": "DaemonSet",
             "metadata": {"namespace": "kube-system", "name": "ovs-ovn", "generation": generation,
-                         "annotations": {k8s.DAEMONSET_GENERATION_ANNOTATION: str(generation)}},
+                         "annotations": {k8s_workload.DAEMONSET_GENERATION_ANNOTATION: str(generation)}},
             "spec": spec,
             "status": {"observedGeneration": observed, "desiredNumberScheduled": desired,
                        "currentNumberScheduled": desired, "updatedNumberScheduled": updated,
@@ -228,7 +230,7 @@ def test_a_daemonset_rolling_update_restarting_every_node_is_refused_and_on_dele
     (daemonset("OnDelete", observed=1, updated=0), False, 4, "observe generation 2"),
 ])
 def test_daemonset_rollout_status(state, complete, pending, message):
-    summary = k8s.rollout_status(state)
+    summary = k8s_workload.rollout_status(state)
     assert (summary["complete"], summary["failed"], summary["pods_pending_restart"]) == (complete, False, pending)
     assert message in summary["message"]
     assert summary["revision"] == "2" and summary["strategy"] == state["spec"]["updateStrategy"]["type"]
@@ -240,7 +242,7 @@ def deployment(generation=2, observed=2, replicas=3, updated=3, available=3, tot
     conditions = []
     if progressing:
         conditions.append({"type": "Progressing", "status": "False", "reason": progressing, "message": "m"})
-    return {"metadata": {"generation": generation, "annotations": {k8s.REVISION_ANNOTATION: "4"}},
+    return {"metadata": {"generation": generation, "annotations": {k8s_workload.REVISION_ANNOTATION: "4"}},
             "spec": {"replicas": replicas},
             "status": {"observedGeneration": observed, "replicas": replicas if total is None else total,
                        "updatedReplicas": updated, "availableReplicas": available, "conditions": conditions}}
@@ -255,14 +257,14 @@ def deployment(generation=2, observed=2, replicas=3, updated=3, available=3, tot
     (deployment(updated=1, progressing="ProgressDeadlineExceeded"), False, True, "progress deadline exceeded"),
 ])
 def test_rollout_status_judges_like_kubectl(state, complete, failed, message):
-    summary = k8s.rollout_status(state)
+    summary = k8s_workload.rollout_status(state)
     assert (summary["complete"], summary["failed"]) == (complete, failed)
     assert message in summary["message"]
     assert summary["revision"] == "4"
 
 
 def test_rollout_waits_for_the_generation_it_wrote():
-    assert not k8s.rollout_status(deployment(generation=2, observed=2), generation=3)["complete"]
+    assert not k8s_workload.rollout_status(deployment(generation=2, observed=2), generation=3)["complete"]
 
 
 # --------------------------------------------------------------------------- conflict retry
@@ -275,7 +277,7 @@ class FakeClient(k8s.K8sClient):
         self.reads = 0
         self.patches = []
         self.attempts = attempts
-        self.backoff = k8s.Backoff(0.2, maximum=2.0)
+        self.backoff = ovsdb_base.Backoff(0.2, maximum=2.0)
 
     def read(self, kind, namespace, name, deadline=None):
         self.reads += 1
@@ -285,7 +287,7 @@ class FakeClient(k8s.K8sClient):
         self.patches.append(patch)
         if self.conflicts_left:
             self.conflicts_left -= 1
-            raise k8s.K8sConflictError("conflict", status=409)
+            raise k8s_workload.K8sConflictError("conflict", status=409)
         return {"metadata": {"resourceVersion": "999"}}
 
 
@@ -309,7 +311,7 @@ def test_a_conflict_is_re_read_re_planned_and_written_with_the_new_resource_vers
 
 def test_conflicts_are_retried_a_bounded_number_of_times():
     client = FakeClient(conflicts=100, attempts=5)
-    with pytest.raises(k8s.K8sConflictError) as caught:
+    with pytest.raises(k8s_workload.K8sConflictError) as caught:
         client.modify("Deployment", "ns", "d", lambda d: ({"x": 1}, None), sleep=lambda s: None)
     assert len(client.patches) == 5
     assert "kept changing" in str(caught.value) and "5 writes" in str(caught.value)
@@ -333,14 +335,14 @@ class FakeApiException(Exception):
 
 
 @pytest.mark.parametrize("status,verb,words,kind", [
-    (401, "get", ["401 Unauthorized", "kubeconfig /k (context c)"], k8s.K8sApiError),
+    (401, "get", ["401 Unauthorized", "kubeconfig /k (context c)"], k8s_workload.K8sApiError),
     (403, "patch", ["forbidden (403)", "may not patch Deployment kube-system/ovn-central",
                     "verb 'patch' on resource 'deployments' in API group 'apps' in namespace 'kube-system'",
-                    "The API server said: nope"], k8s.K8sApiError),
-    (404, "get", ["Deployment kube-system/ovn-central not found (404)", "nope"], k8s.K8sApiError),
-    (409, "patch", ["409 Conflict"], k8s.K8sConflictError),
-    (422, "patch", ["invalid (422)", "nope"], k8s.K8sApiError),
-    (500, "get", ["answered 500 Internal"], k8s.K8sApiError),
+                    "The API server said: nope"], k8s_workload.K8sApiError),
+    (404, "get", ["Deployment kube-system/ovn-central not found (404)", "nope"], k8s_workload.K8sApiError),
+    (409, "patch", ["409 Conflict"], k8s_workload.K8sConflictError),
+    (422, "patch", ["invalid (422)", "nope"], k8s_workload.K8sApiError),
+    (500, "get", ["answered 500 Internal"], k8s_workload.K8sApiError),
 ])
 def test_api_errors_become_sentences(status, verb, words, kind):
     reason = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable",
@@ -354,7 +356,7 @@ def test_api_errors_become_sentences(status, verb, words, kind):
 
 def test_api_errors_name_the_kind_and_its_resource():
     error = k8s.api_error(FakeApiException(403, "Forbidden", "nope"), "patch", "kube-system", "ovs-ovn",
-                          "https://127.0.0.1:6443", "kubeconfig /k", kind=k8s.DAEMONSET)
+                          "https://127.0.0.1:6443", "kubeconfig /k", kind=k8s_workload.DAEMONSET)
     assert "may not patch DaemonSet kube-system/ovs-ovn" in str(error)
     assert "verb 'patch' on resource 'daemonsets' in API group 'apps'" in str(error)
 
@@ -399,7 +401,7 @@ def test_kubeconfig_environment_variable_is_the_default(tmp_path, monkeypatch):
     configuration, _source = k8s.build_configuration(params())
     assert configuration.host == "https://127.0.0.1:6443"
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
-    with pytest.raises(k8s.K8sConfigError) as caught:
+    with pytest.raises(k8s_workload.K8sConfigError) as caught:
         k8s.build_configuration(params())
     assert "no Kubernetes connection configured" in str(caught.value)
 
@@ -414,7 +416,7 @@ def test_kubeconfig_environment_variable_is_the_default(tmp_path, monkeypatch):
 def test_bad_connection_options_are_refused_before_any_request(tmp_path, overrides, words):
     if overrides.get("kubeconfig") == "KUBECONFIG_FILE":
         overrides = dict(overrides, kubeconfig=write_kubeconfig(tmp_path))
-    with pytest.raises(k8s.K8sConfigError) as caught:
+    with pytest.raises(k8s_workload.K8sConfigError) as caught:
         k8s.build_configuration(params(**overrides))
     assert words in str(caught.value)
 
@@ -429,7 +431,7 @@ def test_a_silent_api_server_fails_the_request_at_its_deadline():
         client = k8s.K8sClient.from_params(params(host="http://127.0.0.1:%d" % silent.getsockname()[1],
                                                   api_key="t", request_timeout=0.5))
         started = time.monotonic()
-        with pytest.raises(k8s.K8sConnectionError) as caught:
+        with pytest.raises(k8s_workload.K8sConnectionError) as caught:
             client.read("Deployment", "kube-system", "ovn-central")
         assert time.monotonic() - started < 10  # bounded by request_timeout (0.5 s), with a wide margin
         assert "did not answer within 0 s" not in str(caught.value)

@@ -7,9 +7,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubedc.ovn_tuning.plugins.filter.rollout_report import member_status
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, health
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import cluster_facts, cluster_members, health
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbConfigError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError
 from ansible_collections.kubedc.ovn_tuning.plugins.modules.ovsdb_server_status import sockets_of
 
 from ansible_collections.kubedc.ovn_tuning.tests.unit.test_health_gates import REMOTES, SIDS, facts, member, status_text
@@ -32,13 +32,13 @@ def host_read(index, host=None, **status_args):
     return {"host": host or HOSTS[index], "ctl_socket": "/run/ovn/ovnnb_db.ctl",
             "cluster_status": parse_cluster_status(status_text(index, **status_args)),
             "cluster_status_error": None,
-            "listeners": [cluster_facts.describe_listener("db:OVN_Northbound,NB_Global,connections")],
+            "listeners": [cluster_members.describe_listener("db:OVN_Northbound,NB_Global,connections")],
             "listeners_error": None, "read_at_epoch": 1795331925.0}
 
 
 def merged(members, statuses):
     checked = cluster_facts.validate_member_status(statuses)
-    unmatched = cluster_facts.attach_member_status(members, checked)
+    unmatched = cluster_members.attach_member_status(members, checked)
     return facts(members), unmatched
 
 
@@ -58,7 +58,7 @@ def test_reads_are_matched_by_server_id_whatever_their_order():
 def test_a_member_silent_over_ovsdb_gets_its_read_by_the_raft_address():
     members = [ovsdb_only(0), ovsdb_only(1), ovsdb_only(2, reachable=False)]
     # The lab's RAFT addresses are 127.0.0.5N, the client remotes 127.0.0.5N too (other ports).
-    assert cluster_facts._address_host(REMOTES[2]) == "127.0.0.53"
+    assert cluster_members._address_host(REMOTES[2]) == "127.0.0.53"
     doc, unmatched = merged(members, [host_read(0), host_read(1), host_read(2)])
     assert unmatched == []
     assert doc["members"][2]["host"] == "central-3"

@@ -15,7 +15,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot as snap
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_databases as snapdb
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_document as snapdoc
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_client import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

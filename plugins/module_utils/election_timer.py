@@ -204,7 +204,7 @@ class ElectionTimerChange(object):
         self.deadline = Deadline(timeout, "changing the %s election timer" % database)
         self.call_timeout = float(call_timeout)
         self.poll_interval = float(poll_interval)
-        self._next_pause = min(FIRST_POLL, self.poll_interval)
+        self._restart_polls()
         self.call = call
         self.warn = warn or (lambda text: None)
         self.lost = []  # members whose daemon went away during the run
@@ -314,6 +314,10 @@ class ElectionTimerChange(object):
             % (self.database, self.target_ms, self.deadline.seconds, self.last_state,
                self._progress()))
 
+    def _restart_polls(self):
+        """The next read comes FIRST_POLL after now (at most ``poll_interval``)."""
+        self._next_pause = min(FIRST_POLL, self.poll_interval)
+
     def _pause(self):
         """Wait before the next read: FIRST_POLL after a step was taken (a RAFT commit takes
         milliseconds), doubling while nothing moves, at most ``poll_interval``."""
@@ -377,7 +381,7 @@ class ElectionTimerChange(object):
             return False
         step["reply"] = reply
         self.steps.append(step)
-        self._next_pause = min(FIRST_POLL, self.poll_interval)
+        self._restart_polls()
         return True
 
     def converge(self):

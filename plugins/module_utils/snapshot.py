@@ -45,7 +45,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_chassis import ChassisPart
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_databases import DatabasePart, LocalConfigPart
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_kube import WorkloadPart, kube_label
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import SnapshotError, fail, unknown_keys
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import SnapshotError, fail
 
 # The parts, in the order they are checked, read and written (ovn-central's env before
 # ovs-ovn's in a descriptor: ovs-ovn's namespace and credentials are ovn-central's).
@@ -60,11 +60,10 @@ ENV_RESTORE_ORDER = (PART_OF["ovs_ovn"], PART_OF["kube_ovn"])
 
 DESCRIPTOR_KEYS = ("name", "nb", "sb", "local_config", "chassis", "kube_ovn")
 # Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
-# control sockets there); accepted, checked and not read by this module.
+# control sockets there); accepted, checked and not read by this module. ``sb_relays``, also
+# accepted, is read by the roles for health only: SB relays hold no tunable that a snapshot could
+# put back (their listeners and source probe are on their command line).
 HOST_KEYS = ("central_hosts", "chassis_hosts")
-# Parts of the descriptor the roles read for health only: SB relays hold no tunable that a snapshot
-# could put back (their listeners and source probe are on their command line).
-READ_ONLY_KEYS = ("sb_relays",)
 
 
 # --------------------------------------------------------------------------- the descriptor
@@ -72,25 +71,19 @@ READ_ONLY_KEYS = ("sb_relays",)
 def validate_deployment(deployment, param="deployment"):
     """Check the deployment descriptor and return it normalised (no contact with anything).
 
-    Raises SnapshotError naming the bad key (``deployment.chassis[1].remote: ...``).
+    ``deployment`` has passed the module's argument spec (types, required and unknown keys, each
+    key's defaults); this checks what the spec cannot: empty strings, remote syntax, absolute
+    socket paths, names given twice, and that something is to be snapshotted. Raises
+    SnapshotError naming the bad key (``deployment.chassis[1].remote: ...``).
     """
-    if not isinstance(deployment, dict):
-        fail(param, "expected a dictionary with name and nb, sb, local_config, chassis, kube_ovn")
-    unknown_keys(deployment, DESCRIPTOR_KEYS + HOST_KEYS + READ_ONLY_KEYS, param)
     relays = deployment.get("sb_relays")
-    if relays is not None:
-        if not isinstance(relays, dict):
-            fail(param + ".sb_relays", "expected a dictionary with remote (the relays' remotes), got %r" % (relays,))
-        unknown_keys(relays, ("remote",), param + ".sb_relays")
-        if not isinstance(relays.get("remote"), str) or not relays["remote"].strip():
-            fail(param + ".sb_relays.remote", "expected the relays' remotes, comma separated")
+    if relays is not None and not (relays.get("remote") or "").strip():
+        fail(param + ".sb_relays.remote", "expected the relays' remotes, comma separated")
     for key in HOST_KEYS:
-        hosts = deployment.get(key)
-        if hosts is not None and (not isinstance(hosts, (list, tuple))
-                                  or not all(isinstance(h, str) and h.strip() for h in hosts)):
-            fail("%s.%s" % (param, key), "expected a list of inventory host names, got %r" % (hosts,))
+        if not all((host or "").strip() for host in deployment.get(key) or []):
+            fail("%s.%s" % (param, key), "expected a list of inventory host names, got %r" % (deployment[key],))
     name = deployment.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not (name or "").strip():
         fail(param + ".name", "required: a non-empty name of the deployment (recorded in the snapshot)")
     result = dict((key, None) for key in ("nb", "sb", "local_config", "chassis", "kube_ovn", "ovs_ovn",
                                           "chassis_hosts"))

@@ -18,10 +18,9 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base impor
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import validate_connection_params
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import (
     SCHEMA_VERSION, Part, SnapshotError, check_rows, check_string_map, check_type, fail, monitored_columns, plan_connections,
-    plan_recorded_rows, read_rows, rows_by_target, single_remote, transact, unknown_keys)
+    plan_recorded_rows, read_rows, rows_by_target, single_remote, transact)
 
 LOCAL_CONFIG = "Local_Config"
-DATABASE_KEYS = ("remote", "ctl_sockets")
 
 
 def option_keys(database):
@@ -53,22 +52,14 @@ class DatabasePart(Part):
         if value is None:
             return
         param = "%s.%s" % (param, self.key)
-        if not isinstance(value, dict):
-            fail(param, "expected a dictionary with remote (and optionally ctl_sockets), got %r" % (value,))
-        unknown_keys(value, DATABASE_KEYS, param)
-        remote = value.get("remote")
-        if not isinstance(remote, str) or not remote.strip():
+        remote = value.get("remote") or ""
+        if not remote.strip():
             fail(param + ".remote", "required: the database's remotes as OVN writes them"
                  " (tcp:IP:PORT,tcp:IP:PORT,... or unix:PATH)")
         parse_remotes(remote, param + ".remote")
-        sockets = value.get("ctl_sockets")
-        if sockets is None:
-            sockets = []
-        if isinstance(sockets, str) or not isinstance(sockets, (list, tuple)):
-            fail(param + ".ctl_sockets", "expected a list of unixctl socket paths, got %r" % (sockets,))
         paths = []
-        for index, path in enumerate(sockets):
-            if not isinstance(path, str) or not os.path.isabs(path):
+        for index, path in enumerate(value.get("ctl_sockets") or []):
+            if not os.path.isabs(path):
                 fail("%s.ctl_sockets[%d]" % (param, index),
                      "expected the absolute path of an ovsdb-server unixctl socket, got %r" % (path,))
             if path not in paths:
@@ -259,11 +250,8 @@ class LocalConfigPart(Part):
         if local is None:
             return
         where = param + ".local_config"
-        if not isinstance(local, dict):
-            fail(where, "expected a dictionary with remotes (one Local_Config database per member)")
-        unknown_keys(local, ("remotes",), where)
         remotes = local.get("remotes")
-        if not isinstance(remotes, (list, tuple)) or not remotes:
+        if not remotes:
             fail(where + ".remotes", "expected a non-empty list, one remote per member's Local_Config"
                  " database (e.g. tcp:127.0.0.1:6645)")
         seen = []

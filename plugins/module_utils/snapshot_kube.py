@@ -13,13 +13,11 @@ import copy
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import k8s_client, k8s_env, k8s_workload, tunables
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import (
-    Part, SnapshotError, check_type, fail, non_empty_strings, unknown_keys)
+    Part, SnapshotError, check_type, non_empty_strings)
 
 KUBE_OVN_DEFAULTS = dict((key, tunables.K8S_WORKLOADS["ovn-central"][key]) for key in ("namespace", "name", "container"))
 OVS_OVN_DEFAULTS = dict((key, tunables.K8S_WORKLOADS["ovs-ovn"][key]) for key in ("name", "container"))
-OVS_OVN_KEYS = ("manage", "name", "container", "allow_restart")
 KUBE_OVN_AUTH_KEYS = tuple(sorted(k8s_client.K8S_AUTH_SPEC))
-KUBE_OVN_KEYS = tuple(sorted(set(KUBE_OVN_AUTH_KEYS) | set(KUBE_OVN_DEFAULTS) | set(["ovs_ovn"])))
 
 
 def env_names(workload="ovn-central"):
@@ -47,9 +45,6 @@ class WorkloadPart(Part):
             return
         where = param + ".kube_ovn"
         if self.key == "kube_ovn":
-            if not isinstance(kube, dict):
-                fail(where, "expected a dictionary (kubeconfig, context, namespace, name, container)")
-            unknown_keys(kube, KUBE_OVN_KEYS, where)
             normalised = dict((key, kube.get(key)) for key in KUBE_OVN_AUTH_KEYS)
             if normalised.get("request_timeout") is None:
                 normalised["request_timeout"] = 30.0
@@ -61,12 +56,6 @@ class WorkloadPart(Part):
     @staticmethod
     def _ovs_ovn(part, kube, where):
         part = {} if part is None else part
-        if not isinstance(part, dict):
-            fail(where, "expected a dictionary (manage, name, container, allow_restart), got %r" % (part,))
-        unknown_keys(part, OVS_OVN_KEYS, where)
-        for key in ("manage", "allow_restart"):
-            if part.get(key) is not None and not isinstance(part[key], bool):
-                fail("%s.%s" % (where, key), "expected true or false, got %r" % (part[key],))
         if part.get("manage") is False:
             return None
         result = {"namespace": kube["namespace"], "allow_restart": bool(part.get("allow_restart"))}

@@ -95,15 +95,8 @@ def fail(param, why):
     raise SnapshotError("%s: %s" % (param, why))
 
 
-def unknown_keys(value, allowed, param):
-    unknown = sorted(str(k) for k in value if k not in allowed)
-    if unknown:
-        fail("%s.%s" % (param, unknown[0]),
-             "unknown key; accepted keys of %s are %s" % (param, ", ".join(allowed)))
-
-
 def single_remote(value, param):
-    if not isinstance(value, str) or not value.strip():
+    if not (value or "").strip():
         fail(param, "expected one remote (tcp:IP:PORT, ssl:IP:PORT or unix:PATH), got %r" % (value,))
     remotes = parse_remotes(value, param)
     if len(remotes) != 1:
@@ -119,7 +112,7 @@ def non_empty_strings(part, defaults, where):
         value = part.get(key)
         if value is None:
             value = default
-        if not isinstance(value, str) or not value.strip():
+        if not value.strip():
             fail("%s.%s" % (where, key), "must be a non-empty string, got %r" % (value,))
         result[key] = value
     return result

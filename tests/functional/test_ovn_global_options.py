@@ -22,14 +22,13 @@ run_many = functools.partial(three_runs.run_many, MODULE)
 check_real_again = functools.partial(three_runs.check_real_again, MODULE)
 
 
-CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
 GLOBAL = {"nb": "NB_Global", "sb": "SB_Global"}
 
 
 # --------------------------------------------------------------------------- the independent oracle
 
 def ctl_argv(lab, db, *args):
-    return [CTL[db], "--timeout=20", "--db=" + lab.remotes(db)] + list(args)
+    return oracle.ctl_argv(db, lab.remotes(db), *args)
 
 
 def ctl(lab, db, *args):

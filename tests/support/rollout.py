@@ -147,9 +147,8 @@ def cli(*argv):
 
 
 def listener_probes(lab, db):
-    tool = "ovn-nbctl" if db == "nb" else "ovn-sbctl"
-    out = json.loads(cli(tool, "--timeout=20", "--db=" + lab.info()[db]["remotes"], "--format=json",
-                         "--columns=target,inactivity_probe", "list", "Connection"))
+    out = json.loads(oracle.dbctl(db, lab.info()[db]["remotes"], "--format=json", "--columns=target,inactivity_probe",
+                                  "list", "Connection"))
     probes = {}
     for target, probe in out["data"]:
         probes[target] = None if probe == ["set", []] else probe
@@ -178,12 +177,10 @@ def state_of(lab):
         "sb_listeners": sb_probes,
         "nb_listener_probe": sorted(set(nb_probes.values()))[0] if len(set(nb_probes.values())) == 1 else nb_probes,
         "sb_listener_probe": sorted(set(sb_probes.values()))[0] if len(set(sb_probes.values())) == 1 else sb_probes,
-        "northd_probe_interval": cli("ovn-nbctl", "--timeout=20", "--db=" + info["nb"]["remotes"], "--if-exists",
-                                     "get", "NB_Global", ".", "options:northd_probe_interval").strip('"'),
-        "nb_options": cli("ovn-nbctl", "--timeout=20", "--db=" + info["nb"]["remotes"], "get", "NB_Global", ".",
-                          "options"),
-        "sb_options": cli("ovn-sbctl", "--timeout=20", "--db=" + info["sb"]["remotes"], "get", "SB_Global", ".",
-                          "options"),
+        "northd_probe_interval": oracle.nbctl(info["nb"]["remotes"], "--if-exists", "get", "NB_Global", ".",
+                                              "options:northd_probe_interval").strip('"'),
+        "nb_options": oracle.nbctl(info["nb"]["remotes"], "get", "NB_Global", ".", "options"),
+        "sb_options": oracle.sbctl(info["sb"]["remotes"], "get", "SB_Global", ".", "options"),
         # (the first chassis; a lab without chassis has none to read)
         "chassis_probe": cli(*oracle.vsctl_argv(info, info["chassis"][0], "--if-exists", "get", "Open_vSwitch", ".",
                                                 "external_ids:ovn-remote-probe-interval")).strip('"')

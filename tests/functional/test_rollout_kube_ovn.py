@@ -62,8 +62,7 @@ def kube_lab(lab_factory, k8s_standin, tmp_path, name, **kube):
     """A kube-ovn lab (1 member, 1 chassis with a 5 s probe) and a staging inventory for it."""
     lab = lab_factory(name=name, members=1, kube_ovn=True, chassis=1, chassis_probe_ms=5000)
     info = lab.info()
-    deployment = descriptor("kube-1", lab)
-    deployment["local_config"] = {"remotes": [m["unix"] for m in info["nb"]["members"] + info["sb"]["members"]]}
+    deployment = descriptor("kube-1", lab)  # with local_config: each member's Local_Config
     deployment["kube_ovn"] = dict({"kubeconfig": k8s_standin.kubeconfig}, **kube)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {

@@ -12,7 +12,7 @@ import re
 
 import yaml
 
-from ovnlab import Lab
+from ovnlab import Lab, deployment
 from ovnlab.inventory import inventory as inventory_of
 from support import oracle
 from support.ansible_run import REPO_ROOT, run_playbook
@@ -66,27 +66,16 @@ def incident_labs(shapes):
 
 
 def descriptor(name, lab):
-    """ovn_deployment of a lab, as the lab playbook writes it."""
-    info = lab.info()
-    return {
-        "name": name,
-        "nb": {"remote": info["nb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["nb"]["members"]]},
-        "sb": {"remote": info["sb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["sb"]["members"]]},
-        "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
-    }
+    """ovn_deployment of a lab named ``name``, as the lab playbook writes it (ovnlab.deployment,
+    controller mode: the members' sockets and the chassis' databases through the lab's workdir)."""
+    return deployment.descriptor(lab.info(), name)
 
 
 def hosts_descriptor(name, lab):
     """ovn_deployment of a lab whose members and chassis are Ansible hosts of their own (central_hosts,
-    chassis_hosts, over SSH): the members' sockets are read and the chassis' probes set on each host."""
-    info = lab.info()
-    return {
-        "name": name,
-        "nb": {"remote": info["nb"]["remotes"]},
-        "sb": {"remote": info["sb"]["remotes"]},
-        "central_hosts": [host["name"] for host in info["hosts"] if host["kind"] == "central"],
-        "chassis_hosts": [c["host"] for c in info["chassis"]],
-    }
+    chassis_hosts, over SSH): the members' sockets are read and the chassis' probes set on each host
+    (ovnlab.deployment, hosts mode)."""
+    return deployment.descriptor(lab.info(), name, mode="hosts")
 
 
 def chassis_probes(lab):

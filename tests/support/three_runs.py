@@ -14,6 +14,20 @@ def run_many(module, cases):
     return run_cases(cases, module=module, timeout=300)
 
 
+def refused(module, cases):
+    """Runs of ``module`` that must be refused before anything is done, in one ansible-playbook
+    process: ``cases`` are ``(name, args, param)``. Asserts that each failed, changed nothing, names
+    ``param`` in its message and never tried a remote ("could not reach"); returns the results by name."""
+    results = run_many(module, [(name, args) for name, args, _param in cases])
+    for name, _args, param in cases:
+        result = results[name]
+        assert result["failed"], "%s: did not fail: %r" % (name, result)
+        assert not result.get("changed"), name
+        assert param in result["msg"], "%s: %r does not name %s" % (name, result["msg"], param)
+        assert "could not reach" not in result["msg"], name
+    return results
+
+
 def check_real_again(module, args, reader, between=()):
     """Run ``module`` with ``args`` in check mode, for real, and again, ``reader`` (an independent
     CLI read with ``tasks(label)`` and ``from_records(records, label)``) around each run.

@@ -17,6 +17,8 @@ for _path in (COLLECTIONS_DIR, os.path.join(REPO_ROOT, "tests", "lab"), os.path.
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+from ovnlab.deployment import descriptor  # noqa: E402 pylint: disable=wrong-import-position
+
 # The incident's aggressive settings the lab starts with, and the tuning applied to it.
 INCIDENT_SETTINGS = {"inactivity_probe_ms": 5000, "northd_probe_ms": 5000, "chassis_probe_ms": 5000,
                      "election_timer_ms": 1000}
@@ -143,14 +145,8 @@ def lab_inventory(labs, path):
     groups = {"ovn_staging": {"hosts": {}}, "ovn_production": {"hosts": {}}}
     for number, lab in enumerate(labs):
         info = lab.info()
-        descriptor = {
-            "name": info["name"],
-            "nb": {"remote": info["nb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["nb"]["members"]]},
-            "sb": {"remote": info["sb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["sb"]["members"]]},
-            "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
-        }
         group = "ovn_staging" if number == 0 else "ovn_production"
-        groups[group]["hosts"][info["name"]] = {"ovn_deployment": descriptor}
+        groups[group]["hosts"][info["name"]] = {"ovn_deployment": descriptor(info)}
     inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
                          "children": groups}}
     with open(path, "w") as handle:

@@ -20,8 +20,9 @@ import sys
 import ansible_runner
 import yaml
 
+from support import oracle
 from support.ansible_run import COLLECTIONS_DIR, REPO_ROOT
-from support.rollout import cli, descriptor, expected_checksum, listener_probes
+from support.rollout import descriptor, expected_checksum, listener_probes
 
 SURVEYS = os.path.join(REPO_ROOT, "awx", "surveys")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -119,8 +120,7 @@ class Job(object):
 
 def external_ids(lab):
     """NB_Global external_ids, read with ovn-nbctl (the way the docs tell operators to read the store)."""
-    out = cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], "--format=json", "--columns=external_ids",
-              "list", "NB_Global")
+    out = oracle.nbctl(lab.info()["nb"]["remotes"], "--format=json", "--columns=external_ids", "list", "NB_Global")
     pairs = json.loads(out)["data"][0][0][1]
     return dict((key, value) for key, value in pairs)
 
@@ -131,8 +131,8 @@ def ours(lab, kind=None):
 
 
 def northd_probe(lab):
-    return cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], "--if-exists", "get", "NB_Global",
-               ".", "options:northd_probe_interval").strip('"')
+    return oracle.nbctl(lab.info()["nb"]["remotes"], "--if-exists", "get", "NB_Global", ".",
+                        "options:northd_probe_interval").strip('"')
 
 
 def test_job_templates_under_ansible_runner_with_the_state_in_the_deployments(lab_factory, tmp_path):
@@ -145,8 +145,7 @@ def test_job_templates_under_ansible_runner_with_the_state_in_the_deployments(la
     base = str(tmp_path)
     # Another tool's key in each NB_Global: never touched.
     for lab in labs.values():
-        cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], "set", "NB_Global", ".",
-            "external_ids:other-tool=keep-me")
+        oracle.nbctl(lab.info()["nb"]["remotes"], "set", "NB_Global", ".", "external_ids:other-tool=keep-me")
     quick = {"ovn_tuning_baseline_seconds": 0, "ovn_tuning_soak_seconds": 0}
 
     def job(ident, survey, playbook, limit=None, check=False, artifacts=None, template_vars=None, **answers):

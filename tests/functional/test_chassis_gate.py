@@ -12,25 +12,16 @@ import os
 
 import pytest
 
-from support import oracle
-from support.ansible_run import run_tasks
+from support import ansible_run, oracle
 
 STATUS = "kubedc.ovn_tuning.ovn_controller_status"
 SYNC = "kubedc.ovn_tuning.ovn_hv_sync"
 
 
 def run_cases(cases, check=False):
-    """Several module runs in one playbook; results by case name, ``failed`` from the task status."""
-    tasks = [dict({"name": name, module: args, "ignore_errors": True}) for name, module, args in cases]
-    run = run_tasks(tasks, check=check, timeout=300)
-    results = {}
-    for record in run.records:
-        result = dict(record["result"])
-        result["failed"] = record["status"] == "failed"
-        results[record["task"]] = result
-    missing = [name for name, _module, _args in cases if name not in results]
-    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
-    return results
+    """Several ``(name, module, args)`` module runs in one playbook; results by case name, ``failed``
+    from the task status."""
+    return ansible_run.run_cases(cases, check=check, timeout=300)
 
 
 @pytest.fixture
@@ -50,13 +41,11 @@ def connection_status(info, chassis_info):
 
 
 def nb_cfg(lab):
-    return int(oracle.run(["ovn-nbctl", "--timeout=20", "--db=" + lab.remotes("nb"), "get", "NB_Global", ".",
-                           "nb_cfg"]).strip())
+    return int(oracle.nbctl(lab.remotes("nb"), "get", "NB_Global", ".", "nb_cfg"))
 
 
 def chassis_nb_cfg(lab, name):
-    return int(oracle.run(["ovn-sbctl", "--timeout=20", "--db=" + lab.remotes("sb"), "--bare", "--columns=nb_cfg",
-                           "find", "Chassis_Private", "name=" + name]).strip())
+    return int(oracle.sbctl(lab.remotes("sb"), "--bare", "--columns=nb_cfg", "find", "Chassis_Private", "name=" + name))
 
 
 @contextlib.contextmanager

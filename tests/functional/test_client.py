@@ -19,10 +19,6 @@ TABLES = {"NB_Global": ["external_ids", "options", "connections"],
           "Connection": ["target", "inactivity_probe"]}
 
 
-def nbctl(remotes, *args):
-    return oracle.run(["ovn-nbctl", "--timeout=20", "--db=" + remotes] + list(args)).strip()
-
-
 def leader_address(lab, db="nb"):
     return lab.info()[db]["members"][lab.leader(db)]["remote"]
 
@@ -39,8 +35,8 @@ def test_leader_only_connects_to_the_leader_and_commits(ovn_lab):
 
         conn.transact(build, comment="kubedc.ovn_tuning client test")
         assert conn.rows("NB_Global")[0].external_ids["kubedc-client-test"] == "leader-write"
-    assert nbctl(nb["remotes"], "get", "NB_Global", ".", "external_ids:kubedc-client-test") == 'leader-write'
-    nbctl(nb["remotes"], "remove", "NB_Global", ".", "external_ids", "kubedc-client-test")
+    assert oracle.nbctl(nb["remotes"], "get", "NB_Global", ".", "external_ids:kubedc-client-test") == 'leader-write'
+    oracle.nbctl(nb["remotes"], "remove", "NB_Global", ".", "external_ids", "kubedc-client-test")
 
 
 def test_non_leader_members_are_skipped_with_a_reason(ovn_lab):
@@ -85,8 +81,8 @@ def test_leader_killed_next_operation_succeeds_on_the_new_leader(lab_factory):
     assert elapsed < 1.0 + 3.0, "commit on the new leader took %.1f s" % elapsed
     conn.close()
     survivors = ",".join(m["remote"] for i, m in enumerate(nb["members"]) if i != old_leader)
-    assert nbctl(survivors, "--no-leader-only", "get", "NB_Global", ".",
-                 "external_ids:after-failover") == 'yes'
+    assert oracle.nbctl(survivors, "--no-leader-only", "get", "NB_Global", ".",
+                        "external_ids:after-failover") == 'yes'
 
 
 def test_stopped_server_fails_within_the_timeout(lab_factory):
@@ -149,8 +145,8 @@ def test_unreachable_remotes_fail_within_the_timeout_and_are_named():
 
 def test_concurrent_writer_between_read_and_commit_is_not_lost(ovn_lab):
     nb = ovn_lab.info()["nb"]
-    nbctl(nb["remotes"], "remove", "NB_Global", ".", "external_ids", "ours", "--",
-          "remove", "NB_Global", ".", "external_ids", "theirs")
+    oracle.nbctl(nb["remotes"], "remove", "NB_Global", ".", "external_ids", "ours", "--",
+                 "remove", "NB_Global", ".", "external_ids", "theirs")
     calls = []
 
     def build(txn, c):
@@ -161,7 +157,7 @@ def test_concurrent_writer_between_read_and_commit_is_not_lost(ovn_lab):
         updated = dict(row.external_ids)
         updated["ours"] = "1"
         if not calls:
-            nbctl(nb["remotes"], "set", "NB_Global", ".", "external_ids:theirs=2")
+            oracle.nbctl(nb["remotes"], "set", "NB_Global", ".", "external_ids:theirs=2")
         calls.append(dict(row.external_ids))
         row.external_ids = updated
         return True
@@ -170,10 +166,10 @@ def test_concurrent_writer_between_read_and_commit_is_not_lost(ovn_lab):
         conn.transact(build)
     assert len(calls) == 2, calls
     assert "theirs" in calls[1]
-    ids = nbctl(nb["remotes"], "get", "NB_Global", ".", "external_ids")
+    ids = oracle.nbctl(nb["remotes"], "get", "NB_Global", ".", "external_ids")
     assert 'ours="1"' in ids and 'theirs="2"' in ids
-    nbctl(nb["remotes"], "remove", "NB_Global", ".", "external_ids", "ours", "--",
-          "remove", "NB_Global", ".", "external_ids", "theirs")
+    oracle.nbctl(nb["remotes"], "remove", "NB_Global", ".", "external_ids", "ours", "--",
+                 "remove", "NB_Global", ".", "external_ids", "theirs")
 
 
 def test_unixctl_has_a_deadline(ovn_lab, lab_factory):
@@ -218,8 +214,8 @@ def test_read_cost_is_flat_in_database_size(lab_factory):
     finally:
         channel.close()
     assert not [r for r in reply if "error" in r], reply[-1]
-    assert nbctl(remotes, "--no-leader-only", "--columns=name", "--bare", "find",
-                 "Logical_Switch", "name=big") == "big"
+    assert oracle.nbctl(remotes, "--no-leader-only", "--columns=name", "--bare", "find",
+                        "Logical_Switch", "name=big") == "big"
 
     with client.OvsdbClient(remotes, "OVN_Northbound", tables, timeout=20) as conn:
         assert conn.monitored() == {"Connection": ["inactivity_probe", "target"],

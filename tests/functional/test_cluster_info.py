@@ -14,37 +14,12 @@ import pytest
 
 from ovnlab import parse_cluster_status
 from support import oracle
-from support.ansible_run import run_tasks
-
-CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
-
-
-def run_all(tasks, check=False, extra_env=None):
-    """Run tasks (each with ignore_errors) in one playbook; their results by task name, each with
-    ``failed`` set from the task's status (ansible-core 2.19 callbacks no longer carry it)."""
-    for task in tasks:
-        task["ignore_errors"] = True
-    run = run_tasks(tasks, check=check, extra_env=extra_env)
-    results = {}
-    for record in run.records:
-        result = dict(record["result"])
-        result["failed"] = record["status"] == "failed"
-        results[record["task"]] = result
-    missing = [task["name"] for task in tasks if task["name"] not in results]
-    assert not missing, "no result for %s:\n%s\n%s" % (missing, run.stdout[-3000:], run.stderr[-2000:])
-    return results
-
-
-def run_module(name, args, check=False, extra_env=None):
-    """One module of the collection run once through ansible-playbook; its result."""
-    task = {"name": "module under test", "kubedc.ovn_tuning." + name: args}
-    return run_all([task], check=check, extra_env=extra_env)["module under test"]
+from support.ansible_run import run_all, run_module
 
 
 def appctl(lab, member, *args):
     """ovs-appctl on the member's host."""
-    return subprocess.run(oracle.appctl_argv(lab.info(), member, *args, timeout=10), check=True,
-                          capture_output=True, text=True).stdout
+    return oracle.run(oracle.appctl_argv(lab.info(), member, *args, timeout=10))
 
 
 def oracle_status(lab, db):
@@ -56,15 +31,9 @@ def oracle_status(lab, db):
 
 def server_rows(remote, database):
     """_Server.Database row of one member, read with ovsdb-client."""
-    query = json.dumps(["_Server", {"op": "select", "table": "Database",
-                                    "where": [["name", "==", database]]}])
-    out = subprocess.run(["ovsdb-client", "--timeout=10", "transact", remote, query], check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)[0]["rows"][0]
-
-
-def dbctl(db, remotes, *args):
-    return oracle.run([CTL[db], "--timeout=20", "--db=" + remotes] + list(args)).strip()
+    reply = oracle.transact(remote, "_Server", {"op": "select", "table": "Database",
+                                                "where": [["name", "==", database]]}, timeout=10)
+    return reply[0]["rows"][0]
 
 
 def facts_args(lab, db, **extra):
@@ -157,16 +126,16 @@ def test_healthy_cluster_facts_match_ovs_appctl(ovn_lab, db, check):
     settings = cluster["probe_settings"]
     assert settings["error"] is None
     assert settings["read_from"] == info["members"][leader_index]["remote"]
-    targets = dbctl(db, info["remotes"], "--bare", "--columns=target", "list", "Connection").split()
+    targets = oracle.dbctl(db, info["remotes"], "--bare", "--columns=target", "list", "Connection").split()
     assert sorted(row["target"] for row in settings["connections"]) == sorted(targets)
     assert all(row["referenced"] for row in settings["connections"])
     for row in settings["connections"]:
-        probe = dbctl(db, info["remotes"], "--bare", "--columns=inactivity_probe", "find", "Connection",
-                      "target=" + json.dumps(row["target"]))
+        probe = oracle.dbctl(db, info["remotes"], "--bare", "--columns=inactivity_probe", "find", "Connection",
+                             "target=" + json.dumps(row["target"]))
         assert row["inactivity_probe"] == (int(probe) if probe else None)
         assert row["inactivity_probe_effective"] == (int(probe) if probe else 5000)
     global_table = "NB_Global" if db == "nb" else "SB_Global"
-    options = json.loads(dbctl(db, info["remotes"], "--format=json", "--columns=options", "list", global_table))
+    options = json.loads(oracle.dbctl(db, info["remotes"], "--format=json", "--columns=options", "list", global_table))
     set_options = dict(options["data"][0][0][1])
     for key, value in settings["options_effective"].items():
         assert value == int(set_options.get(key, 5000))
@@ -208,9 +177,8 @@ def test_kube_ovn_local_config_listener_rows_and_command_line_port(lab_factory):
     assert cluster["summary"]["model"] == "standalone" and cluster["summary"]["quorum"] is True
     # A standalone database has no cluster/status: reported as data, not a failure.
     assert entry["cluster_status"] is None and entry["cluster_status_error"]
-    rows = json.loads(subprocess.run(
-        ["ovsdb-client", "--timeout=10", "dump", "--format=json", member["unix"], "Local_Config", "Connection",
-         "target"], check=True, capture_output=True, text=True).stdout)
+    rows = json.loads(oracle.run(["ovsdb-client", "--timeout=10", "dump", "--format=json", member["unix"],
+                                  "Local_Config", "Connection", "target"]))
     targets = sorted(row[0] for row in rows["data"])
     settings = cluster["probe_settings"]
     assert settings["table"] == "Config"

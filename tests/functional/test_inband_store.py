@@ -9,8 +9,8 @@ import os
 import pytest
 
 from ovnlab import Lab
-from support.ansible_run import run_tasks
-from support.rollout import cli
+from support import oracle
+from support.ansible_run import run_cases
 
 PREFIX = "kubedc-ovn-tuning:"
 
@@ -21,28 +21,14 @@ def store_lab():
     lab = Lab(name="store", members=1, northd_probe_ms=5000, keep=os.environ.get("OVNLAB_KEEP", "") not in ("", "0"))
     lab.start()
     try:
-        cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], "set", "NB_Global", ".",
-            "external_ids:other-tool=keep-me")
+        oracle.nbctl(lab.info()["nb"]["remotes"], "set", "NB_Global", ".", "external_ids:other-tool=keep-me")
         yield lab
     finally:
         lab.stop()
 
 
-def run_cases(cases):
-    """``(label, module, args, check)`` tasks in one ansible-playbook run; ``{label: result}``."""
-    tasks = [{"name": label, "kubedc.ovn_tuning." + module: args, "check_mode": check, "ignore_errors": True}
-             for label, module, args, check in cases]
-    run = run_tasks(tasks)
-    results = {}
-    for label, _module, _args, _check in cases:
-        records = [r for r in run.records if r["task"] == label]
-        assert records, "no result for %s:\n%s" % (label, run.stdout[-3000:])
-        results[label] = dict(records[-1]["result"], failed=records[-1]["status"] == "failed")
-    return results
-
-
 def nbctl(lab, *args):
-    return cli("ovn-nbctl", "--timeout=20", "--db=" + lab.info()["nb"]["remotes"], *args)
+    return oracle.nbctl(lab.info()["nb"]["remotes"], *args)
 
 
 def external_ids(lab):

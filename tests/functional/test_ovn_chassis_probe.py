@@ -6,45 +6,25 @@ host, and that ovn-controller stayed up and connected is read with ovn-appctl th
 the chassis' external_ids back as it found them.
 """
 
+import functools
 import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from support import oracle
-from support.ansible_run import run_tasks
+from support import ansible_run, oracle, three_runs
 
 MODULE = "kubedc.ovn_tuning.ovn_chassis_probe"
 PROBE_KEYS = ("ovn-remote-probe-interval", "ovn-bridge-remote-probe-interval",
               "ovn-openflow-probe-interval")
 
 
-def run_module(args, check=False, diff=False):
-    """One module run through ansible-playbook; ``failed`` comes from the task's status."""
-    run = run_tasks([{"name": "module under test", MODULE: args, "ignore_errors": True}],
-                    check=check, diff=diff, timeout=180)
-    records = [r for r in run.records if r["task"] == "module under test"]
-    assert records, "no result:\n%s\n%s" % (run.stdout[-3000:], run.stderr[-2000:])
-    result = dict(records[-1]["result"])
-    result["failed"] = records[-1]["status"] == "failed"
-    return result
-
-
-def run_many(cases):
-    """Several module runs in one playbook (one ansible-playbook process); results by case name."""
-    tasks = [{"name": name, MODULE: args, "ignore_errors": True} for name, args in cases]
-    run = run_tasks(tasks, timeout=300)
-    results = {}
-    for record in run.records:
-        result = dict(record["result"])
-        result["failed"] = record["status"] == "failed"
-        results[record["task"]] = result
-    missing = [name for name, _args in cases if name not in results]
-    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
-    return results
+# One module run through ansible-playbook; ``failed`` comes from the task's status.
+run_module = functools.partial(ansible_run.run_module, MODULE, timeout=180)
+# Several module runs in one playbook (one ansible-playbook process); results by case name.
+run_many = functools.partial(three_runs.run_many, MODULE)
 
 
 # The chassis behind each database remote the module is given: the oracle runs ovs-vsctl on that
@@ -67,15 +47,14 @@ def external_ids(remote):
 
 def controller_connected(chassis):
     lab_info, _chassis = _CHASSIS_OF_REMOTE[chassis["ovs_remote"]]
-    out = subprocess.run(oracle.on_host(lab_info, chassis["host"], ["ovn-appctl", "-t", "ovn-controller",
-                                                                    "connection-status"]),
-                         capture_output=True, text=True, timeout=20, check=False)
+    out = oracle.attempt(oracle.on_host(lab_info, chassis["host"], ["ovn-appctl", "-t", "ovn-controller",
+                                                                    "connection-status"]), timeout=20)
     return out.returncode == 0 and out.stdout.strip() == "connected"
 
 
 def sb_has_chassis(lab, name):
-    out = oracle.run(["ovn-sbctl", "--timeout=20", "--no-leader-only", "--db=" + lab.remotes("sb"),
-                      "--bare", "--columns=name", "find", "Chassis", "name=" + name]).split()
+    out = oracle.sbctl(lab.remotes("sb"), "--no-leader-only", "--bare", "--columns=name", "find", "Chassis",
+                       "name=" + name).split()
     return name in out
 
 
@@ -257,8 +236,7 @@ def test_a_per_chassis_key_is_reported_warned_about_followed_and_restored(ovn_la
     seen = {}
     for name, args, check in tasks:
         if args is None:
-            run = run_tasks([{"name": name, "kubedc.ovn_tuning.ovn_health": health}], timeout=180)
-            results[name] = run.records[-1]["result"]
+            results[name] = ansible_run.run_module("ovn_health", health, timeout=180)
         else:
             results[name] = run_module(args, check=check, diff=True)
             assert not results[name]["failed"], (name, results[name].get("msg"))

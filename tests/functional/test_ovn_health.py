@@ -6,7 +6,6 @@ metrics file with prometheus_client's parser.
 
 import os
 import re
-import subprocess
 import threading
 import time
 import uuid
@@ -15,8 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support import oracle
-from test_cluster_info import (appctl, dbctl, facts_args, oracle_status, run_all, run_module, server_rows, settled,
-                               stable_oracle)
+from support.ansible_run import run_all, run_module
+from test_cluster_info import appctl, facts_args, oracle_status, server_rows, settled, stable_oracle
 
 BUILT_IN = ["quorum", "single_leader", "uncommitted_entries", "members_healthy"]
 PAUSE_SECONDS = 5.0
@@ -100,7 +99,7 @@ def test_check_mode_reads_the_same_and_writes_metrics(ovn_lab, tmp_path):
 
 def test_expected_probes_match_and_mismatch(ovn_lab):
     nb = ovn_lab.info()["nb"]
-    northd = dbctl("nb", nb["remotes"], "--if-exists", "get", "NB_Global", ".", "options:northd_probe_interval")
+    northd = oracle.nbctl(nb["remotes"], "--if-exists", "get", "NB_Global", ".", "options:northd_probe_interval")
     northd_ms = int(northd.strip('"')) if northd else 5000
     results = run_all([
         {"name": "match", "kubedc.ovn_tuning.ovn_health": facts_args(ovn_lab, "nb", expected_probes={
@@ -430,7 +429,7 @@ def test_leadership_transfer_is_not_an_election(lab_factory):
     # transfers leadership first. Started again at once, as a restart does.
     old = lab.leader("nb")
     old_member = info["members"][old]
-    subprocess.run(oracle.appctl_argv(lab.info(), old_member, "exit", timeout=10), check=True)
+    oracle.run(oracle.appctl_argv(lab.info(), old_member, "exit", timeout=10))
     lab.restart("nb", old)
     after = settled(lab)
     assert after[0]["term"] == before[0]["term"] + 1

@@ -14,41 +14,27 @@ labs from lab_factory.
 import functools
 import json
 import socket
-import subprocess
 
 import pytest
 
 from ovnlab.waiting import wait_until
-from support.ansible_run import run_tasks
-from support import oracle, three_runs
+from support import ansible_run, oracle, three_runs
 
 MODULE = "kubedc.ovn_tuning.ovsdb_connection"
 
 
-_result = three_runs.task_result
-run_many = functools.partial(three_runs.run_many, MODULE)
+# One module run through ansible-playbook; ``failed`` comes from the task's status.
+run_module = functools.partial(ansible_run.run_module, MODULE, timeout=180)
 check_real_again = functools.partial(three_runs.check_real_again, MODULE)
+refused = functools.partial(three_runs.refused, MODULE)
 
 
-CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
 DATABASE = {"nb": "OVN_Northbound", "sb": "OVN_Southbound"}
 GLOBAL = {"nb": "NB_Global", "sb": "SB_Global"}
 EPHEMERAL = ("is_connected", "status")
 OPTIONAL = ("inactivity_probe", "max_backoff")
 EXTRA_NB_PORT = 6661
 EXTRA_SB_PORT = 6662
-
-
-# --------------------------------------------------------------------------- running the module
-
-
-def run_module(args, check=False, diff=False):
-    """One module run through ansible-playbook; ``failed`` comes from the task's status."""
-    run = run_tasks([{"name": "module under test", MODULE: args, "ignore_errors": True}],
-                    check=check, diff=diff, timeout=180)
-    records = [r for r in run.records if r["task"] == "module under test"]
-    assert records, "no result:\n%s\n%s" % (run.stdout[-3000:], run.stderr[-2000:])
-    return _result(records[-1])
 
 
 # --------------------------------------------------------------------------- the independent oracle
@@ -91,8 +77,8 @@ def ctl_argv(lab, db, *args, **where):
     through its unix socket."""
     on_host = where.get("on_host")
     if on_host:
-        return on_host[0].enter() + [CTL[db], "--timeout=20", "--db=" + on_host[1]] + list(args)
-    return [CTL[db], "--timeout=20", "--db=" + lab.remotes(db)] + list(args)
+        return on_host[0].enter() + oracle.ctl_argv(db, on_host[1], *args)
+    return oracle.ctl_argv(db, lab.remotes(db), *args)
 
 
 def ctl(lab, db, *args):
@@ -152,21 +138,13 @@ def accepts(address, port):
         return False
 
 
-def transact(remote, database, *operations):
-    argv = ["ovsdb-client", "--timeout=20", "transact", remote,
-            json.dumps([database] + list(operations))]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-    assert done.returncode == 0 and '"error"' not in done.stdout, done.stderr or done.stdout
-    return json.loads(done.stdout)
-
-
 def assert_members_listen(lab, db):
     """Every member still serves its database on its own address (its listener came back)."""
     for index in range(len(lab.info()[db]["members"])):
         remote = lab.member(db, index)["remote"]
-        wait_until(lambda: DATABASE[db] in subprocess.run(
-            ["ovsdb-client", "--timeout=5", "list-dbs", remote], capture_output=True, text=True,
-            check=False, timeout=30).stdout.split(), 15, "%s to serve %s" % (remote, DATABASE[db]))
+        wait_until(lambda: DATABASE[db] in oracle.attempt(
+            ["ovsdb-client", "--timeout=5", "list-dbs", remote], timeout=30).stdout.split(),
+            15, "%s to serve %s" % (remote, DATABASE[db]))
 
 
 def listener_target(db):
@@ -202,7 +180,7 @@ def shared_rows(ovn_lab):
         for uuid, columns in raw_before.items():
             operations.append({"op": "update", "table": "Connection",
                                "where": [["_uuid", "==", ["uuid", uuid]]], "row": columns})
-        transact(ovn_lab.member(db, 0)["remote"], DATABASE[db], *operations)
+        oracle.transact(ovn_lab.member(db, 0)["remote"], DATABASE[db], *operations)
         assert db_state(ovn_lab, db) == (rows_before, refs_before)
         assert_members_listen(ovn_lab, db)
 
@@ -394,13 +372,7 @@ def test_bad_inputs_fail_before_any_write(ovn_lab, shared_rows):
          "inactivity_probe"),
     ]
     states = dict((db, db_state(ovn_lab, db)) for db in ("nb", "sb"))
-    results = run_many([(name, args) for name, args, _param in cases])
-    for name, _args, param in cases:
-        result = results[name]
-        assert result["failed"], "%s: did not fail: %r" % (name, result)
-        assert not result.get("changed"), name
-        assert param in result["msg"], "%s: %r does not name %s" % (name, result["msg"], param)
-        assert "could not reach" not in result["msg"], name
+    results = refused(cases)
     assert "1000" in results["probe 500"]["msg"]
     assert "one hour" in results["probe 2h"]["msg"]
     assert "OVN_Southbound and Local_Config" in results["role on NB"]["msg"]
@@ -438,7 +410,7 @@ def test_exclusive_then_absent(lab_factory):
                            "uuid-name": "extra%d" % number})
         operations.append({"op": "mutate", "table": "NB_Global", "where": [], "mutations": [
             ["connections", "insert", ["set", [["named-uuid", "extra%d" % number]]]]]})
-    transact(lab.remotes("nb").split(",")[lab.leader("nb")], "OVN_Northbound", *operations)
+    oracle.transact(lab.remotes("nb").split(",")[lab.leader("nb")], "OVN_Northbound", *operations)
     wait_until(lambda: all(accepts(lab.member("nb", i)["address"], 6662) for i in range(3)), 15,
                "every member to listen on 6662")
     rows, refs = db_state(lab, "nb")
@@ -517,6 +489,4 @@ def test_local_config_of_a_kube_ovn_server(lab_factory):
     # Written to Local_Config, not to the NB database (which has no Connection rows here).
     assert cli_rows(lab, "nb") == {}
     # The server still listens on its row's target.
-    assert "OVN_Northbound" in subprocess.run(
-        ["ovsdb-client", "--timeout=20", "list-dbs", member["remote"]],
-        capture_output=True, text=True, check=False, timeout=60).stdout
+    assert "OVN_Northbound" in oracle.run(["ovsdb-client", "--timeout=20", "list-dbs", member["remote"]])

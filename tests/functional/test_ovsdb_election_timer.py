@@ -8,15 +8,13 @@ labs; the cases that must not change anything use the session lab and prove that
 """
 
 import re
-import subprocess
 import threading
 import time
 
 import pytest
 
 from ovnlab import rpc
-from support import oracle
-from support.ansible_run import run_tasks
+from support import ansible_run, oracle
 
 MODULE = "kubedc.ovn_tuning.ovsdb_election_timer"
 NB = "OVN_Northbound"
@@ -27,13 +25,7 @@ ELECTION_RE = re.compile(r"starting election|elected leader|leadership transfer|
 
 def run_module(args, check=False, diff=False, timeout=300):
     """One module run through ansible-playbook; ``failed`` comes from the task's status."""
-    run = run_tasks([{"name": "module under test", MODULE: args, "ignore_errors": True}],
-                    check=check, diff=diff, timeout=timeout)
-    records = [r for r in run.records if r["task"] == "module under test"]
-    assert records, "no result:\n%s\n%s" % (run.stdout[-3000:], run.stderr[-2000:])
-    result = dict(records[-1]["result"])
-    result["failed"] = records[-1]["status"] == "failed"
-    return result
+    return ansible_run.run_module(MODULE, args, check=check, diff=diff, timeout=timeout)
 
 
 # The member behind each control socket path the module is given: the oracle runs ovs-appctl on
@@ -45,8 +37,7 @@ def appctl_status(ctl, database=NB):
     """cluster/status read with the ovs-appctl CLI on the member's host, as the few fields the
     tests need."""
     lab_info, member = _MEMBER_OF_CTL[ctl]
-    text = subprocess.run(oracle.appctl_argv(lab_info, member, "cluster/status", database),
-                          check=True, capture_output=True, text=True).stdout
+    text = oracle.run(oracle.appctl_argv(lab_info, member, "cluster/status", database))
     fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
     timer = re.match(r"(\d+)(?: \(changing to (\d+)\))?", fields["Election timer"])
     return {"role": fields["Role"], "term": int(fields["Term"]), "leader": fields["Leader"],
@@ -300,19 +291,17 @@ def test_bad_inputs_fail_before_any_change(ovn_lab):
     nb = members(ovn_lab)
     timer = appctl_status(nb[ovn_lab.leader("nb")]["ctl"])["timer"]
     offsets = [log_size(m) for m in nb]
-    tasks = []
+    cases = []
     for name, args, _param in BAD_INPUTS:
         full = {"ctl_socket": [m["ctl"] for m in nb], "database": NB, "election_timer": timer * 2}
         full.update(args)
-        tasks.append({"name": name, MODULE: full, "ignore_errors": True})
-    run = run_tasks(tasks, timeout=300)
-    records = dict((r["task"], r) for r in run.records)
+        cases.append((name, full))
+    results = ansible_run.run_cases(cases, module=MODULE, timeout=300)
     for name, _args, param in BAD_INPUTS:
-        assert name in records, "no result for %s:\n%s" % (name, run.stdout[-3000:])
-        record = records[name]
-        assert record["status"] == "failed", (name, record["result"])
-        assert record["result"]["msg"].startswith(param), (name, record["result"]["msg"])
-        assert record["result"].get("changed") is False
+        result = results[name]
+        assert result["failed"] is True, (name, result)
+        assert result["msg"].startswith(param), (name, result["msg"])
+        assert result.get("changed") is False
     # Nothing changed: same timer everywhere, and no member applied any change.
     assert healthy_at(ovn_lab, timer)
     assert all(timer_changes(log_since(m, o)) == [] for m, o in zip(nb, offsets))

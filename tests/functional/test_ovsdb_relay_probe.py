@@ -4,20 +4,8 @@ in check mode and for real, never fail; bad input fails naming the option. The r
 read independently with ovs-appctl."""
 
 from support import oracle
-from support.ansible_run import run_tasks
+from support.ansible_run import run_cases
 from support.rollout import cli
-
-
-def run_cases(cases):
-    tasks = [{"name": label, "kubedc.ovn_tuning.ovsdb_relay_probe": args, "check_mode": check, "ignore_errors": True}
-             for label, args, check in cases]
-    run = run_tasks(tasks)
-    out = {}
-    for label, _args, _check in cases:
-        records = [r for r in run.records if r["task"] == label]
-        assert records, run.stdout[-3000:]
-        out[label] = dict(records[-1]["result"], failed=records[-1]["status"] == "failed")
-    return out
 
 
 def test_a_relay_of_ovsdb_server_3_1_is_reported_not_supported(lab_factory, tmp_path):
@@ -28,10 +16,11 @@ def test_a_relay_of_ovsdb_server_3_1_is_reported_not_supported(lab_factory, tmp_
     version = cli(*oracle.appctl_argv(info, relay, "version")).splitlines()[0]
     assert "ovsdb-server/set-relay-source-probe-interval" not in commands and "3.1" in version
     args = {"ctl_sockets": [relay["ctl"]], "probe_interval": "60s"}
-    results = run_cases([("check", args, True), ("real", args, False), ("again", args, False),
-                         ("low", dict(args, probe_interval=500), False),
-                         ("relative", dict(args, ctl_sockets=["run/ovn/ovnsb_db.ctl"]), False),
-                         ("missing", dict(args, ctl_sockets=[str(tmp_path / "gone.ctl")]), False)])
+    results = run_cases(module="ovsdb_relay_probe", cases=[
+        ("check", args, True), ("real", args, False), ("again", args, False),
+        ("low", dict(args, probe_interval=500), False),
+        ("relative", dict(args, ctl_sockets=["run/ovn/ovnsb_db.ctl"]), False),
+        ("missing", dict(args, ctl_sockets=[str(tmp_path / "gone.ctl")]), False)])
     for label in ("check", "real", "again"):
         result = results[label]
         assert not result["failed"] and result["changed"] is False, (label, result.get("msg"))
@@ -45,5 +34,4 @@ def test_a_relay_of_ovsdb_server_3_1_is_reported_not_supported(lab_factory, tmp_
     assert results["relative"]["failed"] and "ctl_sockets[0]: must be an absolute path" in results["relative"]["msg"]
     assert results["missing"]["failed"] and "gone.ctl does not exist" in results["missing"]["msg"]
     # The relay still serves its clients (a relay is no cluster leader: --no-leader-only).
-    assert cli("ovn-sbctl", "--timeout=20", "--no-leader-only", "--db=" + info["sb_relay_remotes"], "get", "SB_Global",
-               ".", "_uuid")
+    assert oracle.sbctl(info["sb_relay_remotes"], "--no-leader-only", "get", "SB_Global", ".", "_uuid")

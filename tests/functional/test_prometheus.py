@@ -31,9 +31,9 @@ import yaml
 
 from ovnlab import Lab
 from ovnlab.waiting import wait_until
-from support.ansible_run import REPO_ROOT, run_playbook
+from support.ansible_run import REPO_ROOT, run_all, run_module, run_playbook
 from support.rollout import HEALTH, descriptor, extra_vars, write_inventory
-from test_cluster_info import facts_args, run_all, run_module, settled
+from test_cluster_info import facts_args, settled
 from test_ovn_health import parse_metrics
 
 RULES = os.path.join(REPO_ROOT, "docs", "prometheus", "ovn-tuning.rules.yml")

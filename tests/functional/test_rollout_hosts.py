@@ -21,7 +21,6 @@ production never starts.
 """
 import json
 import re
-import subprocess
 import time
 
 import pytest
@@ -61,15 +60,15 @@ def inside_hosts(lab):
     info = lab.info()
     seen = {}
     for host in [h["name"] for h in info["hosts"] if h["kind"] == "central"]:
-        nb = json.loads(oracle.run(oracle.on_host(info, host, [
-            "ovn-nbctl", "--no-leader-only", "--timeout=20", "--db=unix:/run/ovn/ovnnb_db.sock", "--format=json",
-            "--columns=inactivity_probe", "list", "Connection"])))
-        sb = json.loads(oracle.run(oracle.on_host(info, host, [
-            "ovn-sbctl", "--no-leader-only", "--timeout=20", "--db=unix:/run/ovn/ovnsb_db.sock", "--format=json",
-            "--columns=inactivity_probe", "list", "Connection"])))
-        northd = oracle.run(oracle.on_host(info, host, [
-            "ovn-nbctl", "--no-leader-only", "--timeout=20", "--db=unix:/run/ovn/ovnnb_db.sock", "--if-exists",
-            "get", "NB_Global", ".", "options:northd_probe_interval"])).strip().strip('"')
+        nb = json.loads(oracle.run(oracle.on_host(info, host, oracle.ctl_argv(
+            "nb", "unix:/run/ovn/ovnnb_db.sock", "--no-leader-only", "--format=json",
+            "--columns=inactivity_probe", "list", "Connection"))))
+        sb = json.loads(oracle.run(oracle.on_host(info, host, oracle.ctl_argv(
+            "sb", "unix:/run/ovn/ovnsb_db.sock", "--no-leader-only", "--format=json",
+            "--columns=inactivity_probe", "list", "Connection"))))
+        northd = oracle.run(oracle.on_host(info, host, oracle.ctl_argv(
+            "nb", "unix:/run/ovn/ovnnb_db.sock", "--no-leader-only", "--if-exists",
+            "get", "NB_Global", ".", "options:northd_probe_interval"))).strip().strip('"')
         timers = {}
         for key, database in (("nb", "OVN_Northbound"), ("sb", "OVN_Southbound")):
             text = oracle.run(oracle.on_host(info, host, [
@@ -133,8 +132,8 @@ def wait_settled(lab, timeout=60):
         for key, database in (("nb", "OVN_Northbound"), ("sb", "OVN_Southbound")):
             leaders = set()
             for member in info[key]["members"]:
-                done = subprocess.run(oracle.appctl_argv(info, member, "cluster/status", database, timeout=5),
-                                      capture_output=True, text=True, check=False, timeout=30)
+                done = oracle.attempt(oracle.appctl_argv(info, member, "cluster/status", database, timeout=5),
+                                      timeout=30)
                 status = re.search(r"^Status: (.*)$", done.stdout, re.M)
                 leader = re.search(r"^Leader: (.*)$", done.stdout, re.M)
                 own = re.search(r"^Server ID: (\w+)", done.stdout, re.M)

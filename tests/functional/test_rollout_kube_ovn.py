@@ -10,7 +10,6 @@ against the labs the lab playbook wrote into its inventory.
 
 import json
 import os
-import subprocess
 
 import yaml
 
@@ -63,8 +62,7 @@ def kube_lab(lab_factory, k8s_standin, tmp_path, name, **kube):
     """A kube-ovn lab (1 member, 1 chassis with a 5 s probe) and a staging inventory for it."""
     lab = lab_factory(name=name, members=1, kube_ovn=True, chassis=1, chassis_probe_ms=5000)
     info = lab.info()
-    deployment = descriptor("kube-1", lab)
-    deployment["local_config"] = {"remotes": [m["unix"] for m in info["nb"]["members"] + info["sb"]["members"]]}
+    deployment = descriptor("kube-1", lab)  # with local_config: each member's Local_Config
     deployment["kube_ovn"] = dict({"kubeconfig": k8s_standin.kubeconfig}, **kube)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {
@@ -183,7 +181,7 @@ def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
         assert prod["chassis"][0]["name"] == "chassis-1" and prod["chassis"][0]["remote"].startswith("unix:")
         assert len(prod["local_config"]["remotes"]) == 2
         # The remotes it wrote are live databases: read them with the CLIs.
-        assert cli("ovn-nbctl", "--timeout=20", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".", "_uuid")
+        assert oracle.nbctl(stg["nb"]["remote"], "get", "NB_Global", ".", "_uuid")
         # The sockets it wrote are the members' own (read on the member's and the chassis' host).
         prod_lab = read_state(os.path.join(lab_dir, "labpb-prod"))["info"]
         assert prod["sb"]["ctl_sockets"] == [m["ctl"] for m in prod_lab["sb"]["members"]]
@@ -230,6 +228,6 @@ def test_lab_playbook_starts_reports_and_stops_labs(tmp_path):
     assert not os.path.exists(inventory_path)
     assert not os.path.exists(os.path.join(lab_dir, "labpb-stg")) and not os.path.exists(
         os.path.join(lab_dir, "labpb-prod"))
-    done = subprocess.run(["ovn-nbctl", "--timeout=3", "--db=" + stg["nb"]["remote"], "get", "NB_Global", ".",
-                           "_uuid"], capture_output=True, text=True, timeout=30, check=False)
+    done = oracle.attempt(oracle.ctl_argv("nb", stg["nb"]["remote"], "get", "NB_Global", ".", "_uuid", timeout=3),
+                          timeout=30)
     assert done.returncode != 0

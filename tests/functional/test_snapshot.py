@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from k8s_standin.fixtures import (  # noqa: F401 pylint: disable=unused-import
     http_get_daemonset, http_get_deployment, k8s_standin, k8s_standin_server)
 from support import oracle
-from support.ansible_run import run_tasks
+from support.ansible_run import run_cases, run_module, run_tasks
 
 MODULE = "ovn_tuning_snapshot"
 # sbctl_probe_interval is read from SB_Global; while ovn-northd runs it is set in NB_Global and copied.
@@ -38,47 +38,18 @@ NB_COLUMNS = ("target", "inactivity_probe", "max_backoff", "other_config")
 SB_COLUMNS = NB_COLUMNS + ("read_only", "role")
 
 
-def run_module(module, args, check=False, diff=False):
-    """One task of ``module`` through ansible-playbook; ``failed`` is set from the task's status
-    (ansible-core 2.19 results of failed tasks do not always carry the key)."""
-    name = "kubedc.ovn_tuning." + module
-    run = run_tasks([{"name": "module under test", name: args, "ignore_errors": True}], check=check, diff=diff)
-    records = [r for r in run.records if r["task"] == "module under test"]
-    assert records, "no result:\n%s\n%s" % (run.stdout[-4000:], run.stderr[-2000:])
-    result = dict(records[-1]["result"])
-    result["failed"] = records[-1]["status"] == "failed"
-    return result
-
-
-def run_cases(module, cases):
-    """Several tasks of ``module`` in one ansible-playbook run: ``cases`` is a list of
-    ``(label, args, check)``; returns ``{label: result}`` with ``failed`` set from each task's status."""
-    name = "kubedc.ovn_tuning." + module
-    tasks = [{"name": label, name: args, "check_mode": check, "ignore_errors": True}
-             for label, args, check in cases]
-    run = run_tasks(tasks)
-    results = {}
-    for label, _args, _check in cases:
-        records = [r for r in run.records if r["task"] == label]
-        assert records, "no result for %s:\n%s\n%s" % (label, run.stdout[-4000:], run.stderr[-2000:])
-        result = dict(records[-1]["result"])
-        result["failed"] = records[-1]["status"] == "failed"
-        results[label] = result
-    return results
-
-
 # --------------------------------------------------------------------------- CLI oracles
 
 def cli(*argv):
     return oracle.run(argv)
 
 
-def ctl_tool(db):
-    return "ovn-nbctl" if db == "nb" else "ovn-sbctl"
+def db_argv(lab, db, *args):
+    return oracle.ctl_argv(db, lab.info()[db]["remotes"], *args, timeout=30)
 
 
 def db_cli(lab, db, *args):
-    return cli(ctl_tool(db), "--timeout=30", "--db=" + lab.info()[db]["remotes"], *args)
+    return cli(*db_argv(lab, db, *args))
 
 
 def vsctl(lab, chassis, *args):
@@ -111,7 +82,7 @@ def cli_rows(argv_prefix, table, columns):
 
 def cli_connections(lab, db):
     columns = SB_COLUMNS if db == "sb" else NB_COLUMNS
-    prefix = [ctl_tool(db), "--timeout=30", "--db=" + lab.info()[db]["remotes"]]
+    prefix = db_argv(lab, db)
     rows = cli_rows(prefix, "Connection", ("_uuid",) + columns)
     for row in rows:
         row["other_config"] = row["other_config"] or {}
@@ -120,7 +91,7 @@ def cli_connections(lab, db):
 
 def cli_options(lab, db):
     table = "NB_Global" if db == "nb" else "SB_Global"
-    prefix = [ctl_tool(db), "--timeout=30", "--db=" + lab.info()[db]["remotes"]]
+    prefix = db_argv(lab, db)
     options = cli_rows(prefix, table, ("options",))[0]["options"] or {}
     keys = NB_OPTION_KEYS if db == "nb" else SB_OPTION_KEYS
     return dict((key, options.get(key)) for key in keys)
@@ -323,8 +294,8 @@ def test_capture_refuses_to_overwrite_unless_forced(ovn_lab, tmp_path):
         original = handle.read()
     inode = os.stat(path).st_ino
 
-    results = run_cases(MODULE, [("refused check", args, True), ("refused", args, False),
-                                 ("forced check", dict(args, force=True), True)])
+    results = run_cases(module=MODULE, cases=[("refused check", args, True), ("refused", args, False),
+                                              ("forced check", dict(args, force=True), True)])
     for label in ("refused check", "refused"):
         assert results[label]["failed"] is True
         assert "path: %s already exists and force is false" % path in results[label]["msg"]
@@ -385,7 +356,7 @@ def test_tampered_foreign_or_mismatched_snapshots_are_refused_before_any_write(o
         for check in (True, False):
             tasks.append(("%s check=%s" % (name, check),
                           {"state": "restored", "path": str(tmp_path / name), "deployment": used_deployment}, check))
-    results = run_cases(MODULE, tasks)
+    results = run_cases(module=MODULE, cases=tasks)
     for name, _document, _deployment, expected in cases:
         for check in (True, False):
             refused = results["%s check=%s" % (name, check)]
@@ -444,7 +415,7 @@ def test_bad_input_fails_naming_the_parameter(ovn_lab, tmp_path):
                 "deployment": descriptor(ovn_lab, timers=())}
         full.update(args)
         cases.append(("case %d" % number, full, False))
-    results = run_cases(MODULE, cases)
+    results = run_cases(module=MODULE, cases=cases)
     for number, (args, param) in enumerate(BAD_INPUTS):
         result = results["case %d" % number]
         assert result["failed"] is True, (args, result)
@@ -838,11 +809,10 @@ def test_election_timers_given_by_the_caller_are_recorded_and_left_to_it_on_rest
     assert on_disk["tunables"]["nb"]["election_timer"] == live_timer
     assert on_disk["tunables"]["sb"]["election_timer"] == live_timer
     assert on_disk["sources"]["nb"]["election_timer"] == "given (read on the central hosts)"
-    before = json.loads(cli("ovn-nbctl", "--timeout=20", "--db=" + ovn_lab.info()["nb"]["remotes"],
-                            "--format=json", "list", "Connection"))
+    before = json.loads(oracle.nbctl(ovn_lab.info()["nb"]["remotes"], "--format=json", "list", "Connection"))
 
     restore = {"state": "restored", "path": path, "deployment": deployment}
-    results = run_cases(MODULE, [
+    results = run_cases(module=MODULE, cases=[
         ("walked up since", dict(restore, election_timers={"nb": live_timer * 4, "sb": live_timer}), False),
         ("same", dict(restore, election_timers={"nb": live_timer, "sb": live_timer}), False),
         ("not given", restore, False),
@@ -860,8 +830,7 @@ def test_election_timers_given_by_the_caller_are_recorded_and_left_to_it_on_rest
     assert walked["steps"]["nb.election_timer"] == {"left_to_caller": True, "target": live_timer}
     assert results["same"]["changed"] is False and results["same"]["election_timers_to_restore"] == {}
     # Nothing of the database was written by either restore.
-    assert json.loads(cli("ovn-nbctl", "--timeout=20", "--db=" + ovn_lab.info()["nb"]["remotes"],
-                          "--format=json", "list", "Connection")) == before
+    assert json.loads(oracle.nbctl(ovn_lab.info()["nb"]["remotes"], "--format=json", "list", "Connection")) == before
     assert results["not given"]["failed"] and "nb.election_timer" in results["not given"]["msg"]
     assert results["with sockets"]["failed"]
     assert "election_timers.nb: not with deployment.nb.ctl_sockets" in results["with sockets"]["msg"]
@@ -893,7 +862,7 @@ def test_chassis_hosts_keys_given_by_the_caller_are_recorded_and_handed_back_on_
     assert on_disk["sources"]["chassis"] == {"hv-1": "read on the chassis host", "hv-2": "read on the chassis host"}
 
     restore = {"state": "restored", "path": path, "deployment": deployment}
-    results = run_cases(MODULE, [
+    results = run_cases(module=MODULE, cases=[
         ("changed since", dict(restore, chassis_state={"hv-1": {"ovn-remote-probe-interval": "300000"},
                                                        "hv-2": {}}), False),
         ("not read", restore, False),

@@ -34,11 +34,21 @@ class PlaybookRun(object):
                 if (action is None or r["action"].endswith(action))
                 and (task is None or r["task"] == task)]
 
-    def result(self, action=None, task=None):
-        found = self.results(action, task)
-        assert found, "no result for action=%r task=%r in:\n%s\n%s" % (
-            action, task, self.stdout[-4000:], self.stderr[-2000:])
-        return found[-1]
+    def tails(self):
+        """The end of the run's stdout and stderr, for an assertion message."""
+        return "%s\n%s" % (self.stdout[-4000:], self.stderr[-2000:])
+
+    def outcomes(self, names):
+        """The result of each task named in ``names`` (its last record), with ``failed`` taken from
+        the task's status: {name: result}. Asserts that every one of them has a record."""
+        results = dict((record["task"], task_result(record)) for record in self.records)
+        missing = [name for name in names if name not in results]
+        assert not missing, "no result for %s:\n%s" % (missing, self.tails())
+        return results
+
+    def outcome(self, name):
+        """The result of the task named ``name``, as ``outcomes`` gives it."""
+        return self.outcomes([name])[name]
 
     def failed_tasks(self):
         return [r for r in self.records if r["status"] == "failed"
@@ -149,13 +159,61 @@ def run_tasks(tasks, check=False, diff=False, extra_vars=None, extra_env=None, t
         os.unlink(path)
 
 
-def run_module(module, args, check=False, diff=False, extra_env=None, timeout=300):
-    """Run one module of the collection once through ansible-playbook; return its result dict.
+def module_name(module):
+    """The fully qualified name of a module: one of the collection's given by its short name
+    ("ovn_health") gets the ``kubedc.ovn_tuning.`` prefix; a qualified name stays as it is."""
+    return module if "." in module else "kubedc.ovn_tuning." + module
 
-    The task has ``ignore_errors`` so that a failure is returned (``failed: true`` and
-    ``msg``) for the test to assert on, not raised.
+
+def task_result(record):
+    """A task's result with ``failed`` taken from the task's status (ansible-core 2.19 results of
+    failed tasks do not always carry the key)."""
+    result = dict(record["result"])
+    result["failed"] = record["status"] == "failed"
+    return result
+
+
+def module_task(name, module, args, check=None):
+    """A task named ``name`` running ``module`` (short or qualified name) with ``args``, with
+    ``ignore_errors`` so that a failure is a result to assert on; ``check`` (if not None) is its
+    ``check_mode``."""
+    task = {"name": name, module_name(module): args}
+    if check is not None:
+        task["check_mode"] = check
+    task["ignore_errors"] = True
+    return task
+
+
+def run_all(tasks, check=False, diff=False, extra_env=None, timeout=600):
+    """Run task dicts in one playbook on localhost, each with ``ignore_errors`` (added to a copy);
+    their results by task name, each with ``failed`` from the task's status. Asserts that every
+    task has a result."""
+    tasks = [dict(task, ignore_errors=True) for task in tasks]
+    run = run_tasks(tasks, check=check, diff=diff, extra_env=extra_env, timeout=timeout)
+    return run.outcomes([task["name"] for task in tasks])
+
+
+def run_cases(cases, module=None, check=False, diff=False, extra_env=None, timeout=600):
+    """Several module runs in one ansible-playbook process; their results by label, as ``run_all``.
+
+    Each case is ``(label, module, args)`` or ``(label, module, args, check_mode)``; with
+    ``module`` given, every case runs that module and omits it: ``(label, args[, check_mode])``.
+    ``check`` runs the whole play in check mode.
     """
-    name = module if "." in module else "kubedc.ovn_tuning." + module
-    task = {"name": "module under test", name: args, "ignore_errors": True}
-    run = run_tasks([task], check=check, diff=diff, extra_env=extra_env, timeout=timeout)
-    return run.result(task="module under test")
+    tasks = []
+    for case in cases:
+        if module is not None:
+            case = (case[0], module) + tuple(case[1:])
+        tasks.append(module_task(*case))
+    return run_all(tasks, check=check, diff=diff, extra_env=extra_env, timeout=timeout)
+
+
+def run_module(module, args, check=False, diff=False, extra_env=None, timeout=600):
+    """Run one module once through ansible-playbook; return its result dict (as ``run_all``).
+
+    ``module`` is the collection's short module name or a qualified one. The task has
+    ``ignore_errors`` so that a failure is returned (``failed: true`` and ``msg``) for the test to
+    assert on, not raised.
+    """
+    return run_cases([("module under test", module, args)], check=check, diff=diff,
+                     extra_env=extra_env, timeout=timeout)["module under test"]

@@ -7,6 +7,7 @@ new leader under load. Such a read says nothing about the state being checked, s
 (at most READ_ATTEMPTS times, a second apart). Every other failure fails the test at once.
 """
 
+import json
 import subprocess
 import time
 
@@ -20,18 +21,59 @@ def transient(stderr):
     return TRANSIENT in (stderr or "")
 
 
+def attempt(argv, timeout=60):
+    """Run one CLI command once, whatever its outcome: its CompletedProcess (stdout and stderr as
+    text). For a poll that expects failures for a while; ``run`` for a read that must succeed."""
+    return subprocess.run([str(arg) for arg in argv], capture_output=True, text=True, check=False,
+                          timeout=timeout)
+
+
 def run(argv, timeout=60):
     """Run one CLI command; its stdout. Retries a transient "no leader" failure; asserts success."""
     argv = [str(arg) for arg in argv]
-    for attempt in range(1, READ_ATTEMPTS + 1):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    for attempt_number in range(1, READ_ATTEMPTS + 1):
+        done = attempt(argv, timeout=timeout)
         if done.returncode == 0:
             return done.stdout
-        if not transient(done.stderr) or attempt == READ_ATTEMPTS:
+        if not transient(done.stderr) or attempt_number == READ_ATTEMPTS:
             break
         time.sleep(READ_PAUSE)
     raise AssertionError("%s failed (attempt %d of %d): %s" % (
-        " ".join(argv), attempt, READ_ATTEMPTS, done.stderr or done.stdout))
+        " ".join(argv), attempt_number, READ_ATTEMPTS, done.stderr or done.stdout))
+
+
+# The northbound and southbound CLIs, by the lab's key of the database.
+CTL = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}
+
+
+def ctl_argv(db, remote, *args, **options):
+    """ovn-nbctl (``db`` "nb") or ovn-sbctl ("sb") against ``remote`` (one remote, or a cluster's
+    comma-separated list), with --timeout (``timeout``, default 20 s)."""
+    return [CTL[db], "--timeout=%d" % options.get("timeout", 20), "--db=" + remote] + list(args)
+
+
+def dbctl(db, remote, *args, **options):
+    """``ctl_argv`` run here with ``run``; its stdout, stripped."""
+    return run(ctl_argv(db, remote, *args, **options)).strip()
+
+
+def nbctl(remote, *args, **options):
+    """ovn-nbctl against ``remote``, as ``dbctl``."""
+    return dbctl("nb", remote, *args, **options)
+
+
+def sbctl(remote, *args, **options):
+    """ovn-sbctl against ``remote``, as ``dbctl``."""
+    return dbctl("sb", remote, *args, **options)
+
+
+def transact(remote, database, *operations, **options):
+    """ovsdb-client transact of ``operations`` on ``database`` at ``remote`` (--timeout ``timeout``,
+    default 20 s); the parsed reply. Asserts that the transaction and each operation succeeded."""
+    reply = run(["ovsdb-client", "--timeout=%d" % options.get("timeout", 20), "transact", remote,
+                 json.dumps([database] + list(operations))])
+    assert '"error"' not in reply, reply
+    return json.loads(reply)
 
 
 class Reader(object):

@@ -12,7 +12,7 @@ import re
 
 import yaml
 
-from ovnlab import Lab
+from ovnlab import Lab, deployment
 from ovnlab.inventory import inventory as inventory_of
 from support import oracle
 from support.ansible_run import REPO_ROOT, run_playbook
@@ -66,27 +66,16 @@ def incident_labs(shapes):
 
 
 def descriptor(name, lab):
-    """ovn_deployment of a lab, as the lab playbook writes it."""
-    info = lab.info()
-    return {
-        "name": name,
-        "nb": {"remote": info["nb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["nb"]["members"]]},
-        "sb": {"remote": info["sb"]["remotes"], "ctl_sockets": [m["ctl"] for m in info["sb"]["members"]]},
-        "chassis": [{"name": c["name"], "remote": c["ovs_remote"]} for c in info["chassis"]],
-    }
+    """ovn_deployment of a lab named ``name``, as the lab playbook writes it (ovnlab.deployment,
+    controller mode: the members' sockets and the chassis' databases through the lab's workdir)."""
+    return deployment.descriptor(lab.info(), name)
 
 
 def hosts_descriptor(name, lab):
     """ovn_deployment of a lab whose members and chassis are Ansible hosts of their own (central_hosts,
-    chassis_hosts, over SSH): the members' sockets are read and the chassis' probes set on each host."""
-    info = lab.info()
-    return {
-        "name": name,
-        "nb": {"remote": info["nb"]["remotes"]},
-        "sb": {"remote": info["sb"]["remotes"]},
-        "central_hosts": [host["name"] for host in info["hosts"] if host["kind"] == "central"],
-        "chassis_hosts": [c["host"] for c in info["chassis"]],
-    }
+    chassis_hosts, over SSH): the members' sockets are read and the chassis' probes set on each host
+    (ovnlab.deployment, hosts mode)."""
+    return deployment.descriptor(lab.info(), name, mode="hosts")
 
 
 def chassis_probes(lab):
@@ -147,9 +136,8 @@ def cli(*argv):
 
 
 def listener_probes(lab, db):
-    tool = "ovn-nbctl" if db == "nb" else "ovn-sbctl"
-    out = json.loads(cli(tool, "--timeout=20", "--db=" + lab.info()[db]["remotes"], "--format=json",
-                         "--columns=target,inactivity_probe", "list", "Connection"))
+    out = json.loads(oracle.dbctl(db, lab.info()[db]["remotes"], "--format=json", "--columns=target,inactivity_probe",
+                                  "list", "Connection"))
     probes = {}
     for target, probe in out["data"]:
         probes[target] = None if probe == ["set", []] else probe
@@ -178,12 +166,10 @@ def state_of(lab):
         "sb_listeners": sb_probes,
         "nb_listener_probe": sorted(set(nb_probes.values()))[0] if len(set(nb_probes.values())) == 1 else nb_probes,
         "sb_listener_probe": sorted(set(sb_probes.values()))[0] if len(set(sb_probes.values())) == 1 else sb_probes,
-        "northd_probe_interval": cli("ovn-nbctl", "--timeout=20", "--db=" + info["nb"]["remotes"], "--if-exists",
-                                     "get", "NB_Global", ".", "options:northd_probe_interval").strip('"'),
-        "nb_options": cli("ovn-nbctl", "--timeout=20", "--db=" + info["nb"]["remotes"], "get", "NB_Global", ".",
-                          "options"),
-        "sb_options": cli("ovn-sbctl", "--timeout=20", "--db=" + info["sb"]["remotes"], "get", "SB_Global", ".",
-                          "options"),
+        "northd_probe_interval": oracle.nbctl(info["nb"]["remotes"], "--if-exists", "get", "NB_Global", ".",
+                                              "options:northd_probe_interval").strip('"'),
+        "nb_options": oracle.nbctl(info["nb"]["remotes"], "get", "NB_Global", ".", "options"),
+        "sb_options": oracle.sbctl(info["sb"]["remotes"], "get", "SB_Global", ".", "options"),
         # (the first chassis; a lab without chassis has none to read)
         "chassis_probe": cli(*oracle.vsctl_argv(info, info["chassis"][0], "--if-exists", "get", "Open_vSwitch", ".",
                                                 "external_ids:ovn-remote-probe-interval")).strip('"')

@@ -5,23 +5,26 @@ CLI read of the database before and after each of them, and the assertions that 
 case are made here once.
 """
 
-from support.ansible_run import run_tasks
-
-
-def task_result(record):
-    """A task's result with ``failed`` taken from the task's status."""
-    result = dict(record["result"])
-    result["failed"] = record["status"] == "failed"
-    return result
+from support.ansible_run import module_task, run_cases, run_tasks, task_result
 
 
 def run_many(module, cases):
-    """Several runs of ``module`` in one ansible-playbook process; results by case name."""
-    run = run_tasks([{"name": name, module: args, "ignore_errors": True} for name, args in cases],
-                    timeout=300)
-    results = dict((record["task"], task_result(record)) for record in run.records)
-    missing = [name for name, _args in cases if name not in results]
-    assert not missing, "no result for %s:\n%s" % (missing, run.stdout[-3000:])
+    """Several runs of ``module`` (``(name, args)`` cases) in one ansible-playbook process; results
+    by case name, as ``run_cases`` gives them."""
+    return run_cases(cases, module=module, timeout=300)
+
+
+def refused(module, cases):
+    """Runs of ``module`` that must be refused before anything is done, in one ansible-playbook
+    process: ``cases`` are ``(name, args, param)``. Asserts that each failed, changed nothing, names
+    ``param`` in its message and never tried a remote ("could not reach"); returns the results by name."""
+    results = run_many(module, [(name, args) for name, args, _param in cases])
+    for name, _args, param in cases:
+        result = results[name]
+        assert result["failed"], "%s: did not fail: %r" % (name, result)
+        assert not result.get("changed"), name
+        assert param in result["msg"], "%s: %r does not name %s" % (name, result["msg"], param)
+        assert "could not reach" not in result["msg"], name
     return results
 
 
@@ -40,13 +43,11 @@ def check_real_again(module, args, reader, between=()):
         if step == "again":
             tasks += list(between)
         tasks += reader.tasks("before " + step)
-        tasks.append({"name": step, module: args, "check_mode": check, "diff": True,
-                      "ignore_errors": True})
+        tasks.append(dict(module_task(step, module, args, check), diff=True))
     tasks += reader.tasks("after again")
     run = run_tasks(tasks, timeout=300)
+    run.outcomes([task["name"] for task in tasks])  # asserts that every task has a record
     records = dict((record["task"], record) for record in run.records)
-    missing = [task["name"] for task in tasks if task["name"] not in records]
-    assert not missing, "no result for %s:\n%s\n%s" % (missing, run.stdout[-3000:], run.stderr[-2000:])
     for task in between:
         assert records[task["name"]]["status"] == "ok", records[task["name"]]["result"]
     checked, applied, again = (task_result(records[step]) for step in ("check", "real", "again"))

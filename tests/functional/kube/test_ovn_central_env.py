@@ -11,30 +11,19 @@ import time
 from k8s_standin.fixtures import http_get_deployment
 from k8s_standin.server import ADMIN_TOKEN
 from k8s_standin.targets import StandinTarget, container_env_list, env_dict
-from support.ansible_run import run_tasks
+from support.ansible_run import module_task, run_module, run_tasks
 
 MODULE = "kubedc.ovn_tuning.ovn_central_env"
 NS = "kube-system"
 
 
-def outcome(play, name):
-    """The result of task ``name`` with ``failed`` set from the task's status (ansible-core 2.19 results
-    of failed tasks do not always carry the key)."""
-    records = [r for r in play.records if r["task"] == name]
-    assert records, "no result for task %r in:\n%s\n%s" % (name, play.stdout[-4000:], play.stderr[-2000:])
-    result = dict(records[-1]["result"])
-    result["failed"] = records[-1]["status"] == "failed"
-    return result
-
-
 def run(kube_or_args, check=False, diff=False, extra_env=None, **args):
     module_args = kube_or_args.module_args(**args) if hasattr(kube_or_args, "module_args") else kube_or_args
-    play = run_tasks([task("module under test", module_args)], check=check, diff=diff, extra_env=extra_env)
-    return outcome(play, "module under test")
+    return run_module(MODULE, module_args, check=check, diff=diff, extra_env=extra_env)
 
 
 def task(name, args, register=None):
-    entry = {"name": name, MODULE: args, "ignore_errors": True}
+    entry = module_task(name, MODULE, args)
     if register:
         entry["register"] = register
     return entry
@@ -120,7 +109,7 @@ def test_null_removes_a_variable_and_rollback_env_puts_it_back(kube, original_en
         task("remove again", kube.module_args(env={"ENABLE_COMPACT": None, "NEW_FLAG": True}, wait=False)),
         task("roll back", kube.module_args(env="{{ removed.rollback_env }}", wait=False)),
     ])
-    removed, again, rolled_back = (outcome(play, name) for name in ("remove", "remove again", "roll back"))
+    removed, again, rolled_back = (play.outcome(name) for name in ("remove", "remove again", "roll back"))
     for result in (removed, again, rolled_back):
         assert not result.get("failed"), result.get("msg")
     assert removed["changed"] is True
@@ -140,7 +129,7 @@ def test_rollback_to_the_captured_values(kube, original_env):
                                            "POD_IP": "10.0.0.11"}, wait_timeout=kube.wait_timeout), "tuned"),
         task("roll back", kube.module_args(env="{{ tuned.env_before }}", wait_timeout=kube.wait_timeout)),
     ])
-    tuned, rolled_back = outcome(play, "tune"), outcome(play, "roll back")
+    tuned, rolled_back = play.outcome("tune"), play.outcome("roll back")
     assert not tuned.get("failed"), tuned.get("msg")
     assert not rolled_back.get("failed"), rolled_back.get("msg")
     assert tuned["changed"] is True
@@ -188,7 +177,7 @@ def test_bad_input_fails_before_any_request(k8s_standin):
         tasks.append(task("bad %d" % index, module_args))
     play = run_tasks(tasks)
     for index, (args, words) in enumerate(BAD_INPUTS):
-        result = outcome(play, "bad %d" % index)
+        result = play.outcome("bad %d" % index)
         assert result.get("failed") is True, (args, result)
         for word in words:
             assert word in result["msg"], (args, word, result["msg"])
@@ -204,11 +193,11 @@ def test_missing_container_and_missing_deployment(kube):
         task("container", kube.module_args(container="ovn-northd", env={"OVN_LEADER_PROBE_INTERVAL": 10})),
         task("deployment", kube.module_args(name="ovn-central-nope", env={"OVN_LEADER_PROBE_INTERVAL": 10})),
     ])
-    container = outcome(play, "container")
+    container = play.outcome("container")
     assert container["failed"] is True
     assert "container:" in container["msg"] and "'ovn-northd'" in container["msg"]
     assert "its containers are: ovn-central" in container["msg"]
-    missing = outcome(play, "deployment")
+    missing = play.outcome("deployment")
     assert missing["failed"] is True
     assert "Deployment %s/ovn-central-nope not found (404)" % kube.namespace in missing["msg"]
     assert_untouched(kube, start)
@@ -233,13 +222,13 @@ def test_401_403_are_sentences_and_check_mode_needs_only_get(k8s_standin):
         task("readonly write", dict(base, context="standin-readonly")),
         task("bad token", dict(base, context="standin-badtoken")),
     ])
-    readonly = outcome(play, "readonly write")
+    readonly = play.outcome("readonly write")
     assert readonly["failed"] is True
     for words in ("forbidden (403)", "context standin-readonly", "may not patch Deployment kube-system/ovn-central",
                   "verb 'patch' on resource 'deployments' in API group 'apps' in namespace 'kube-system'",
                   'User "kubedc-readonly" cannot patch'):
         assert words in readonly["msg"], readonly["msg"]
-    bad_token = outcome(play, "bad token")
+    bad_token = play.outcome("bad token")
     assert bad_token["failed"] is True
     assert "401 Unauthorized" in bad_token["msg"] and "standin-badtoken" in bad_token["msg"]
 

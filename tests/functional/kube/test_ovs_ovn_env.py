@@ -9,7 +9,7 @@ checked on the DaemonSet read back with plain urllib and on that count.
 from k8s_standin.fixtures import http_get_daemonset
 from k8s_standin.server import ovn_central_deployment, ovs_ovn_daemonset
 from k8s_standin.targets import container_env_list, env_dict
-from support.ansible_run import run_tasks
+from support.ansible_run import run_module
 
 MODULE = "kubedc.ovn_tuning.ovs_ovn_env"
 NS = "kube-system"
@@ -17,13 +17,7 @@ NS = "kube-system"
 
 def run(server, check=False, diff=False, **args):
     module_args = dict({"kubeconfig": server.kubeconfig, "wait_timeout": 60}, **args)
-    play = run_tasks([{"name": "module under test", MODULE: module_args, "ignore_errors": True}],
-                     check=check, diff=diff)
-    records = [r for r in play.records if r["task"] == "module under test"]
-    assert records, play.stdout[-4000:] + play.stderr[-2000:]
-    result = dict(records[-1]["result"])
-    result["failed"] = records[-1]["status"] == "failed"
-    return result
+    return run_module(MODULE, module_args, check=check, diff=diff)
 
 
 def ovs_env(server):

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 
+from .deployment import inventory_vars
 from .inventory import inventory
 from .lab import Lab
 from .procs import ManagedProcess
@@ -188,6 +189,9 @@ def _leftovers_note(state_dir):
 
 def _status(options):
     info = recorded_status(os.path.abspath(options.state_dir))
+    if info.get("nb") and info.get("sb"):
+        # The deployment's host variables, as playbooks/lab.yml writes them into its inventory.
+        info["inventory_vars"] = inventory_vars(info)
     print(json.dumps(info, indent=2))
     states = [member["state"] for key in ("nb", "sb") if info.get(key)
               for member in info[key]["members"]]

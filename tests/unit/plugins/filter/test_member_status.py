@@ -12,7 +12,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status i
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError
 from ansible_collections.kubedc.ovn_tuning.plugins.modules.ovsdb_server_status import sockets_of
 
-from ansible_collections.kubedc.ovn_tuning.tests.unit.test_health_gates import REMOTES, SIDS, facts, member, status_text
+from ansible_collections.kubedc.ovn_tuning.tests.unit.plugins.module_utils.test_health_gates import REMOTES, SIDS, facts, member, status_text
 
 HOSTS = ["central-1", "central-2", "central-3"]
 

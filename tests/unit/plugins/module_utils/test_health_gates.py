@@ -11,7 +11,8 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
     cluster_facts, cluster_members, health, health_metrics)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# tests/unit/plugins/module_utils/ -> the collection root
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4))
 
 CID = "962bd9a3-cf11-4982-b01b-6736c128ee0a"
 SIDS = ["5c3f9de5-343b-480e-bae9-3da98ff3f951", "301f9c31-a0d7-4da8-8bd0-a7ac459832aa",

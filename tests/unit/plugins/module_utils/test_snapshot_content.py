@@ -17,7 +17,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_document as snapdoc
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4))
 
 NB_ROWS = [
     {"target": "ptcp:6641:127.0.0.11", "inactivity_probe": 60000, "max_backoff": None, "other_config": {}},

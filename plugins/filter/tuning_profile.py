@@ -19,7 +19,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -147,17 +146,21 @@ def kube_ovn_workload_env(profile):
     return split
 
 
-def canonical_json(data):
-    """JSON with sorted keys and no insignificant whitespace: equal data, equal text."""
+def _of_plain_json(function, data):
     try:
-        return documents.canonical_json(data)
+        return function(data)
     except (TypeError, ValueError) as exc:
         raise AnsibleFilterError("profile_checksum: the value is not plain JSON data: %s" % exc)
 
 
+def canonical_json(data):
+    """JSON with sorted keys and no insignificant whitespace: equal data, equal text."""
+    return _of_plain_json(documents.canonical_json, data)
+
+
 def profile_checksum(data):
     """sha256 (hex) of the canonical JSON of ``data``."""
-    return hashlib.sha256(canonical_json(data).encode("ascii")).hexdigest()
+    return _of_plain_json(documents.sha256_hex, data)
 
 
 def promotion_refusal(record, checksum, source, max_age_hours, now_epoch):

@@ -58,7 +58,6 @@ DATABASE_OF = dict((part.key, part.database) for part in PARTS if isinstance(par
 # unless its strategy restarts them; changing ovn-central's restarts the database pods.
 ENV_RESTORE_ORDER = (PART_OF["ovs_ovn"], PART_OF["kube_ovn"])
 
-DESCRIPTOR_KEYS = ("name", "nb", "sb", "local_config", "chassis", "kube_ovn")
 # Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
 # control sockets there); accepted, checked and not read by this module. ``sb_relays``, also
 # accepted, is read by the roles for health only: SB relays hold no tunable that a snapshot could
@@ -85,12 +84,11 @@ def validate_deployment(deployment, param="deployment"):
     name = deployment.get("name")
     if not (name or "").strip():
         fail(param + ".name", "required: a non-empty name of the deployment (recorded in the snapshot)")
-    result = dict((key, None) for key in ("nb", "sb", "local_config", "chassis", "kube_ovn", "ovs_ovn",
-                                          "chassis_hosts"))
-    result["name"] = name
+    result = dict((part.key, None) for part in PARTS)
+    result.update(name=name, chassis_hosts=None)
     for part in PARTS:
         part.check_descriptor(deployment, result, param)
-    if not any(result[key] for key in DESCRIPTOR_KEYS + ("chassis_hosts",) if key != "name"):
+    if not any(value for key, value in result.items() if key != "name"):
         fail(param, "name at least one part to snapshot: nb, sb, local_config, chassis or kube_ovn")
     return result
 
@@ -167,8 +165,11 @@ class DeploymentSession(object):
         self.warn = warn or (lambda text: None)
         self.clients = {}
         self.k8s = None
-        self.sources = dict((part.key, part.sources(descriptor)) for part in PARTS
-                            if part.sources(descriptor) is not None)
+        self.sources = {}
+        for part in PARTS:
+            source = part.sources(descriptor)
+            if source is not None:
+                self.sources[part.key] = source
         self.copied = set()  # databases whose options map is ovn-northd's copy of the other's
         # Election timers the caller read on the central hosts (no ctl_sockets here): recorded as
         # given, and on restore left to the caller to walk through the leader's host.

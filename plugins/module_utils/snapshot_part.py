@@ -123,9 +123,7 @@ def non_empty_strings(part, defaults, where):
 def check_type(value, types, where, expected):
     if not isinstance(types, tuple):
         types = (types,)
-    if isinstance(value, bool) and bool not in types:
-        raise SnapshotError("%s: expected %s, got %r" % (where, expected, value))
-    if not isinstance(value, types):
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in types:
         raise SnapshotError("%s: expected %s, got %r" % (where, expected, value))
 
 

@@ -67,6 +67,27 @@ HOST_KEYS = ("central_hosts", "chassis_hosts")
 
 # --------------------------------------------------------------------------- the descriptor
 
+def descriptor_spec(kube_ovn):
+    """The argument spec of the deployment descriptor's keys (the ``options`` of a module's
+    ``deployment``); ``kube_ovn``: the suboptions of its kube-ovn part (None: a dict taken as it is)."""
+    def database():
+        return dict(type="dict", options=dict(remote=dict(type="str", required=True),
+                                              ctl_sockets=dict(type="list", elements="path")))
+
+    return dict(
+        name=dict(type="str", required=True),
+        nb=database(),
+        sb=database(),
+        local_config=dict(type="dict", options=dict(remotes=dict(type="list", elements="str", required=True))),
+        chassis=dict(type="list", elements="dict",
+                     options=dict(name=dict(type="str", required=True), remote=dict(type="str", required=True))),
+        kube_ovn=dict(type="dict", options=kube_ovn) if kube_ovn is not None else dict(type="dict"),
+        central_hosts=dict(type="list", elements="str"),
+        chassis_hosts=dict(type="list", elements="str"),
+        sb_relays=dict(type="dict", options=dict(remote=dict(type="str", required=True))),
+    )
+
+
 def validate_deployment(deployment, param="deployment"):
     """Check the deployment descriptor and return it normalised (no contact with anything).
 

@@ -481,13 +481,6 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module imp
     client_from_params, connection_spec, diff_result, run_module)
 
 
-def _database_spec():
-    return dict(type="dict", options=dict(
-        remote=dict(type="str", required=True),
-        ctl_sockets=dict(type="list", elements="path"),
-    ))
-
-
 CENTRAL = tunables.K8S_WORKLOADS["ovn-central"]
 OVS = tunables.K8S_WORKLOADS["ovs-ovn"]
 
@@ -519,20 +512,7 @@ def argument_spec():
         name=dict(type="str"),
         keep=dict(type="int", default=5),
         force=dict(type="bool", default=False),
-        deployment=dict(type="dict", required=True, options=dict(
-            name=dict(type="str", required=True),
-            nb=_database_spec(),
-            sb=_database_spec(),
-            local_config=dict(type="dict", options=dict(
-                remotes=dict(type="list", elements="str", required=True))),
-            chassis=dict(type="list", elements="dict", options=dict(
-                name=dict(type="str", required=True),
-                remote=dict(type="str", required=True))),
-            kube_ovn=dict(type="dict", options=_kube_ovn_options()),
-            central_hosts=dict(type="list", elements="str"),
-            chassis_hosts=dict(type="list", elements="str"),
-            sb_relays=dict(type="dict", options=dict(remote=dict(type="str", required=True))),
-        )),
+        deployment=dict(type="dict", required=True, options=snapshot.descriptor_spec(kube_ovn=_kube_ovn_options())),
         election_timers=dict(type="dict"),
         chassis_state=dict(type="dict"),
     )

@@ -47,6 +47,9 @@ def _options(argv):
                         help="tiny counts, to check the harness (3 trials, 5,000 ports, 10 clients, 30 s windows)")
     parser.add_argument("--ports", type=int, help="logical switch ports for 2 (default 200,000)")
     parser.add_argument("--clients", type=int, help="clients for 5 (default 100)")
+    parser.add_argument("--outages", metavar="S[,S...]",
+                        help="seconds the server stays down in 5, one measurement each (default 0.5,1.5,2.5,3.5,5,7.5;"
+                             " --quick: 1.5)")
     parser.add_argument("--window", type=float, help="seconds of each measuring window of 6 (default 60)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the fault plan of 6 (default 7)")
     parser.add_argument("--rounds", type=int, help="rounds of 1, the two playbooks in alternating order (default 2)")
@@ -78,6 +81,13 @@ def _options(argv):
         parser.error("--ports: give 1 to 1,000,000")
     if not 1 <= options.clients <= 500:
         parser.error("--clients: give 1 to 500")
+    try:
+        options.outages = tuple(float(part) for part in (options.outages or ("1.5" if quick else "")).split(",")
+                                if part.strip()) or None
+    except ValueError:
+        parser.error("--outages: give seconds separated by commas, got %r" % options.outages)
+    if options.outages and not all(0.1 <= down <= 30 for down in options.outages):
+        parser.error("--outages: give 0.1 to 30 seconds each")
     if not 20 <= options.window <= 900:
         parser.error("--window: give 20 to 900 seconds")
     if not 1 <= options.hang_timeout <= 60:
@@ -127,7 +137,7 @@ def _run_all(options, workdir):
     if 4 in wanted:
         attempt([4], lambda: {4: failover.run_no_hang(workdir, options.failover_trials, options.hang_timeout, _log)})
     if 5 in wanted:
-        attempt([5], lambda: {5: herd.run_herd(workdir, options.clients, _log)})
+        attempt([5], lambda: {5: herd.run_herd(workdir, options.clients, _log, options.outages or herd.OUTAGES)})
     if 7 in wanted:
         attempt([7], lambda: {7: fleet.run_fleet(workdir, options.quick, _log)})
     return results
@@ -214,7 +224,7 @@ def main(argv=None):
               "options": {"quick": options.quick, "flat_trials": options.flat_trials,
                           "failover_trials": options.failover_trials, "ports": options.ports,
                           "clients": options.clients, "window_seconds": options.window, "seed": options.seed,
-                          "converge_rounds": options.rounds,
+                          "converge_rounds": options.rounds, "outages_s": list(options.outages or []),
                           "hang_timeout_s": options.hang_timeout}}
     _log("benchmarks %s on %s CPUs, load %s"
          % (options.selected, report["machine"]["nproc"], report["machine"]["load_average_at_start"]))

@@ -26,7 +26,8 @@ description:
     order of the roles' apply step - the servers become more patient before any client changes how often it speaks.
   - Every database is connected to and read, and every cluster's members are read, before the first write, so an
     unreachable part fails the run with nothing changed. Each write is a verified transaction (re-planned on a
-    concurrent change) and is read back; a failure later in the run names the parts already applied.
+    concurrent change) and is read back; a failure later in the run names the parts already applied. O(timeout)
+    bounds each connection, each transaction and each election timer walk.
   - A profile field left out or V(null) leaves its knob alone; a field for a part the deployment does not have (no
     O(deployment.local_config), no chassis) is skipped, so that one profile serves every deployment.
   - kube-ovn's workload env (the profile's C(kube_ovn_env)) is not applied here - a new env restarts the database

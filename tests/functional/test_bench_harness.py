@@ -43,7 +43,8 @@ def test_herd_benchmark_writes_a_markdown_and_a_json_report(tmp_path):
 
 def test_bad_options_are_refused_before_anything_runs(tmp_path):
     for args, words in ((["--only", "8"], "--only"), (["--trials", "0"], "--trials"),
-                        (["--window", "5"], "--window")):
+                        (["--window", "5"], "--window"), (["--outages", "1.5,0"], "--outages"),
+                        (["--outages", "soon"], "--outages")):
         done = bench(*(args + ["--results-dir", str(tmp_path)]), timeout=60)
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr, (args, done.stderr)

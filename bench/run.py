@@ -95,6 +95,11 @@ def _options(argv):
     return options
 
 
+def herd_outages():
+    import herd  # pylint: disable=import-outside-toplevel
+    return herd.OUTAGES
+
+
 def _log(message):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
 
@@ -224,7 +229,7 @@ def main(argv=None):
               "options": {"quick": options.quick, "flat_trials": options.flat_trials,
                           "failover_trials": options.failover_trials, "ports": options.ports,
                           "clients": options.clients, "window_seconds": options.window, "seed": options.seed,
-                          "converge_rounds": options.rounds, "outages_s": list(options.outages or []),
+                          "converge_rounds": options.rounds, "outages_s": list(options.outages or herd_outages()),
                           "hang_timeout_s": options.hang_timeout}}
     _log("benchmarks %s on %s CPUs, load %s"
          % (options.selected, report["machine"]["nproc"], report["machine"]["load_average_at_start"]))

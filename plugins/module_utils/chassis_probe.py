@@ -37,6 +37,8 @@ MANAGED_KEYS = tuple(key for _option, key in OPTION_KEYS)
 VERSION_NOTED_KEYS = ("ovn-bridge-remote-probe-interval", "ovn-openflow-probe-interval")
 # What to do about a per-chassis key (KEY-<system-id>) that overrides a plain key being changed.
 PER_CHASSIS_CHOICES = ("warn", "set")
+# How the warning about an overriding per-chassis key ends (ovn_tuning_apply names the module instead).
+PER_CHASSIS_HINT = "per_chassis_keys=set changes it too"
 
 
 class ChassisProbeError(OvsdbError):
@@ -155,8 +157,8 @@ def plan(external_ids, desired, per_chassis=None):
         elif per_chassis == "warn" and external_ids[specific] != desired[key]:
             warnings.append(
                 "external_ids:%s=%s overrides %s on this chassis: ovn-controller reads the per-chassis key"
-                " first and keeps %s; per_chassis_keys=set changes it too" % (
-                    specific, external_ids[specific], key, external_ids[specific]))
+                " first and keeps %s; %s" % (
+                    specific, external_ids[specific], key, external_ids[specific], PER_CHASSIS_HINT))
     changes = string_map.plan(external_ids, desired)
     after = changes.pop("map_after")
     changes.update({"before": managed(external_ids), "after": managed(after),

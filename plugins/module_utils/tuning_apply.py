@@ -6,8 +6,9 @@
 The deployment is the descriptor ovn_tuning_snapshot takes (``ovn_deployment``); the profile is
 the roles' (module_utils/tuning_profile.py). Each database gets one transaction for its listener
 rows and its probe options together, each Local_Config and each chassis one of its own, and the
-election timers are walked last - the order of the roles' apply step: the servers become more
-patient before any client changes how often it speaks. Every target is connected to (and every
+election timers are walked last. Every listener row is written before any probe option (SB's, each
+Local_Config's, then NB's with NB_Global.options), as the roles' apply step does: the servers become
+more patient before any client changes how often it speaks. Every target is connected to (and every
 cluster's members read) before the first write, so an unreachable part fails the run with nothing
 changed; every write is read back.
 """
@@ -31,6 +32,8 @@ DATABASES = (("nb", "OVN_Northbound", "nb_inactivity_probe", "nb_election_timer"
              ("sb", "OVN_Southbound", "sb_inactivity_probe", "sb_election_timer"))
 LOCAL_CONFIG = "Local_Config"
 LOCAL_CONFIG_FIELD = "local_config_inactivity_probe"
+# A per-chassis key that overrides a plain one is left alone; this module has no per_chassis_keys.
+PER_CHASSIS_HINT = "kubedc.ovn_tuning.ovn_chassis_probe with per_chassis_keys=set changes it too"
 # Reconnecting to read back after a change that closed the listener this run came through.
 READ_BACK_TIMEOUT = 10.0
 
@@ -79,14 +82,19 @@ class Target(object):
     def check(self, planned):
         """Refuse, before any write, what the live database does not allow."""
 
+    def notes(self, planned):
+        """Sentences for the operator about what the plan cannot change."""
+        return planned.get("warnings", ())
+
 
 class ListenerTarget(Target):
     """The listener rows (every row the global row references) and the probe options of a
     database's global row: one transaction."""
 
-    def __init__(self, label, remote, database, probe, options, allow_disabled_probe):
+    def __init__(self, label, remote, database, probe, options, allow_disabled_probe, probe_field):
         super(ListenerTarget, self).__init__(label, remote, database)
         self.probe = probe
+        self.probe_field = probe_field
         self.options = options
         self.allow_disabled_probe = allow_disabled_probe
         if database == LOCAL_CONFIG:
@@ -123,6 +131,12 @@ class ListenerTarget(Target):
         planned["changed"] = any(planned[part] and planned[part]["changed"] for part in ("rows", "options"))
         return planned
 
+    def notes(self, planned):
+        if planned["rows"] is not None and not planned["rows"]["rows_before"]:
+            yield ("%s references no listener row (Connection); %s.%s changes nothing here - are the listeners"
+                   " on ovsdb-server's command line?" % (connection_rows.global_table(self.database), PROFILE,
+                                                         self.probe_field))
+
     def check(self, planned):
         if self.options:
             global_options.check_not_a_copy(self.database, planned["current_options"],
@@ -155,7 +169,11 @@ class ChassisTarget(Target):
 
     def plan(self, ovsdb):
         planned = chassis_probe.plan(chassis_probe.read(ovsdb)[1], self.keys, per_chassis="warn")
-        named = sorted(set(planned["before"]) | set(planned["after"]) | set(self.keys))
+        planned["warnings"] = [warning.replace(chassis_probe.PER_CHASSIS_HINT, PER_CHASSIS_HINT)
+                               for warning in planned["warnings"]]
+        # The keys the profile names, and the per-chassis forms of them that this chassis has.
+        named = sorted(key for key in set(planned["before"]) | set(planned["after"]) | set(self.keys)
+                       if chassis_probe.probe_key_of(key) in self.keys)
         planned["before"], planned["after"] = [
             dict(("external_ids.%s" % key, values.get(key)) for key in named)
             for values in (planned["before"], planned["after"])]
@@ -186,7 +204,9 @@ class DeploymentTuning(object):
                 " kubedc.ovn_tuning.rollout applies it, or ovn_central_env / ovs_ovn_env; leave it out here"
                 % (PROFILE, tuning_profile.ENV_FIELD))
         allow = bool(self.profile.get(tuning_profile.ALLOW_DISABLED_FIELD))
-        self.targets = []
+        if params["timeout"] is None or params["timeout"] <= 0:
+            raise OvsdbConfigError("timeout: must be a positive number of seconds, got %r" % (params["timeout"],))
+        listeners = {}
         self.timers = []
         for key, database, probe_field, timer_field in DATABASES:
             part = descriptor.get(key)
@@ -197,8 +217,8 @@ class DeploymentTuning(object):
             if part is None:
                 continue
             if self.profile[probe_field] is not None or options:
-                self.targets.append(ListenerTarget(key, part["remote"], database, self.profile[probe_field],
-                                                   options, allow))
+                listeners[key] = ListenerTarget(key, part["remote"], database, self.profile[probe_field],
+                                                options, allow, probe_field)
             if timer is not None:
                 if not part["ctl_sockets"]:
                     raise OvsdbConfigError(
@@ -206,13 +226,18 @@ class DeploymentTuning(object):
                         " ovsdb-server control sockets on the host this module runs on); with central_hosts"
                         " kubedc.ovn_tuning.rollout walks it through the leader's host"
                         % (PROFILE, timer_field, key))
-                self.timers.append((key, election_timer.ElectionTimerChange(
-                    part["ctl_sockets"], database, timer, params["timeout"], warn=warn)))
+                self.timers.append((key, part["ctl_sockets"], database, timer))
+        # Every listener row before any probe option: SB's, each Local_Config's, then NB's, whose
+        # transaction also carries the options (the servers become more patient before ovn-northd
+        # changes how often it speaks).
+        self.targets = [listeners["sb"]] if "sb" in listeners else []
         local = descriptor.get("local_config")
         if local and self.profile[LOCAL_CONFIG_FIELD] is not None:
             for remote in local["remotes"]:
                 self.targets.append(ListenerTarget("local_config[%s]" % remote, remote, LOCAL_CONFIG,
-                                                   self.profile[LOCAL_CONFIG_FIELD], {}, allow))
+                                                   self.profile[LOCAL_CONFIG_FIELD], {}, allow, LOCAL_CONFIG_FIELD))
+        if "nb" in listeners:
+            self.targets.append(listeners["nb"])
         keys = dict((key, str(self.profile[field])) for field, key in chassis_fields().items()
                     if self.profile[field] is not None)
         if keys:
@@ -244,10 +269,7 @@ class DeploymentTuning(object):
     def _connect(self, target):
         params = dict(self.params, remote=target.remote)
         target.client = client_from_params(params, target.database, target.tables(), leader_only=target.leader_only)
-        try:
-            target.client.connect()
-        except OvsdbError as exc:
-            raise OvsdbError("deployment.%s: %s" % (target.label, exc))
+        target.client.connect()
 
     def _read_back(self, target):
         """The target's settings as the server has them after the commit (reconnecting when the
@@ -259,65 +281,66 @@ class DeploymentTuning(object):
         client.refresh()
         again = target.plan(client)
         if again["changed"]:
-            raise OvsdbError("%s: read back after the write, %s still differs from the profile (another"
-                             " writer at the same time?)" % (target.label, _changed_settings(again)))
+            raise OvsdbError("read back after the write, %s still differs from the profile (another"
+                             " writer at the same time?)" % _changed_settings(again))
         return again["after"]
+
+    def _walk(self, key, sockets, database, target_ms):
+        """A walk of one cluster's election timer; its ``timeout`` starts now."""
+        return election_timer.ElectionTimerChange(sockets, database, target_ms, self.params["timeout"], warn=self.warn)
 
     def run(self, check_mode):
         """Read everything, then write target by target and walk the timers; returns the result."""
         done = []
         planned = []
+        label = None
         try:
             for target in self.targets:
+                label = "deployment.%s" % target.label
                 self._connect(target)
                 plan = target.plan(target.client)
                 target.check(plan)
                 planned.append(plan)
-            statuses = [(key, walk, walk.read_all()) for key, walk in self.timers]
-            for key, walk, members in statuses:
-                try:
-                    walk.wait_for_leader(members)
-                except OvsdbError as exc:
-                    raise OvsdbError("deployment.%s.ctl_sockets: %s" % (key, exc))
+            for key, sockets, database, target_ms in self.timers:
+                label = "deployment.%s.ctl_sockets" % key
+                walk = self._walk(key, sockets, database, target_ms)
+                walk.wait_for_leader(walk.read_all())
             values = {}
             for target, plan in zip(self.targets, planned):
+                label = "deployment.%s" % target.label
                 after = plan["after"]
                 if plan["changed"] and not check_mode:
-                    try:
-                        target.client.converge(target.plan, target.write, check_mode=False,
-                                               comment="kubedc.ovn_tuning.ovn_tuning_apply %s" % target.label)
-                        after = self._read_back(target)
-                    except OvsdbError as exc:
-                        raise OvsdbError("deployment.%s: %s" % (target.label, exc))
+                    target.client.converge(target.plan, target.write, check_mode=False,
+                                           comment="kubedc.ovn_tuning.ovn_tuning_apply %s" % target.label)
                     done.append(target.label)
-                for warning in plan.get("warnings", ()):
-                    self.warn("%s: %s" % (target.label, warning))
+                    after = self._read_back(target)
+                for note in target.notes(plan):
+                    self.warn("%s: %s" % (label, note))
                 values[target.label] = {"before": plan["before"], "after": after}
             timers = {}
-            for key, walk in self.timers:
-                try:
-                    result = walk.run(check_mode=check_mode)
-                except OvsdbError as exc:
-                    raise OvsdbError("deployment.%s election timer: %s" % (key, exc))
-                label = key + ".election_timer"
+            for key, sockets, database, target_ms in self.timers:
+                label = "deployment.%s election timer" % key
+                result = self._walk(key, sockets, database, target_ms).run(check_mode=check_mode)
                 timers[key] = dict((name, result[name]) for name in ("steps", "leader", "election_timer_before",
                                                                      "election_timer_after"))
-                values[label] = {"before": {"election_timer": result["election_timer_before"]},
-                                 "after": {"election_timer": result["election_timer_after"]}}
+                values[key + ".election_timer"] = {"before": {"election_timer": result["election_timer_before"]},
+                                                   "after": {"election_timer": result["election_timer_after"]}}
                 if result["changed"] and not check_mode:
-                    done.append(label)
+                    done.append(key + ".election_timer")
         except (OvsdbError, tunables.IntervalError) as exc:
-            already = ", ".join(done) if done else "nothing"
-            raise OvsdbError("%s (already applied: %s)" % (exc, already))
+            text = str(exc)
+            if label and not text.startswith("deployment."):
+                text = "%s: %s" % (label, text)
+            raise OvsdbError("%s (already applied: %s)" % (text, ", ".join(done) if done else "nothing"))
         finally:
             self.close()
-        changes = [{"part": label, "setting": setting, "before": value["before"].get(setting), "after": after}
-                   for label, value in values.items()
+        changes = [{"part": part, "setting": setting, "before": value["before"].get(setting), "after": after}
+                   for part, value in values.items()
                    for setting, after in sorted(value["after"].items())
                    if value["before"].get(setting) != after]
         return {"changed": bool(changes), "changes": changes, "election_timers": timers,
-                "before": dict((label, value["before"]) for label, value in values.items()),
-                "after": dict((label, value["after"]) for label, value in values.items())}
+                "before": dict((part, value["before"]) for part, value in values.items()),
+                "after": dict((part, value["after"]) for part, value in values.items())}
 
 
 def _changed_settings(planned):

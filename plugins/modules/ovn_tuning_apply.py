@@ -19,15 +19,22 @@ description:
     its global row references (C(NB_Global)/C(SB_Global) C(connections)) together with the probe keys of its
     C(options) (C(northd_probe_interval), C(nbctl_probe_interval), C(ic_probe_interval) and C(sbctl_probe_interval)
     in C(NB_Global) - ovn-northd copies C(NB_Global.options) into C(SB_Global.options) and undoes a write there; in
-    C(SB_Global) only for a deployment without O(deployment.nb)); one per member's C(Local_Config) (kube-ovn clustered mode) and one per
-    chassis in O(deployment.chassis) (ovn-controller's keys in C(Open_vSwitch.external_ids), only the named keys);
-    then the RAFT election timers, stepped on the leader through O(deployment.nb.ctl_sockets) and
-    O(deployment.sb.ctl_sockets) (at most doubling per step, each step committed before the next). This is the
-    order of the roles' apply step - the servers become more patient before any client changes how often it speaks.
+    C(SB_Global) only for a deployment without O(deployment.nb)); one per member's C(Local_Config) (kube-ovn
+    clustered mode) and one per chassis in O(deployment.chassis) (ovn-controller's keys in
+    C(Open_vSwitch.external_ids), only the named keys); then the RAFT election timers, stepped on the leader through
+    O(deployment.nb.ctl_sockets) and O(deployment.sb.ctl_sockets) (at most doubling per step, each step committed
+    before the next).
+  - The order is the roles' apply step - every listener row before any probe option (SB's, each C(Local_Config)'s,
+    then NB's in the transaction that also sets C(NB_Global.options)), then the chassis, then the timers - the
+    servers become more patient before any client changes how often it speaks.
+  - A database whose global row references no listener row (its listeners are on ovsdb-server's command line) gets a
+    warning that its listener probe changes nothing there. A per-chassis key C(KEY-<system-id>) that overrides a
+    plain key is left alone, with a warning (M(kubedc.ovn_tuning.ovn_chassis_probe) with C(per_chassis_keys=set)
+    changes it too).
   - Every database is connected to and read, and every cluster's members are read, before the first write, so an
     unreachable part fails the run with nothing changed. Each write is a verified transaction (re-planned on a
     concurrent change) and is read back; a failure later in the run names the parts already applied. O(timeout)
-    bounds each connection, each transaction and each election timer walk.
+    bounds each connection, each transaction and each election timer walk (each walk's from its start).
   - A profile field left out or V(null) leaves its knob alone; a field for a part the deployment does not have (no
     O(deployment.local_config), no chassis) is skipped, so that one profile serves every deployment.
   - kube-ovn's workload env (the profile's C(kube_ovn_env)) is not applied here - a new env restarts the database
@@ -119,8 +126,9 @@ options:
             required: true
       central_hosts:
         description:
-          - The roles' central hosts. Accepted and not contacted; with them and no O(deployment.nb.ctl_sockets) an
-            election timer in the profile is refused (the rollout walks it through the leader's host).
+          - The roles' central hosts. Accepted and not contacted. An election timer in the profile needs the
+            database's O(deployment.nb.ctl_sockets) / O(deployment.sb.ctl_sockets) on the host this module runs on;
+            with central hosts instead, the rollout walks it through the leader's host.
         type: list
         elements: str
       chassis_hosts:
@@ -205,7 +213,9 @@ changes:
     - {part: nb, setting: "connections[ptcp:6641:0.0.0.0].inactivity_probe", before: 5000, after: 60000}
     - {part: nb.election_timer, setting: election_timer, before: 1000, after: 16000}
 before:
-  description: Every setting the profile names, per part, before the run (listener probes in ms, keys as strings).
+  description:
+    - Every setting the profile names, per part, before the run (listener probes in ms, keys as strings); for a chassis
+      also the per-chassis forms C(KEY-<system-id>) of the named keys that it has.
   returned: always
   type: dict
   sample: {"nb": {"connections[ptcp:6641:0.0.0.0].inactivity_probe": 5000, "options.northd_probe_interval": "5000"}}

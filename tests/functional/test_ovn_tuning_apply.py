@@ -44,13 +44,13 @@ def tunables_reader(lab):
         argvs.append(oracle.ctl_argv(db, info[db]["remotes"], "--format=json",
                                      "--columns=target,inactivity_probe", "list", "Connection"))
         labels.append((db, "rows"))
-    argvs.append(oracle.ctl_argv("nb", info["nb"]["remotes"], "--if-exists", "get", "NB_Global", ".",
-                                 "options:northd_probe_interval"))
-    labels.append(("nb", "northd"))
+    argvs.append(oracle.ctl_argv("nb", info["nb"]["remotes"], "--format=json", "--columns=options", "list",
+                                 "NB_Global"))
+    labels.append(("nb", "options"))
     for chassis in info["chassis"]:
-        argvs.append(oracle.vsctl_argv(info, chassis, "--if-exists", "get", "Open_vSwitch", ".",
-                                       "external_ids:ovn-remote-probe-interval"))
-        labels.append((chassis["name"], "probe"))
+        argvs.append(oracle.vsctl_argv(info, chassis, "--format=json", "--columns=external_ids", "list",
+                                       "Open_vSwitch"))
+        labels.append((chassis["name"], "external_ids"))
     for db in ("nb", "sb"):
         for member in info[db]["members"]:
             argvs.append(oracle.appctl_argv(info, member, "cluster/status", info[db]["database"]))
@@ -66,7 +66,9 @@ def tunables_reader(lab):
                 found = re.search(r"^Election timer: (\d+)(.*)$", text, re.M)
                 state.setdefault("%s election_timer" % part, set()).add((int(found.group(1)), found.group(2).strip()))
             else:
-                state["%s %s" % (part, kind)] = text.strip().strip('"') or None
+                # The whole map: every key this module must leave alone, and those it sets.
+                for key, value in json.loads(text)["data"][0][0][1]:
+                    state["%s %s:%s" % (part, kind, key)] = value
         return state
 
     return oracle.Reader(argvs, parse)
@@ -85,19 +87,19 @@ def test_check_real_again_then_read_back(apply_lab):
         MODULE, {"deployment": deployment, "profile": PROFILE}, tunables_reader(lab))
 
     after = states[2]
-    assert after[nb_row] == after[sb_row] == 60000
-    assert after["nb northd"] == "60000"
-    assert [after["%s probe" % c["name"]] for c in info["chassis"]] == ["300000", "300000"]
-    # Every member agrees, with no change pending.
-    assert after["nb election_timer"] == {(4000, "")} and after["sb election_timer"] == {(2000, "")}
-    # Nothing else of the state moved.
-    assert set(after) == set(before)
+    probe_keys = ["%s external_ids:ovn-remote-probe-interval" % c["name"] for c in info["chassis"]]
+    # Every member agrees, with no change pending; nothing else of the maps and rows moved.
+    expected = dict(before, **{nb_row: 60000, sb_row: 60000, "nb options:northd_probe_interval": "60000",
+                               "nb election_timer": {(4000, "")}, "sb election_timer": {(2000, "")}})
+    expected.update((key, "300000") for key in probe_keys)
+    assert after == expected
+    assert len(before) > 12, before  # ovn-northd's options and the chassis' own external_ids are in it
 
     for result in (checked, applied):
         changes = dict(((c["part"], c["setting"]), (c["before"], c["after"])) for c in result["changes"])
         assert changes[("nb", "connections[ptcp:%d:0.0.0.0].inactivity_probe" % info["nb"]["port"])] == (
             before[nb_row], 60000)
-        assert changes[("nb", "options.northd_probe_interval")] == (before["nb northd"], "60000")
+        assert changes[("nb", "options.northd_probe_interval")] == (before["nb options:northd_probe_interval"], "60000")
         assert changes[("nb.election_timer", "election_timer")] == (1000, 4000)
         assert changes[("sb.election_timer", "election_timer")] == (1000, 2000)
         assert changes[("chassis[%s]" % info["chassis"][0]["name"], "external_ids.ovn-remote-probe-interval")][1] == "300000"
@@ -105,7 +107,8 @@ def test_check_real_again_then_read_back(apply_lab):
         assert result["diff"]["before"] == result["before"] and result["diff"]["after"] == result["after"]
     # Listener rows first, then the chassis, the election timers last (the rollout's order).
     parts = [c["part"] for c in applied["changes"]]
-    assert parts.index("nb") < parts.index("chassis[%s]" % info["chassis"][0]["name"]) < parts.index("nb.election_timer")
+    assert (parts.index("sb") < parts.index("nb") < parts.index("chassis[%s]" % info["chassis"][0]["name"])
+            < parts.index("nb.election_timer") < parts.index("sb.election_timer")), parts
     assert [step["election_timer"] for step in applied["election_timers"]["nb"]["steps"]] == [2000, 4000]
     assert [step["election_timer"] for step in checked["election_timers"]["nb"]["steps"]] == [2000, 4000]
     assert not any(step["committed"] for step in checked["election_timers"]["nb"]["steps"])
@@ -160,6 +163,37 @@ def test_bad_input_is_refused_before_any_contact(apply_lab):
          "profile: sets nothing that this deployment has"),
         ("bad remote", {"deployment": dict(deployment, sb={"remote": "tcp:nowhere"}), "profile": PROFILE},
          "deployment.sb.remote"),
-        ("not a dict", {"deployment": deployment, "profile": "incident_2026"}, "profile"),
+        ("not a dict", {"deployment": deployment, "profile": "incident_2026"}, "'profile'"),
+        ("timeout", {"deployment": deployment, "profile": {"nb_election_timer": 4000}, "timeout": 0}, "timeout"),
+    ])
+    # Refused once the SB map is read, before any write: ovn-northd owns SB_Global.options here.
+    sb_only = {"name": "apply", "sb": deployment["sb"]}
+    three_runs.refused(MODULE, [
+        ("sbctl in a copied map", {"deployment": sb_only, "profile": {"sbctl_probe_interval": 30000}},
+         "profile.sbctl_probe_interval: SB_Global.options is ovn-northd's copy"),
     ])
     assert tunables_reader(apply_lab)() == before
+
+
+def test_a_per_chassis_key_is_left_alone_with_a_warning(apply_lab):
+    info = apply_lab.info()
+    chassis = info["chassis"][0]
+    system_id = oracle.run(oracle.vsctl_argv(info, chassis, "get", "Open_vSwitch", ".",
+                                             "external_ids:system-id")).strip().strip('"')
+    specific = "ovn-remote-probe-interval-%s" % system_id
+    oracle.run(oracle.vsctl_argv(info, chassis, "set", "Open_vSwitch", ".", 'external_ids:%s="7000"' % specific))
+    try:
+        deployment = dict(descriptor(info, name="apply"), chassis=[{"name": chassis["name"],
+                                                                   "remote": chassis["ovs_remote"]}])
+        result = run_module(MODULE, {"deployment": deployment, "profile": {"chassis_remote_probe_interval": "90s"}})
+        assert result.get("failed") is not True, result.get("msg")
+        label = "chassis[%s]" % chassis["name"]
+        assert result["after"][label] == {"external_ids.ovn-remote-probe-interval": "90000",
+                                          "external_ids.%s" % specific: "7000"}
+        assert any(("deployment.%s: external_ids:%s=7000 overrides" % (label, specific)) in warning
+                   and "ovn_chassis_probe with per_chassis_keys=set" in warning
+                   for warning in result.get("warnings", [])), result.get("warnings")
+        assert oracle.run(oracle.vsctl_argv(info, chassis, "get", "Open_vSwitch", ".",
+                                            "external_ids:%s" % specific)).strip().strip('"') == "7000"
+    finally:
+        oracle.run(oracle.vsctl_argv(info, chassis, "remove", "Open_vSwitch", ".", "external_ids", specific))

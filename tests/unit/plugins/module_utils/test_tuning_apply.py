@@ -25,7 +25,24 @@ def test_sbctl_probe_goes_to_nb_global_when_northd_can_copy_it():
     assert tuning_apply.option_fields("OVN_Southbound", False) == {"sbctl_probe_interval": "sbctl_probe_interval"}
 
 
-def test_targets_in_the_rollouts_order_and_skipped_parts():
+def test_listener_rows_before_options_then_chassis():
+    tuning = tuning_apply.DeploymentTuning(
+        deployment(nb=NB, sb=SB, local_config={"remotes": ["tcp:127.0.0.1:6645"]},
+                   chassis=[{"name": "hv1", "remote": "unix:/run/openvswitch/db.sock"}]),
+        {"nb_inactivity_probe": 60000, "sb_inactivity_probe": 60000, "local_config_inactivity_probe": 60000,
+         "northd_probe_interval": 60000, "chassis_remote_probe_interval": 60000}, PARAMS, lambda text: None)
+    assert [target.label for target in tuning.targets] == ["sb", "local_config[tcp:127.0.0.1:6645]", "nb",
+                                                           "chassis[hv1]"]
+    assert tuning.targets[2].options == {"northd_probe_interval": "60000"} and tuning.targets[0].options == {}
+
+
+def test_timeout_is_checked_without_any_connection():
+    with pytest.raises(OvsdbConfigError, match=r"^timeout: must be a positive number"):
+        tuning_apply.DeploymentTuning(deployment(nb=NB), {"nb_election_timer": 16000}, dict(PARAMS, timeout=-1),
+                                      lambda text: None)
+
+
+def test_targets_and_skipped_parts():
     tuning = tuning_apply.DeploymentTuning(
         deployment(nb=NB, sb=SB, chassis=[{"name": "hv1", "remote": "unix:/run/openvswitch/db.sock"}]),
         {"nb_inactivity_probe": "60s", "sbctl_probe_interval": 30000, "local_config_inactivity_probe": 60000,
@@ -34,7 +51,7 @@ def test_targets_in_the_rollouts_order_and_skipped_parts():
     assert tuning.targets[0].probe == 60000
     assert tuning.targets[0].options == {"sbctl_probe_interval": "30000"}
     assert tuning.targets[1].keys == {"ovn-remote-probe-interval": "300000"}
-    assert [key for key, _walk in tuning.timers] == ["nb"]
+    assert [timer[0] for timer in tuning.timers] == ["nb"]
 
 
 @pytest.mark.parametrize("parts,profile,message", [

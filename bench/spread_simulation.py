@@ -21,7 +21,7 @@ def busiest(moments):
 
 
 def simulate(window, clients, runs, rng):
-    peaks = sorted(busiest(sorted(rng.uniform(0.0, window) for _ in range(clients))) for _ in range(runs))
+    peaks = sorted(busiest(sorted(rng.uniform(0.0, window) for _client in range(clients))) for _run in range(runs))
     return peaks[len(peaks) // 2], peaks[int(len(peaks) * 0.95)]
 
 

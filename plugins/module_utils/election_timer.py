@@ -11,8 +11,17 @@ Two layers, so that other modules (snapshot/restore) reuse the same rules:
 * :class:`ElectionTimerChange`, which walks a cluster through the plan over the
   members' unixctl sockets: it finds the leader, waits out a change already in
   progress, sets one step at a time on the leader, waits until the step is
-  committed and shown by every member, follows a new leader when the old one
-  goes away, and stops at one deadline.
+  committed and shown by a majority of the given members (those that answer but
+  lag get a short grace, :data:`LAGGING_GRACE_SECONDS`), follows a new leader when
+  the old one goes away, and stops at one deadline.
+
+It needs the leader and a majority of the given members, not every member: RAFT
+commits with a majority, and a stalled follower (a paused daemon, a hung host)
+must not hold a change - or the rollback of one - until its deadline. A member
+that does not answer is warned about and reported as not confirmed
+(``unconfirmed``); it takes the committed value from the leader's log when it
+catches up. When the leader already shows the target with nothing pending,
+nothing is waited for.
 
 Facts of ovsdb-server (3.1) this rests on: ``cluster/change-election-timer DB MS``
 is accepted by the leader only ("election timer must be changed through
@@ -45,6 +54,17 @@ DATABASES = ("OVN_Northbound", "OVN_Southbound")
 MAX_INCREASE_FACTOR = 2
 # The first pause after a step; pauses double while nothing moves, up to the poll interval.
 FIRST_POLL = 0.02
+# Once the leader has a value committed and a majority of the given members show it, the members that
+# answer but do not show it yet get this long to show it: a healthy follower applies a commit within
+# milliseconds, and one still behind after that (its RAFT connection broken) is not waited for - it
+# takes the value from the leader's log when it catches up.
+LAGGING_GRACE_SECONDS = 2.0
+# A grace ends at least this long before the deadline: a value committed on the leader and a majority
+# is returned, not turned into a timeout by a lagging minority.
+GRACE_MARGIN_SECONDS = 0.1
+# How a unixctl call fails when nobody answers (a stopped or hung daemon, or none), as opposed to a
+# daemon that answers with an error.
+NO_ANSWER_KINDS = ("timeout", "missing", "unreachable")
 
 REPLY_INITIATED = "change of election timer initiated"
 REPLY_CURRENT = "change election timer to current value"
@@ -142,6 +162,11 @@ def lagging_members(statuses, value_ms):
                   if status is None or status.get("election_timer") != value_ms)
 
 
+def is_majority(count, total):
+    """True when ``count`` members are more than half of ``total``."""
+    return count * 2 > total
+
+
 def describe_server(server):
     if not server:
         return "an unknown server"
@@ -154,7 +179,10 @@ def describe_server(server):
 # --------------------------------------------------------------------------- validation
 
 def validate_ctl_sockets(ctl_sockets, param="ctl_socket"):
-    """The given unixctl socket paths, de-duplicated, each checked to be an existing socket."""
+    """The given unixctl socket paths, de-duplicated, each checked to be absolute and, when it
+    exists, a socket. A path that does not exist is a member that will not answer (a stopped
+    ovsdb-server removes its socket): accepted while more than half of the paths exist, as the
+    walk goes on with a majority; refused when it leaves no majority (a wrong path, most likely)."""
     if isinstance(ctl_sockets, str):
         ctl_sockets = [ctl_sockets]
     paths = []
@@ -165,6 +193,7 @@ def validate_ctl_sockets(ctl_sockets, param="ctl_socket"):
     if not paths:
         raise ElectionTimerError("%s: give the unixctl socket path of at least one cluster member"
                                  " (ovsdb-server --unixctl=PATH; one path or a list)" % param)
+    missing = []
     for path in paths:
         if not os.path.isabs(path):
             raise ElectionTimerError("%s: %r is not an absolute path; give the full path of the"
@@ -173,12 +202,16 @@ def validate_ctl_sockets(ctl_sockets, param="ctl_socket"):
         try:
             mode = os.stat(path).st_mode
         except OSError as exc:
-            raise ElectionTimerError("%s: %s does not exist or cannot be read (%s); give the"
-                                     " --unixctl socket of a running ovsdb-server"
-                                     % (param, path, exc.strerror))
+            missing.append("%s does not exist or cannot be read (%s)" % (path, exc.strerror))
+            continue
         if not stat.S_ISSOCK(mode):
             raise ElectionTimerError("%s: %s is not a socket; give the --unixctl socket of a"
                                      " running ovsdb-server" % (param, path))
+    if missing and not is_majority(len(paths) - len(missing), len(paths)):
+        raise ElectionTimerError("%s: %s; give the --unixctl socket of a running ovsdb-server%s"
+                                 % (param, "; ".join(missing),
+                                    " (more than half of the %d given must exist)" % len(paths)
+                                    if len(paths) > 1 else ""))
     return paths
 
 
@@ -193,25 +226,33 @@ class ElectionTimerChange(object):
 
     ``call`` is the unixctl function (``unixctl(path, command, args, timeout)``);
     ``warn`` receives sentences the operator should see.  Nothing is written
-    before :meth:`run` has read every member.
+    before :meth:`run` has read the members - a majority of them must answer -
+    and found the leader.  ``grace_seconds``: how long members that answer but
+    lag behind a value committed on a majority are waited for.
     """
 
     def __init__(self, ctl_sockets, database, target_ms, timeout, call_timeout=5.0,
-                 poll_interval=0.2, call=unixctl, warn=None):
+                 poll_interval=0.2, call=unixctl, warn=None, grace_seconds=LAGGING_GRACE_SECONDS):
         self.ctl_sockets = list(ctl_sockets)
         self.database = database
         self.target_ms = int(target_ms)
         self.deadline = Deadline(timeout, "changing the %s election timer" % database)
         self.call_timeout = float(call_timeout)
         self.poll_interval = float(poll_interval)
+        self.grace_seconds = float(grace_seconds)
         self._restart_polls()
         self.call = call
         self.warn = warn or (lambda text: None)
-        self.lost = []  # members whose daemon went away during the run
+        self.lost = []  # members whose daemon went away during the run: never asked again
+        self.unanswered = {}  # ctl_socket -> why its last read got no answer (the lost ones too)
         self.member_sids = set()
-        self.statuses = {}
+        self.statuses = {}  # ctl_socket -> the last status it answered (what members() reports)
+        self.current = {}  # ctl_socket -> the latest read, None when it did not answer
         self.steps = []
         self.last_state = "no member read yet"
+        self._grace = None  # (committed ms, the deadline's remaining seconds when the grace ends)
+        self._gave_up = set()  # members whose grace ran out and that have not shown a committed value since
+        self._short_since = None  # the deadline's remaining seconds when a committed value last lacked a majority
 
     # -- reading
     def _timeout(self):
@@ -224,8 +265,19 @@ class ElectionTimerChange(object):
         text = self.call(path, "cluster/status", [self.database], self._timeout())
         return parse_cluster_status(text)
 
+    def _answered(self, path, status):
+        self.unanswered.pop(path, None)
+        self.statuses[path] = status
+        if status.get("server_id_short"):
+            self.member_sids.add(status["server_id_short"])
+
+    def _answering(self):
+        return [path for path in self.ctl_sockets if path not in self.unanswered]
+
     def read_all(self):
-        """Every given member must answer before anything changes; all must be one cluster."""
+        """Read every given member before anything changes. Those that answer must be a majority
+        of the given sockets and all of one cluster; a member that does not answer (stopped, hung,
+        not running) is recorded with the reason and warned about, not waited for."""
         statuses = {}
         for path in self.ctl_sockets:
             try:
@@ -236,46 +288,88 @@ class ElectionTimerChange(object):
                         "ctl_socket: %s does not serve a clustered %s database (the server says"
                         " 'unknown cluster'); give the sockets of the %s cluster members"
                         % (path, self.database, self.database))
-                raise ElectionTimerError(
-                    "ctl_socket: %s did not answer cluster/status %s, so nothing was changed: %s"
-                    % (path, self.database, exc))
-        cluster_ids = dict((path, status.get("cluster_id")) for path, status in statuses.items())
+                if exc.kind not in NO_ANSWER_KINDS:
+                    raise ElectionTimerError(
+                        "ctl_socket: %s answered cluster/status %s with an error, so nothing was changed: %s"
+                        % (path, self.database, exc))
+                statuses[path] = None
+                self.unanswered[path] = str(exc)
+        answered = dict((path, status) for path, status in statuses.items() if status is not None)
+        if not is_majority(len(answered), len(self.ctl_sockets)):
+            raise ElectionTimerError(
+                "ctl_socket: only %d of the %d given members answered cluster/status %s and a majority"
+                " is needed, so nothing was changed: %s"
+                % (len(answered), len(self.ctl_sockets), self.database,
+                   "; ".join("%s did not answer: %s" % (path, self.unanswered[path])
+                             for path in self.ctl_sockets if path in self.unanswered)))
+        cluster_ids = dict((path, status.get("cluster_id")) for path, status in answered.items())
         if len(set(cluster_ids.values())) > 1:
             raise ElectionTimerError(
                 "ctl_socket: the given members belong to different clusters (%s); give the"
                 " members of one cluster" % ", ".join("%s: %s" % item for item in sorted(cluster_ids.items())))
-        for status in statuses.values():
-            if status.get("server_id_short"):
-                self.member_sids.add(status["server_id_short"])
-        self.statuses = statuses
+        for path, status in answered.items():
+            self._answered(path, status)
+        for path in self.ctl_sockets:
+            if path in self.unanswered:
+                self.warn("ctl_socket: %s did not answer cluster/status %s (%s); going on with the %d of %d"
+                          " members that answered (a majority), without waiting for it"
+                          % (path, self.database, self.unanswered[path], len(answered), len(self.ctl_sockets)))
+        self.current = statuses
         return statuses
 
-    def poll(self):
-        """Read the members still alive; a member whose daemon is gone is dropped (with a
-        warning), one that does not answer in time is kept and counts as not there yet."""
+    def poll(self, everyone=False):
+        """Read the members again: those that answered their last read and, with ``everyone``, also
+        those that did not (asked when the others show no leader or are too few for a majority).
+
+        A member whose daemon went away is dropped (with a warning); one that does not answer in
+        time is warned about once and counts as not there until it answers again. Returns
+        ctl_socket -> status (None: no answer, or not asked) for every member not dropped.
+        """
         statuses = {}
         for path in self.ctl_sockets:
             if path in self.lost:
                 continue
+            if path in self.unanswered and not everyone:
+                statuses[path] = None
+                continue
             try:
-                statuses[path] = self._status(path)
+                status = self._status(path)
             except UnixctlError as exc:
+                if exc.kind not in NO_ANSWER_KINDS:
+                    raise ElectionTimerError("%s: cluster/status %s failed: %s"
+                                             % (path, self.database, exc))
+                statuses[path] = None
+                silent_before = path in self.unanswered
+                self.unanswered[path] = str(exc)
+                if silent_before:
+                    continue
                 if exc.kind in ("missing", "unreachable"):
                     self.lost.append(path)
+                    del statuses[path]
                     self.warn("%s: the server behind this ctl_socket went away during the change"
                               " (%s); continuing with the other members" % (path, exc))
-                    continue
-                if exc.kind == "timeout":
-                    statuses[path] = None
-                    continue
-                raise ElectionTimerError("%s: cluster/status %s failed: %s"
-                                         % (path, self.database, exc))
-        if not statuses:
+                else:
+                    self.warn("%s: did not answer cluster/status %s (%s); continuing with the members"
+                              " that answer, without waiting for it" % (path, self.database, exc))
+                continue
+            statuses[path] = status
+            self._answered(path, status)
+        if len(self.lost) == len(self.ctl_sockets):
             raise ElectionTimerError(
                 "every given ctl_socket member went away (%s)%s"
                 % (", ".join(self.lost), self._progress()))
-        self.statuses.update(statuses)
+        self.current = statuses
         return statuses
+
+    def _poll_needed(self):
+        """The next read: the members that answer; the others too when those are no majority, and
+        once a grace while a committed value lacks a majority (a stopped member costs a whole call
+        timeout, so it is not asked on every read)."""
+        everyone = not is_majority(len(self._answering()), len(self.ctl_sockets))
+        if self._short_since is not None and self._short_since - self.deadline.remaining() >= self.grace_seconds:
+            everyone = True
+            self._short_since = None  # counted again from the end of this read
+        return self.poll(everyone=everyone)
 
     def leader(self, statuses):
         """``(path, status)`` of the leader, None while there is none among the members,
@@ -284,6 +378,14 @@ class ElectionTimerChange(object):
         if found is not None:
             return found
         elsewhere = leader_elsewhere(statuses, self.member_sids)
+        never_read = [path for path in self.ctl_sockets if path not in self.statuses]
+        if elsewhere is not None and never_read:
+            # The leader they name may be a given member that has not answered yet (its server id
+            # is unknown): wait for it or for the next leader instead of refusing.
+            self.last_state = ("the members that answered name %s (term %s) as leader; it may be %s,"
+                               " which did not answer" % (describe_server(elsewhere), elsewhere["term"],
+                                                          ", ".join(never_read)))
+            return None
         if elsewhere is not None:
             raise ElectionTimerError(
                 "none of the given ctl_socket members (%s) is the leader of the %s cluster:"
@@ -318,14 +420,17 @@ class ElectionTimerChange(object):
         """The next read comes FIRST_POLL after now (at most ``poll_interval``)."""
         self._next_pause = min(FIRST_POLL, self.poll_interval)
 
-    def _pause(self):
+    def _pause(self, limit_seconds=None):
         """Wait before the next read: FIRST_POLL after a step was taken (a RAFT commit takes
-        milliseconds), doubling while nothing moves, at most ``poll_interval``."""
+        milliseconds), doubling while nothing moves, at most ``poll_interval`` (and at most
+        ``limit_seconds``: the end of a grace is read at once)."""
         pause = min(self.poll_interval, self._next_pause)
+        self._next_pause = pause * 2
+        if limit_seconds is not None:
+            pause = min(pause, limit_seconds)
         if self.deadline.remaining() <= pause:
             raise self._deadline_error()
         sleep_until(self.deadline, pause)
-        self._next_pause = pause * 2
 
     def members(self):
         out = []
@@ -334,8 +439,27 @@ class ElectionTimerChange(object):
             out.append({"ctl_socket": path, "server_id": status.get("server_id"),
                         "address": status.get("address"), "role": status.get("role"),
                         "term": status.get("term"), "election_timer": status.get("election_timer"),
-                        "reachable": path not in self.lost})
+                        "reachable": path not in self.unanswered})
         return out
+
+    def unconfirmed(self, statuses, value_ms):
+        """The given members whose latest read does not confirm ``value_ms``: ``ctl_socket`` and
+        ``reason`` ('did not answer: WHY' or 'shows N ms')."""
+        out = []
+        for path in self.ctl_sockets:
+            status = statuses.get(path)
+            if status is None:
+                reason = "did not answer: %s" % self.unanswered.get(path, "not read")
+            elif status.get("election_timer") != value_ms:
+                reason = "shows %s ms" % status.get("election_timer")
+            else:
+                continue
+            out.append({"ctl_socket": path, "reason": reason})
+        return out
+
+    @staticmethod
+    def describe_unconfirmed(unconfirmed):
+        return ", ".join("%s (%s)" % (item["ctl_socket"], item["reason"]) for item in unconfirmed)
 
     # -- the walk
     def wait_for_leader(self, statuses):
@@ -344,13 +468,52 @@ class ElectionTimerChange(object):
             if found is not None:
                 return found
             self._pause()
-            statuses = self.poll()
+            # Every member is asked: the new leader may be one that did not answer before.
+            statuses = self.poll(everyone=True)
 
     def _mark_committed(self, committed_ms):
         for step in reversed(self.steps):
             if step["election_timer"] == committed_ms:
                 step["committed"] = True
                 return
+
+    def _grace_left(self):
+        """Seconds until the running grace ends, or None."""
+        if self._grace is None:
+            return None
+        return max(0.0, self.deadline.remaining() - self._grace[1])
+
+    def _waiting_for(self, leader_path, committed_ms, statuses):
+        """What still holds a value the leader has committed (a sentence), or None when it is
+        confirmed: a majority of the given members (leader included) shows it, and the members
+        that answer but lag have shown it too or had their grace."""
+        shown = [path for path in self.ctl_sockets
+                 if (statuses.get(path) or {}).get("election_timer") == committed_ms]
+        self._gave_up.difference_update(shown)
+        if not is_majority(len(shown), len(self.ctl_sockets)):
+            self._grace = None
+            if self._short_since is None:
+                self._short_since = self.deadline.remaining()
+            return ("leader %s has %d ms committed; shown by %d of the %d given members, and a majority"
+                    " is needed; not yet by %s"
+                    % (leader_path, committed_ms, len(shown), len(self.ctl_sockets),
+                       self.describe_unconfirmed(self.unconfirmed(statuses, committed_ms))))
+        self._short_since = None
+        lagging = [path for path in self.ctl_sockets if statuses.get(path) is not None
+                   and path not in shown and path not in self._gave_up]
+        if not lagging:
+            self._grace = None
+            return None
+        if self._grace is None or self._grace[0] != committed_ms:
+            self._grace = (committed_ms, max(self.deadline.remaining() - self.grace_seconds, GRACE_MARGIN_SECONDS))
+        if self.deadline.remaining() <= self._grace[1]:
+            # Not waited for any longer: they take the value from the leader's log when they catch up.
+            self._gave_up.update(lagging)
+            self._grace = None
+            return None
+        return ("leader %s and a majority show %d ms committed; waiting %.1f s more for %s"
+                % (leader_path, committed_ms, self._grace_left(), self.describe_unconfirmed(
+                    [item for item in self.unconfirmed(statuses, committed_ms) if item["ctl_socket"] in lagging])))
 
     def _set(self, path, status, value_ms):
         """Ask the leader for one step; True when a step was (perhaps) taken."""
@@ -385,10 +548,12 @@ class ElectionTimerChange(object):
         return True
 
     def converge(self):
-        """Set steps until every member shows the target; returns the leader's final status."""
-        statuses = dict(self.statuses)
+        """Set steps until the leader has the target committed, with nothing pending, and a majority
+        of the given members shows it (lagging members after their grace, and silent ones, are not
+        waited for); returns the leader ``(path, status)``."""
         while True:
-            path, status = self.wait_for_leader(statuses)
+            path, status = self.wait_for_leader(self.current)
+            statuses = self.current
             committed = status["election_timer"]
             pending = status.get("election_timer_pending")
             self._mark_committed(committed)
@@ -396,20 +561,19 @@ class ElectionTimerChange(object):
                 self.last_state = ("a change from %d to %d ms is pending (not yet committed) on"
                                    " leader %s" % (committed, pending, path))
             else:
-                lagging = lagging_members(statuses, committed)
-                if lagging:
-                    self.last_state = ("leader %s has %d ms committed; not yet shown by %s"
-                                       % (path, committed, ", ".join(lagging)))
+                waiting = self._waiting_for(path, committed, statuses)
+                if waiting:
+                    self.last_state = waiting
                 elif committed == self.target_ms:
                     return path, status
                 else:
                     # A step just taken is read back at once; anything else waits a poll interval.
                     if not self._set(path, status, plan_steps(committed, self.target_ms)[0]):
                         self._pause()
-                    statuses = self.poll()
+                    self._poll_needed()
                     continue
-            self._pause()
-            statuses = self.poll()
+            self._pause(self._grace_left())
+            self._poll_needed()
 
     def run(self, check_mode=False):
         """Read, plan and (unless ``check_mode``) walk; returns the module result."""
@@ -428,9 +592,24 @@ class ElectionTimerChange(object):
                 step["previous"] = previous
                 previous = step["election_timer"]
             after = self.target_ms
+            # What the leader has committed now: the members that do not show it would not be waited for.
+            confirm_ms = before
+        elif pending_before is None and before == self.target_ms:
+            # Nothing to change: the leader has the target committed. Members that lag or did not
+            # answer are reported, not waited for - a step that changes nothing needs only the leader.
+            after = confirm_ms = before
         else:
             path, status = self.converge()
-            after = status["election_timer"]
+            after = confirm_ms = status["election_timer"]
+        unconfirmed = self.unconfirmed(self.current, confirm_ms)
+        if unconfirmed:
+            if check_mode:
+                self.warn("%s: leader %s has %d ms committed; not confirmed on %s; a run would not wait for"
+                          " them" % (self.database, path, confirm_ms, self.describe_unconfirmed(unconfirmed)))
+            else:
+                self.warn("%s: the election timer is %d ms on leader %s and a majority of the given members;"
+                          " not confirmed on %s; they take it from the leader's log when they catch up"
+                          % (self.database, confirm_ms, path, self.describe_unconfirmed(unconfirmed)))
         result.update({
             "changed": bool(self.steps),
             "database": self.database,
@@ -438,5 +617,6 @@ class ElectionTimerChange(object):
             "steps": self.steps,
             "leader": self._describe_leader(path, status),
             "members": self.members(),
+            "unconfirmed": unconfirmed,
         })
         return result

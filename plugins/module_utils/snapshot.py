@@ -201,6 +201,9 @@ class DeploymentSession(object):
         # The probe keys of each chassis host (descriptor chassis_hosts), read there by the caller;
         # None: not given (a restore then hands every recorded chassis back to the caller).
         self.given_chassis = given_chassis
+        # What the last restore wrote (labels) and what it could not (part and reason).
+        self.restored = []
+        self.not_restored = []
 
     def params_for(self, remote):
         return dict(self.params, remote=remote)
@@ -257,29 +260,81 @@ class DeploymentSession(object):
         for key in sorted(self.copied):
             PART_OF[key].wait_for_copy(self, snapshot[key])
 
+    def restore_item(self, label, work):
+        """Write (in check mode: check) one item of a restore - ``label`` is ``nb``, ``sb``,
+        ``local_config[REMOTE]``, ``chassis[NAME]``, ``nb.election_timer``, ``kube_ovn``... - by
+        calling ``work()``. True when it was restored; a failure is recorded with its reason and the
+        restore goes on with the other items: none of them depends on another's write."""
+        try:
+            work()
+        except OvsdbError as exc:
+            self.not_restored.append({"part": label, "reason": _reason(label, exc)})
+            return False
+        self.restored.append(label)
+        return True
+
     def restore(self, snapshot, plan, check_mode):
         """Write what ``plan`` (from :func:`plan_restore`) says, part by part: rows and maps, then
         election timers, the kube-ovn env last.
 
-        Returns ``{label: extra facts}`` (election timer steps, Deployment revision).
-        A failure names the parts already restored.
+        Returns ``{label: extra facts}`` (election timer steps, Deployment revision). A refusal
+        (:meth:`Part.restore_check`) comes before anything is written. After that every item is
+        restored that can be: one that fails (the rows of one database, a chassis, a timer) does not
+        stop the others, and at the end :class:`RestoreIncomplete` lists what was restored and what
+        was not, with the reasons - a rollback puts back all it can, not only what comes before the
+        first failure.
         """
         parts = plan["parts"]
-        done = []
         facts = {}
+        self.restored = []
+        self.not_restored = []
         present = [part for part in PARTS if snapshot.get(part.key) is not None]
         try:
             for part in present:
                 part.restore_check(self, snapshot[part.key], parts)
-            if not check_mode:
-                for part in present:
-                    done.extend(part.restore_rows(self, snapshot[part.key], parts))
-            for part in present:
-                done.extend(part.restore_timer(self, snapshot[part.key], parts, check_mode, facts))
-            for part in ENV_RESTORE_ORDER:
-                if part in present:
-                    done.extend(part.restore_env(self, snapshot[part.key], parts, check_mode, facts))
         except OvsdbError as exc:
-            already = ", ".join(done) if done and not check_mode else "nothing"
-            raise SnapshotError("restore failed at %s; already restored: %s" % (exc, already))
+            raise SnapshotError("%s; nothing was restored" % exc)
+
+        def each(part, write):
+            # An item's failure is recorded by restore_item; this catches one outside any item
+            # (a part's own connection), charged to the whole part.
+            try:
+                write()
+            except OvsdbError as exc:
+                self.not_restored.append({"part": part.key, "reason": _reason(part.key, exc)})
+
+        if not check_mode:
+            for part in present:
+                each(part, lambda: part.restore_rows(self, snapshot[part.key], parts))
+        for part in present:
+            each(part, lambda: part.restore_timer(self, snapshot[part.key], parts, check_mode, facts))
+        for part in ENV_RESTORE_ORDER:
+            if part in present:
+                each(part, lambda: part.restore_env(self, snapshot[part.key], parts, check_mode, facts))
+        if self.not_restored:
+            raise RestoreIncomplete(self.restored, self.not_restored, check_mode)
         return facts
+
+
+def _reason(label, exc):
+    """An error's text without the item's label in front (the label is said next to it)."""
+    text = str(exc)
+    return text[len(label) + 2:] if text.startswith(label + ": ") else text
+
+
+class RestoreIncomplete(SnapshotError):
+    """A restore that wrote (or, in check mode, checked) some items and not others; ``restored``:
+    their labels, ``not_restored``: ``{"part", "reason"}`` of each that failed."""
+
+    def __init__(self, restored, not_restored, check_mode):
+        failed = "; ".join("%s - %s" % (item["part"], item["reason"]) for item in not_restored)
+        if check_mode:
+            text = ("check mode: %d part(s) of the restore could not be checked, nothing was written: %s;"
+                    " checked: %s" % (len(not_restored), failed, ", ".join(restored) or "nothing"))
+        else:
+            text = ("the restore did not restore every part: not restored: %s; restored: %s"
+                    % (failed, ", ".join(restored) or "nothing"))
+        super(RestoreIncomplete, self).__init__(text)
+        self.restored = list(restored)
+        self.not_restored = list(not_restored)
+        self.check_mode = check_mode

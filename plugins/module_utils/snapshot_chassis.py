@@ -138,18 +138,17 @@ class ChassisPart(Part):
         return {"external_ids": chassis_probe.recorded(chassis_probe.managed(external_ids))}
 
     def restore_rows(self, session, want, parts):
-        """The chassis reached by their remote; those of chassis_hosts are left to the caller."""
-        done = []
+        """The chassis reached by their remote, each on its own (one that fails leaves the others
+        restored); those of chassis_hosts are left to the caller."""
         for item in session.descriptor.get(self.key) or []:
             label = _label(item["name"])
-            if label not in parts:
-                continue
-            wanted = want[item["name"]]["external_ids"]
+            if label in parts:
+                session.restore_item(label, lambda item=item, label=label: self._write(
+                    session, item, label, want[item["name"]]["external_ids"]))
 
-            def build(_txn, ovsdb, wanted=wanted):
-                row, external_ids = chassis_probe.read(ovsdb)
-                return chassis_probe.apply(row, chassis_probe.plan(external_ids, wanted))
+    def _write(self, session, item, label, wanted):
+        def build(_txn, ovsdb):
+            row, external_ids = chassis_probe.read(ovsdb)
+            return chassis_probe.apply(row, chassis_probe.plan(external_ids, wanted))
 
-            transact(label, self.client(session, item), build)
-            done.append(label)
-        return done
+        transact(label, self.client(session, item), build)

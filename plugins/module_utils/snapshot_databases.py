@@ -195,8 +195,10 @@ class DatabasePart(Part):
 
     def restore_rows(self, session, want, parts):
         """Connection rows and probe options of the database, in one transaction."""
-        if not set(parts.get(self.key, ())) - set(["election_timer"]):
-            return []
+        if set(parts.get(self.key, ())) - set(["election_timer"]):
+            session.restore_item(self.key, lambda: self._write_rows(session, want))
+
+    def _write_rows(self, session, want):
         database = self.database
         client = self.client(session)
         table = connection_rows.global_table(database)
@@ -220,23 +222,24 @@ class DatabasePart(Part):
             return wrote_rows or wrote_options
 
         transact(self.key, client, build)
-        return [self.key]
 
     def restore_timer(self, session, want, parts, check_mode, facts):
         if "election_timer" not in parts.get(self.key, {}):
-            return []
+            return
         label = self.key + ".election_timer"
         if self.key in session.given_timers:
             # No socket here: the caller walks it through the leader's host.
             facts[label] = {"left_to_caller": True, "target": want["election_timer"]}
-            return []
-        walk = self._timer_walk(session, session.descriptor[self.key]["ctl_sockets"], want["election_timer"])
-        try:
-            result = walk.run(check_mode=check_mode)
-        except OvsdbError as exc:
-            raise SnapshotError("%s.election_timer: %s" % (self.key, exc))
-        facts[label] = {"steps": result["steps"], "leader": result["leader"]}
-        return [label]
+            return
+
+        def walk():
+            # The leader and a majority of the members: a stalled follower does not hold the rollback.
+            result = self._timer_walk(session, session.descriptor[self.key]["ctl_sockets"],
+                                      want["election_timer"]).run(check_mode=check_mode)
+            facts[label] = {"steps": result["steps"], "leader": result["leader"],
+                            "unconfirmed": result["unconfirmed"]}
+
+        session.restore_item(label, walk)
 
 
 class LocalConfigPart(Part):
@@ -314,21 +317,22 @@ class LocalConfigPart(Part):
         live[self.key] = value
 
     def restore_rows(self, session, want, parts):
-        done = []
+        """Each member's rows in a transaction of its own: one member that fails leaves the others restored."""
         for remote, part in want.items():
             label = "local_config[%s]" % remote
-            if label not in parts:
-                continue
-            client = self.client(session, remote)
-            columns = monitored_columns(client)
+            if label in parts:
+                session.restore_item(label, lambda remote=remote, part=part, label=label:
+                                     self._write_rows(session, remote, part, label))
 
-            def build(txn, ovsdb, part=part, columns=columns, label=label):
-                global_row, rows = connection_rows.read_connections(ovsdb, LOCAL_CONFIG)
-                changes = plan_connections(rows, part["connections"], columns)
-                if global_row is None and changes["delete"]:
-                    raise SnapshotError("%s: Config has no row; nothing was restored" % label)
-                return connection_rows.apply(txn, ovsdb, changes, LOCAL_CONFIG)
+    def _write_rows(self, session, remote, part, label):
+        client = self.client(session, remote)
+        columns = monitored_columns(client)
 
-            transact(label, client, build)
-            done.append(label)
-        return done
+        def build(txn, ovsdb):
+            global_row, rows = connection_rows.read_connections(ovsdb, LOCAL_CONFIG)
+            changes = plan_connections(rows, part["connections"], columns)
+            if global_row is None and changes["delete"]:
+                raise SnapshotError("%s: Config has no row; nothing was restored" % label)
+            return connection_rows.apply(txn, ovsdb, changes, LOCAL_CONFIG)
+
+        transact(label, client, build)

@@ -158,10 +158,11 @@ class WorkloadPart(Part):
             self._modify(session, want["env"], check_mode=True)
 
     def restore_env(self, session, want, parts, check_mode, facts):
-        if self.key not in parts:
-            return []
+        if self.key in parts:
+            session.restore_item(self.key, lambda: self._write_env(session, want, check_mode, facts))
+
+    def _write_env(self, session, want, check_mode, facts):
         before, written, changes, _conflicts = self._modify(session, want["env"], check_mode)
         if changes:
             session.warn(k8s_env.change_warnings(changes, before, check_mode, self.workload)[-1])
         facts[self.key] = {"revision": k8s_workload.revision_of(written if written is not None else before)}
-        return [self.key]

@@ -76,17 +76,17 @@ class Part(object):
     def restore_check(self, session, want, parts):
         """Refuse, before anything is written, what the restore must not do."""
 
+    # The writes: each item (a transaction, a chassis, a timer walk, a workload's env) goes through
+    # ``session.restore_item(label, work)``, which records it as restored or, with the reason, as
+    # not restored - one item's failure does not stop the others.
     def restore_rows(self, session, want, parts):
-        """Write the planned rows and maps (not in check mode); the labels restored."""
-        return []
+        """Write the planned rows and maps (not in check mode)."""
 
     def restore_timer(self, session, want, parts, check_mode, facts):
-        """Walk a planned election timer; the labels restored."""
-        return []
+        """Walk a planned election timer."""
 
     def restore_env(self, session, want, parts, check_mode, facts):
-        """Patch a planned workload env; the labels restored."""
-        return []
+        """Patch a planned workload env."""
 
 
 # --------------------------------------------------------------------------- descriptor checks

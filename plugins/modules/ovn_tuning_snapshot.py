@@ -37,6 +37,10 @@ description:
     with a chassis the descriptor does not list), is refused before any write with the differences named.
   - Every part is read before anything is written, so an unreachable part fails the restore with nothing
     changed. After the writes everything is read back and compared with the snapshot.
+  - When a write fails after that (the transaction of one database, one chassis, one election timer walk, a
+    kube-ovn workload), the restore goes on with the other parts - none depends on another's write - and then
+    fails naming what was restored (RV(restored)) and what was not, with the reason (RV(not_restored)), in the
+    same order (rows, election timers, kube-ovn env). Check mode reports a part it cannot check the same way.
   - With O(store=deployment) the snapshot is kept B(in the deployment itself) instead of a file - for a job that
     runs in a fresh container with no disk that outlives it (AWX) - as the key
     C(kubedc-ovn-tuning:snapshot:NAME) of C(NB_Global.external_ids) (C(SB_Global) for a deployment without
@@ -145,7 +149,9 @@ options:
           ctl_sockets:
             description:
               - The unixctl sockets of its cluster members (C(ovsdb-server --unixctl)). When given, the election
-                timer is captured and restored through them; the leader must be among them.
+                timer is captured and restored through them; the leader must be among them, and more than half of
+                them must answer (a member that does not is warned about, not waited for - see
+                M(kubedc.ovn_tuning.ovsdb_election_timer)).
             type: list
             elements: path
       sb:
@@ -441,10 +447,38 @@ differences:
   elements: str
   sample: ["nb.options.northd_probe_interval: \"5000\" -> absent"]
 steps:
-  description: With O(state=restored), the election timer steps taken (or planned) per database, with the leader that took them.
+  description:
+    - With O(state=restored), the election timer steps taken (or planned) per database, with the leader that took them
+      and the members not seen showing the restored value (C(unconfirmed) - C(ctl_socket) and C(reason), as
+      M(kubedc.ovn_tuning.ovsdb_election_timer) returns them).
   returned: when O(state=restored)
   type: dict
-  sample: {nb.election_timer: {steps: [{election_timer: 1000, previous: 4000, committed: true}], leader: {ctl_socket: /run/nb1.ctl}}}
+  sample: {nb.election_timer: {steps: [{election_timer: 1000, previous: 4000, committed: true}], leader: {ctl_socket: /run/nb1.ctl},
+                               unconfirmed: []}}
+restored:
+  description:
+    - When a restore (O(state=restored)) failed after its writes began - the parts it restored (in check mode,
+      checked), as labels - C(nb), C(sb), C(local_config[REMOTE]), C(chassis[NAME]), C(nb.election_timer),
+      C(sb.election_timer), C(kube_ovn), C(ovs_ovn).
+  returned: when O(state=restored) failed with some parts not restored
+  type: list
+  elements: str
+  sample: [sb, nb.election_timer]
+not_restored:
+  description:
+    - When a restore (O(state=restored)) failed after its writes began - each part it could not restore (in check
+      mode, check), with the reason; the other parts were restored all the same.
+  returned: when O(state=restored) failed with some parts not restored
+  type: list
+  elements: dict
+  contains:
+    part:
+      description: The part's label, as in RV(restored).
+      type: str
+    reason:
+      description: Why it was not restored.
+      type: str
+  sample: [{part: "chassis[hv1]", reason: "could not reach a usable Open_vSwitch server within 30.0 s"}]
 election_timers_to_restore:
   description: >-
     With O(state=restored) and O(election_timers) - the timer in ms each database must be walked back to by the
@@ -786,7 +820,12 @@ def restore(module):
         steps = {}
         after = live
         if plan["changed"]:
-            steps = session.restore(wanted, plan, module.check_mode)
+            try:
+                steps = session.restore(wanted, plan, module.check_mode)
+            except snapshot.RestoreIncomplete as exc:
+                # Some parts were written: say which, and which not (the read-back would only repeat it).
+                module.fail_json(msg=str(exc), changed=bool(exc.restored) and not module.check_mode,
+                                 restored=exc.restored, not_restored=exc.not_restored, **where)
             if module.check_mode:
                 after = wanted
             else:

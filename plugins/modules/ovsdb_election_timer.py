@@ -14,26 +14,37 @@ version_added: "0.1.0"
 description:
   - Changes the RAFT election timer of a clustered C(OVN_Northbound) or C(OVN_Southbound) database through the
     unixctl control sockets of its ovsdb-server members (C(ovs-appctl -t SOCKET cluster/change-election-timer)).
-  - Reads C(cluster/status) of every given member first and finds the leader among them. When none of them
-    leads, the module fails and names the server that does (its server id and address). Every given member
-    must answer before anything changes, and all must belong to one cluster.
+  - Reads C(cluster/status) of every given member first and finds the leader among those that answer. When none
+    of them leads, the module fails and names the server that does (its server id and address).
+  - A majority of the given members (more than half) must answer before anything changes, and those that answer
+    must belong to one cluster. A member that does not answer (a stopped or hung ovsdb-server, or none running
+    behind the socket) is warned about and reported in RV(unconfirmed), not waited for - RAFT commits with a
+    majority, and a stalled follower must not hold a change or its rollback. With fewer than a majority
+    answering, the module fails naming each member that did not answer and why, and changes nothing.
   - An increase goes in steps of at most twice the current value (1000 to 10000 ms sets 2000, 4000, 8000, then
     10000), because ovsdb-server refuses larger increases; a decrease is one step. Each step is waited on until
-    the leader has committed it (no C(changing to) left in its C(cluster/status)) and every reachable given
-    member shows the new value, before the next step is set.
+    the leader has committed it (no C(changing to) left in its C(cluster/status)) and a majority of the given
+    members, the leader included, shows the new value, before the next step is set. Members that answer but do
+    not show it yet get about 2 s more to show it (never past O(timeout)); after that the walk goes on without
+    them, and they take the value from the leader's log when they catch up. Every member that does not show
+    the final value is reported in RV(unconfirmed) and named in a warning.
   - A change already pending when the module starts is waited on, not collided with, and the plan continues from
-    its value. When the cluster is already at the target, nothing is set.
+    its value. When the leader already shows the target with no change pending, nothing is set and nothing is
+    waited for - members that lag or do not answer are only reported.
   - When the leader goes away during the change (its daemon exits or is killed), the module waits for a new leader
     among the remaining given members and continues from the value that cluster has committed; a step the old
     leader took but never committed is set again. A member that goes away is reported as a warning. A member
-    that is still there but does not answer (a hung daemon) holds the next step until it answers again.
+    that stops answering (a hung or paused daemon) is warned about and not asked again while the leader and a
+    majority answer; it is asked again while the others show no leader or too few of them show a committed
+    value.
   - Everything, including the wait for a new leader, is bounded by O(timeout).
 author:
   - kubedc.ovn_tuning contributors (@kubedc)
 attributes:
   check_mode:
-    description: Reads every member and reports the steps that would be set (from the pending value when a change
-      is in progress), without setting anything or waiting for a pending change.
+    description: Reads every member (a majority must answer, as in a real run) and reports the steps that would be
+      set (from the pending value when a change is in progress) and the members in RV(unconfirmed), without
+      setting anything or waiting for a pending change.
     support: full
   diff_mode:
     description: Returns the committed election timer before and after (the target in check mode).
@@ -43,8 +54,10 @@ options:
     description:
       - The unixctl socket of each cluster member, as given to ovsdb-server with C(--unixctl) (for example
         C(/var/run/ovn/ovnnb_db.ctl) on one host). One path or a list of paths; give every member the module can
-        reach, so that it finds the leader and can follow a new one.
-      - Each path must be absolute and an existing socket; this is checked before anything is contacted.
+        reach, so that it finds the leader and can follow a new one. More than half of them must answer.
+      - Each path must be absolute, and a path that exists must be a socket; this is checked before anything is
+        contacted. A path that does not exist (a stopped ovsdb-server removes its socket) counts as a member that
+        does not answer, so more than half of the paths must exist.
     type: list
     elements: path
     required: true
@@ -163,10 +176,29 @@ leader:
   type: dict
 members:
   description: What each given member last showed - C(ctl_socket), C(server_id), C(address), C(role), C(term),
-    C(election_timer) - and whether it was still C(reachable) at the end.
+    C(election_timer) - and whether it was still C(reachable) at the end (false when its last read got no answer,
+    or its daemon went away).
   returned: always
   type: list
   elements: dict
+unconfirmed:
+  description:
+    - The given members that were not seen showing RV(election_timer_after) (in check mode, the value the leader
+      has committed), in O(ctl_socket) order; empty when every member showed it. Each is named in a warning too.
+    - "C(reason) is C(did not answer: WHY) for a member that did not answer its last read (or went away), or
+      C(shows N ms) for one that answered with another value (not caught up yet; not waited for past its grace)."
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    ctl_socket:
+      description: The member's control socket, as given.
+      type: str
+    reason:
+      description: Why it is not confirmed.
+      type: str
+  sample:
+    - {ctl_socket: /run/lab/nb2.ctl, reason: "did not answer: unixctl cluster/status on /run/lab/nb2.ctl did not finish within 5.0 s"}
 diff:
   description: The committed election timer before and after.
   returned: when Ansible runs with C(--diff)

@@ -261,6 +261,75 @@ def test_leader_killed_during_the_change_is_followed(nb_cluster):
     wait_for(lambda: healthy_at(lab, 40000), 120, "the restarted member at 40000 ms")
 
 
+def test_a_paused_follower_is_reported_and_not_waited_for(nb_cluster):
+    """One follower SIGSTOPped - it keeps its sockets and answers nothing, as a member in a GC pause or
+    on a hung host. The leader and the other member are a majority: check mode, the change and the
+    run with nothing left to change all succeed, each naming the paused member as unconfirmed, and
+    none waits for it until its deadline."""
+    lab = nb_cluster
+    nb = members(lab)
+    leader_index = lab.leader("nb")
+    paused_index = next(i for i in range(3) if i != leader_index)
+    running_index = 3 - leader_index - paused_index
+    leader_ctl, paused_ctl, running_ctl = (nb[i]["ctl"] for i in (leader_index, paused_index, running_index))
+    live = (leader_ctl, running_ctl)
+    module_timeout = 90
+    args = {"ctl_socket": ctls(lab), "database": NB, "election_timer": 8000, "timeout": module_timeout}
+    offsets = [log_size(m) for m in nb]
+
+    def paused_unconfirmed(result):
+        assert [u["ctl_socket"] for u in result["unconfirmed"]] == [paused_ctl], result["unconfirmed"]
+        assert result["unconfirmed"][0]["reason"].startswith("did not answer: "), result["unconfirmed"]
+        assert any(paused_ctl in w and "not confirmed" in w for w in result.get("warnings", [])), \
+            result.get("warnings")
+        member = next(m for m in result["members"] if m["ctl_socket"] == paused_ctl)
+        assert member["reachable"] is False
+
+    lab.pause("nb", paused_index)
+    try:
+        # Check mode: the plan, the paused member reported, nothing set.
+        checked = run_module(args, check=True)
+        assert not checked["failed"], checked.get("msg")
+        assert checked["changed"] is True
+        assert [s["election_timer"] for s in checked["steps"]] == [2000, 4000, 8000]
+        paused_unconfirmed(checked)
+        assert [(appctl_status(ctl)["timer"], appctl_status(ctl)["pending"]) for ctl in live] == [(1000, None)] * 2
+        assert all(timer_changes(log_since(nb[i], offsets[i])) == [] for i in (leader_index, running_index))
+
+        # For real: three steps, each committed and shown by the leader and the running member.
+        started = time.monotonic()
+        applied = run_module(args, diff=True, timeout=module_timeout + 120)
+        seconds = time.monotonic() - started
+        assert not applied["failed"], applied.get("msg")
+        assert applied["changed"] is True
+        assert [(s["election_timer"], s["committed"]) for s in applied["steps"]] == [
+            (2000, True), (4000, True), (8000, True)]
+        assert applied["leader"]["ctl_socket"] == leader_ctl
+        assert (applied["election_timer_before"], applied["election_timer_after"]) == (1000, 8000)
+        paused_unconfirmed(applied)
+        # Well within its timeout: the paused member cost one call timeout (5 s) in the first read,
+        # and the walk did not wait for it (the old walk ran into its deadline).
+        assert seconds < module_timeout / 2, seconds
+        for ctl in live:
+            status = appctl_status(ctl)
+            assert (status["timer"], status["pending"]) == (8000, None), (ctl, status)
+        assert appctl_status(leader_ctl)["role"] == "leader"
+        expected = [(1000, 2000), (2000, 4000), (4000, 8000)]
+        for index in (leader_index, running_index):
+            assert timer_changes(log_since(nb[index], offsets[index])) == expected
+
+        # Again: nothing to change, at once, the paused member still reported.
+        again = run_module(args, diff=True)
+        assert not again["failed"], again.get("msg")
+        assert again["changed"] is False and again["steps"] == []
+        assert again["diff"] == {"before": {"election_timer": 8000}, "after": {"election_timer": 8000}}
+        paused_unconfirmed(again)
+    finally:
+        lab.resume("nb", paused_index)
+    # The resumed member takes the committed value from the leader's log.
+    wait_for(lambda: healthy_at(lab, 8000), 90, "the resumed follower at 8000 ms")
+
+
 def test_no_leader_among_the_sockets_names_the_leader(ovn_lab):
     leader_index = ovn_lab.leader("nb")
     nb = members(ovn_lab)

@@ -567,6 +567,79 @@ def test_restore_steps_the_election_timer_up(lab_factory, tmp_path):
     assert run_module(MODULE, args)["changed"] is False
 
 
+def member_reads(lab, member, target):
+    """One NB member's own view, read with the CLIs on it alone: the listener row's inactivity_probe
+    (ovn-nbctl --no-leader-only against its remote) and its election timer (ovs-appctl cluster/status)."""
+    info = lab.info()
+    rows = cli_rows(oracle.ctl_argv("nb", member["remote"], "--no-leader-only", timeout=30), "Connection",
+                    ("target", "inactivity_probe"))
+    text = cli(*oracle.appctl_argv(info, member, "cluster/status", info["nb"]["database"]))
+    found = re.search(r"^Election timer: (\d+)(.*)$", text, re.M)
+    return (dict((row["target"], row["inactivity_probe"]) for row in rows)[target],
+            int(found.group(1)), found.group(2).strip())
+
+
+def test_restore_with_a_paused_follower_restores_through_the_leader_and_a_majority(lab_factory, tmp_path):
+    """A rollback while one RAFT follower is stopped (SIGSTOP: it keeps its sockets and answers nothing).
+    The leader and the other member are a majority: the listener probe and the election timer are
+    restored - check mode first, writing nothing - the paused member is named as not confirmed, and it
+    takes the restored values from the leader's log once it runs again."""
+    lab = lab_factory(name="snappause", databases=("nb",))
+    info = lab.info()
+    members = info["nb"]["members"]
+    deployment = {"name": "paused", "nb": {"remote": info["nb"]["remotes"], "ctl_sockets": [m["ctl"] for m in members]}}
+    target = listener_targets(lab, "nb")[0]
+    set_rows_cli(lab, "nb", {target: {"inactivity_probe": 60000}})
+    path = str(tmp_path / "paused.json")
+    captured = run_module(MODULE, {"state": "captured", "path": path, "deployment": deployment})
+    assert captured.get("failed") is not True, captured.get("msg")
+    assert captured["snapshot"]["tunables"]["nb"]["election_timer"] == 1000
+    # The incident's state: a 5 s listener probe, and a timer that differs from the snapshot's.
+    set_rows_cli(lab, "nb", {target: {"inactivity_probe": 5000}})
+    change_timer_by_hand(lab, "nb", 4000)
+    leader_index = lab.leader("nb")
+    paused_index = next(i for i in range(3) if i != leader_index)
+    live = [members[i] for i in range(3) if i != paused_index]
+    paused_ctl = members[paused_index]["ctl"]
+    args = {"state": "restored", "path": path, "deployment": deployment}
+
+    def paused_unconfirmed(result):
+        unconfirmed = result["steps"]["nb.election_timer"]["unconfirmed"]
+        assert [u["ctl_socket"] for u in unconfirmed] == [paused_ctl], unconfirmed
+        assert unconfirmed[0]["reason"].startswith("did not answer: "), unconfirmed
+        assert any(paused_ctl in w and "did not answer" in w for w in result.get("warnings", [])), \
+            result.get("warnings")
+
+    lab.pause("nb", paused_index)
+    try:
+        checked = run_module(MODULE, args, check=True)
+        assert checked.get("failed") is not True, checked.get("msg")
+        assert checked["changed"] is True
+        assert [u["target"] for u in checked["changes"]["nb"]["connections"]["update"]] == [target]
+        assert checked["changes"]["nb"]["election_timer"] == {"before": 4000, "after": 1000, "steps": [1000]}
+        paused_unconfirmed(checked)
+        assert [member_reads(lab, m, target) for m in live] == [(5000, 4000, "")] * 2, "check mode wrote"
+
+        restored = run_module(MODULE, args)
+        assert restored.get("failed") is not True, restored.get("msg")
+        assert restored["changed"] is True
+        assert [(s["previous"], s["election_timer"], s["committed"])
+                for s in restored["steps"]["nb.election_timer"]["steps"]] == [(4000, 1000, True)]
+        paused_unconfirmed(restored)
+        assert [member_reads(lab, m, target) for m in live] == [(60000, 1000, "")] * 2
+
+        again = run_module(MODULE, args)
+        assert again.get("failed") is not True, again.get("msg")
+        assert again["changed"] is False and again["differences"] == []
+    finally:
+        lab.resume("nb", paused_index)
+    deadline = time.monotonic() + 60
+    while member_reads(lab, members[paused_index], target)[:2] != (60000, 1000):
+        assert time.monotonic() < deadline, "the resumed member did not catch up within 60 s"
+        time.sleep(0.5)
+    assert cli_election_timer(lab, "nb") == 1000
+
+
 # --------------------------------------------------------------------------- kube-ovn clustered mode
 
 ENV_NAMES = ("OVN_LEADER_PROBE_INTERVAL", "OVN_NORTHD_N_THREADS", "OVN_NORTHD_PROBE_INTERVAL", "PROBE_INTERVAL")

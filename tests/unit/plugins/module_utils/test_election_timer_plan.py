@@ -3,8 +3,10 @@
 The walk is driven here by a scripted stand-in for the members' unixctl sockets that answers in
 ovsdb-server 3.1's own words and formats (cluster/status text, the replies and refusals of
 cluster/change-election-timer), so that the decisions - wait on a pending change, never collide,
-follow a new leader, name a leader that is not among the sockets - are checked one by one. The
-functional tests run the same walk against real ovsdb-server clusters.
+follow a new leader, name a leader that is not among the sockets, go on with a majority when a
+member does not answer, give lagging members a bounded grace - are checked one by one (waits of
+seconds on a fake clock: nothing sleeps them). The functional tests run the same walk against real
+ovsdb-server clusters.
 """
 
 import math
@@ -16,6 +18,7 @@ import tempfile
 import pytest
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import election_timer as et
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import ovsdb_base
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.cluster_status import parse_cluster_status
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import UnixctlError
 
@@ -89,6 +92,8 @@ class Member:
         self.leader = None  # Member or None
         self.incoming = None  # a committed value this follower has not applied yet
         self.incoming_polls = 0
+        self.silent = False  # a stopped daemon (SIGSTOP): its socket takes the call and never answers
+        self.stuck = False  # answers, but never applies a committed value (its RAFT connection is broken)
 
 
 class FakeCluster:
@@ -104,6 +109,8 @@ class FakeCluster:
         self.change_calls = []  # (path, value, answer)
         self.collisions = 0
         self.hooks = []  # callables(cluster, command, member) run before each answer
+        self.status_calls = []  # the path of every cluster/status call, in order
+        self.clock = None  # a FakeClock the calls advance (an answer takes CALL_SECONDS)
 
     def by_path(self, path):
         for member in self.members + self.outsiders:
@@ -174,11 +181,20 @@ class FakeCluster:
         member = self.by_path(path)
         for hook in list(self.hooks):
             hook(self, command, member)
+        if command == "cluster/status":
+            self.status_calls.append(path)
         if not member.alive:
             raise UnixctlError("%s: cannot connect: Connection refused" % path, kind="unreachable")
+        if member.silent:
+            if self.clock is not None:
+                self.clock.advance(timeout)
+            raise UnixctlError("unixctl %s on %s did not finish within %.1f s" % (command, path, timeout),
+                               kind="timeout")
+        if self.clock is not None:
+            self.clock.advance(CALL_SECONDS)
         if command == "cluster/status":
             assert args == ["OVN_Northbound"]
-            if member.incoming is not None:
+            if member.incoming is not None and not member.stuck:
                 if member.incoming_polls <= 0:
                     member.timer, member.incoming = member.incoming, None
                 member.incoming_polls -= 1
@@ -211,12 +227,42 @@ class FakeCluster:
         return "change of election timer initiated."
 
 
-def walk(cluster, target, paths=None, timeout=5.0, check_mode=False, warnings=None):
+def walk(cluster, target, paths=None, timeout=5.0, check_mode=False, warnings=None, poll_interval=0.001):
     paths = paths or [m.path for m in cluster.members]
-    change = et.ElectionTimerChange(paths, "OVN_Northbound", target, timeout, poll_interval=0.001,
+    change = et.ElectionTimerChange(paths, "OVN_Northbound", target, timeout, poll_interval=poll_interval,
                                     call=cluster.call,
                                     warn=(warnings.append if warnings is not None else None))
     return change.run(check_mode=check_mode)
+
+
+# What one answered unixctl call takes on the fake clock (a silent member takes its whole timeout).
+CALL_SECONDS = 0.001
+
+
+class FakeClock:
+    """time.monotonic and time.sleep as ovsdb_base sees them (Deadline, sleep_until): a sleep
+    advances the clock at once, so that waits of seconds (call timeouts, a grace) take no real time."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept += seconds
+        self.advance(seconds)
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(ovsdb_base, "time", fake)
+    return fake
 
 
 def test_the_fake_speaks_the_real_format():
@@ -382,12 +428,180 @@ def test_a_leader_that_never_commits_fails_at_the_deadline_saying_so():
     assert cluster.change_calls == []
 
 
-def test_every_member_must_answer_before_anything_changes():
+# --------------------------------------------------------------------------- a majority and the leader
+
+def unixctl_timeout_text(path, seconds=5.0):
+    return "unixctl cluster/status on %s did not finish within %.1f s" % (path, seconds)
+
+
+def test_a_silent_follower_is_reported_and_not_waited_for(clock):
     cluster = FakeCluster()
-    cluster.members[2].alive = False
-    with pytest.raises(et.ElectionTimerError, match="ctl_socket: .*nb3.ctl did not answer"):
-        walk(cluster, 4000)
+    cluster.clock = clock
+    paused = cluster.members[2]
+    paused.silent = True
+    warnings = []
+    started = clock.now
+    result = walk(cluster, 8000, timeout=120, warnings=warnings)
+    assert [s["election_timer"] for s in result["steps"]] == [2000, 4000, 8000]
+    assert all(s["committed"] for s in result["steps"])
+    assert result["changed"] is True and result["election_timer_after"] == 8000
+    assert [m.timer for m in cluster.members[:2]] == [8000, 8000]
+    assert result["unconfirmed"] == [{"ctl_socket": paused.path,
+                                      "reason": "did not answer: " + unixctl_timeout_text(paused.path)}]
+    assert [m["reachable"] for m in result["members"]] == [True, True, False]
+    # Asked once, in the first read: the leader and a majority answer every later read, so the
+    # walk costs that one call timeout and nothing more.
+    assert cluster.status_calls.count(paused.path) == 1
+    assert clock.now - started < 5.0 + 1.0
+    assert any(w.startswith("ctl_socket: %s did not answer" % paused.path) for w in warnings)
+    assert any("not confirmed on %s (did not answer" % paused.path in w for w in warnings)
+
+
+def test_check_mode_reports_a_silent_follower(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    paused = cluster.members[1]
+    paused.silent = True
+    warnings = []
+    result = walk(cluster, 4000, timeout=120, check_mode=True, warnings=warnings)
+    assert result["changed"] is True
+    assert [s["election_timer"] for s in result["steps"]] == [2000, 4000]
+    assert [(u["ctl_socket"], u["reason"]) for u in result["unconfirmed"]] == [
+        (paused.path, "did not answer: " + unixctl_timeout_text(paused.path))]
     assert cluster.change_calls == []
+    assert [m.timer for m in cluster.members] == [1000] * 3
+    assert any("not confirmed on %s" % paused.path in w for w in warnings)
+
+
+def test_a_member_not_running_at_the_start_is_reported_not_fatal():
+    cluster = FakeCluster()
+    stopped = cluster.members[2]
+    stopped.alive = False
+    result = walk(cluster, 4000)
+    assert result["changed"] is True and result["election_timer_after"] == 4000
+    assert result["unconfirmed"] == [
+        {"ctl_socket": stopped.path, "reason": "did not answer: %s: cannot connect: Connection refused" % stopped.path}]
+
+
+def test_a_silent_majority_fails_naming_every_silent_member_and_changes_nothing(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    paused, stopped = cluster.members[1], cluster.members[2]
+    paused.silent = True
+    stopped.alive = False
+    with pytest.raises(et.ElectionTimerError) as caught:
+        walk(cluster, 4000, timeout=120)
+    text = str(caught.value)
+    assert text.startswith("ctl_socket: only 1 of the 3 given members answered cluster/status OVN_Northbound"
+                           " and a majority is needed, so nothing was changed: ")
+    assert "%s did not answer: %s" % (paused.path, unixctl_timeout_text(paused.path)) in text
+    assert "%s did not answer: %s: cannot connect: Connection refused" % (stopped.path, stopped.path) in text
+    # Two of two is a majority of two; one of two is not.
+    with pytest.raises(et.ElectionTimerError, match="only 1 of the 2 given members answered"):
+        walk(cluster, 4000, timeout=120, paths=[cluster.members[0].path, paused.path])
+    assert cluster.change_calls == []
+    assert [m.timer for m in cluster.members] == [1000] * 3
+
+
+def test_nothing_to_change_returns_at_once_without_asking_a_silent_member_again(clock):
+    cluster = FakeCluster(timer=4000)
+    cluster.clock = clock
+    behind, paused = cluster.members[1], cluster.members[2]
+    behind.timer = 2000  # answers, but has not applied the committed value yet
+    paused.silent = True
+    warnings = []
+    result = walk(cluster, 4000, timeout=120, warnings=warnings)
+    assert result["changed"] is False and result["steps"] == []
+    assert (result["election_timer_before"], result["election_timer_after"]) == (4000, 4000)
+    # One read of each member and nothing after it: no poll, no pause, no grace.
+    assert cluster.status_calls == [m.path for m in cluster.members]
+    assert clock.slept == 0
+    assert cluster.change_calls == []
+    assert result["unconfirmed"] == [
+        {"ctl_socket": behind.path, "reason": "shows 2000 ms"},
+        {"ctl_socket": paused.path, "reason": "did not answer: " + unixctl_timeout_text(paused.path)}]
+    assert any("not confirmed on %s (shows 2000 ms), %s (did not answer" % (behind.path, paused.path) in w
+               for w in warnings)
+
+
+def test_a_lagging_member_gets_one_short_grace_then_is_not_waited_for(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    stuck = cluster.members[2]
+    stuck.stuck = True
+    warnings = []
+    started = clock.now
+    result = walk(cluster, 8000, timeout=120, poll_interval=0.2, warnings=warnings)
+    elapsed = clock.now - started
+    assert [s["election_timer"] for s in result["steps"]] == [2000, 4000, 8000]
+    assert all(s["committed"] for s in result["steps"])
+    assert result["election_timer_after"] == 8000
+    assert result["unconfirmed"] == [{"ctl_socket": stuck.path, "reason": "shows 1000 ms"}]
+    # It had its grace at the first step; the later steps did not wait for it again (one grace,
+    # not three), and the grace ended on time (within a poll interval).
+    assert et.LAGGING_GRACE_SECONDS <= elapsed < et.LAGGING_GRACE_SECONDS + 0.5
+    assert any("not confirmed on %s (shows 1000 ms)" % stuck.path in w for w in warnings)
+
+
+def test_a_member_that_catches_up_within_its_grace_is_waited_for(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    cluster.follower_lag_polls = 5
+    result = walk(cluster, 4000, timeout=120, poll_interval=0.2)
+    assert result["unconfirmed"] == []
+    assert [m.timer for m in cluster.members] == [4000] * 3
+
+
+def test_the_grace_ends_before_the_deadline(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    stuck = cluster.members[2]
+    stuck.stuck = True
+    started = clock.now
+    result = walk(cluster, 2000, timeout=1.0, poll_interval=0.05)
+    assert clock.now - started < 1.0
+    assert result["election_timer_after"] == 2000 and result["steps"][0]["committed"] is True
+    assert result["unconfirmed"] == [{"ctl_socket": stuck.path, "reason": "shows 1000 ms"}]
+
+
+def test_without_a_majority_showing_the_value_the_walk_fails_at_its_deadline(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    stuck, paused = cluster.members[1], cluster.members[2]
+    stuck.stuck = True
+    paused.silent = True
+    with pytest.raises(et.ElectionTimerError) as caught:
+        walk(cluster, 2000, timeout=20, poll_interval=0.2)
+    text = str(caught.value)
+    assert "did not reach 2000 ms within 20 s" in text
+    assert "shown by 1 of the 3 given members, and a majority is needed; not yet by" in text
+    assert "%s (shows 1000 ms)" % stuck.path in text and "%s (did not answer" % paused.path in text
+    # Asked again - it may have come back - but once a grace, not on every read: each ask costs a
+    # whole call timeout (5 s), so the first read and two more fit into 20 s.
+    assert cluster.status_calls.count(paused.path) == 3
+
+
+def test_a_silent_leader_is_replaced_and_the_new_one_followed(clock):
+    cluster = FakeCluster()
+    cluster.clock = clock
+    old, new = cluster.members[0], cluster.members[1]
+    old.silent = True
+    reads = []
+
+    def elect(cluster_, command, member):
+        # The followers still name the stopped leader for a few reads, then elect another.
+        if command == "cluster/status" and member is not old and cluster_.leader() is old:
+            reads.append(member.path)
+            if len(reads) > 4:
+                cluster_.set_leader(new)
+
+    cluster.hooks.append(elect)
+    result = walk(cluster, 4000, timeout=120)
+    assert result["leader"]["ctl_socket"] == new.path
+    assert [(s["election_timer"], s["leader"]["ctl_socket"], s["committed"]) for s in result["steps"]] == [
+        (2000, new.path, True), (4000, new.path, True)]
+    assert [m.timer for m in cluster.members[1:]] == [4000, 4000]
+    assert [u["ctl_socket"] for u in result["unconfirmed"]] == [old.path]
 
 
 def test_a_socket_of_another_daemon_is_refused_before_any_change():
@@ -420,8 +634,19 @@ def test_ctl_socket_validation():
             open(plain, "w").close()
             with pytest.raises(et.ElectionTimerError, match="ctl_socket: .* is not a socket"):
                 et.validate_ctl_sockets([plain])
-            with pytest.raises(et.ElectionTimerError, match="ctl_socket: .* does not exist"):
-                et.validate_ctl_sockets([os.path.join(workdir, "missing.ctl")])
+            missing = os.path.join(workdir, "missing.ctl")
+            with pytest.raises(et.ElectionTimerError, match="ctl_socket: .*missing.ctl does not exist"):
+                et.validate_ctl_sockets([missing])
+            with pytest.raises(et.ElectionTimerError, match="more than half of the 2 given must exist"):
+                et.validate_ctl_sockets([sock_path, missing])
+            # A stopped member's socket is gone: a minority of them is left to the walk (no answer).
+            other = os.path.join(workdir, "t.ctl")
+            second = socket.socket(socket.AF_UNIX)
+            second.bind(other)
+            try:
+                assert et.validate_ctl_sockets([sock_path, missing, other]) == [sock_path, missing, other]
+            finally:
+                second.close()
             with pytest.raises(et.ElectionTimerError, match="not an absolute path"):
                 et.validate_ctl_sockets(["nb.ctl"])
             with pytest.raises(et.ElectionTimerError, match="at least one"):

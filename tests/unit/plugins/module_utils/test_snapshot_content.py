@@ -433,3 +433,126 @@ class TestFiles:
         tampered.write_text(json.dumps(doc))
         with pytest.raises(snap.SnapshotError, match="tampered.json refused: checksum mismatch"):
             snapdoc.load_document(str(tampered))
+
+
+class TestRestoreGoesOn:
+    """DeploymentSession.restore with the writes of the parts replaced: one item's failure does not
+    stop the others, in the order rows, timers, env, and the error lists both sides."""
+
+    PLAN = {"changed": True, "parts": {
+        "nb": {"connections": {"create": [], "update": [], "delete": []},
+               "election_timer": {"before": 4000, "after": 1000, "steps": [1000]}},
+        "sb": {"connections": {"create": [], "update": [], "delete": []}},
+        "local_config[tcp:127.0.0.11:6651]": {"connections": {"create": [], "update": [], "delete": []}},
+        "chassis[chassis-1]": {"external_ids": {"set": {}, "remove": []}},
+        "chassis[chassis-2]": {"external_ids": {"set": {}, "remove": []}},
+    }}
+
+    @pytest.fixture
+    def journal(self, monkeypatch):
+        """The writes, in order; nb's transaction and chassis-1 fail."""
+        from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot_chassis
+        writes = []
+
+        def rows(part, session, want):
+            writes.append(part.key)
+            if part.key == "nb":
+                raise snap.SnapshotError("nb: the transaction was refused (constraint violation)")
+
+        def local_rows(part, session, remote, want, label):
+            writes.append(label)
+
+        def chassis(part, session, item, label, wanted):
+            writes.append(label)
+            if item["name"] == "chassis-1":
+                raise OvsdbError("deployment.chassis[chassis-1]: could not reach a usable Open_vSwitch server")
+
+        class Walk:
+            def __init__(self, key):
+                self.key = key
+
+            def run(self, check_mode=False):
+                writes.append(self.key + ".election_timer" + (" (check)" if check_mode else ""))
+                return {"steps": [{"election_timer": 1000, "previous": 4000, "committed": not check_mode}],
+                        "leader": {"ctl_socket": "/run/nb1.ctl"}, "unconfirmed": []}
+
+        monkeypatch.setattr(snapdb.DatabasePart, "_write_rows", rows)
+        monkeypatch.setattr(snapdb.LocalConfigPart, "_write_rows", local_rows)
+        monkeypatch.setattr(snapshot_chassis.ChassisPart, "_write", chassis)
+        monkeypatch.setattr(snapdb.DatabasePart, "_timer_walk",
+                            lambda part, session, sockets, target_ms: Walk(part.key))
+        return writes
+
+    @staticmethod
+    def session_and_snapshot():
+        chassis = [{"name": "chassis-1", "remote": "unix:/run/ovs1.sock"},
+                   {"name": "chassis-2", "remote": "unix:/run/ovs2.sock"}]
+        session = snap.DeploymentSession(descriptor(kube_ovn=None, chassis=chassis), {"timeout": 30.0})
+        wanted = tunables_doc()
+        del wanted["kube_ovn"], wanted["ovs_ovn"]
+        wanted["chassis"]["chassis-2"] = copy.deepcopy(wanted["chassis"]["chassis-1"])
+        return session, wanted
+
+    def test_a_failed_part_does_not_stop_the_others(self, journal):
+        session, wanted = self.session_and_snapshot()
+        with pytest.raises(snap.RestoreIncomplete) as caught:
+            session.restore(wanted, self.PLAN, check_mode=False)
+        # Every item was tried, in the order rows, then timers: nb's failed transaction did not stop
+        # sb's rows, the other chassis or nb's own election timer.
+        assert journal == ["nb", "sb", "local_config[tcp:127.0.0.11:6651]", "chassis[chassis-1]",
+                           "chassis[chassis-2]", "nb.election_timer"]
+        error = caught.value
+        assert isinstance(error, snap.SnapshotError)
+        assert error.restored == ["sb", "local_config[tcp:127.0.0.11:6651]", "chassis[chassis-2]",
+                                  "nb.election_timer"]
+        assert error.not_restored == [
+            {"part": "nb", "reason": "the transaction was refused (constraint violation)"},
+            {"part": "chassis[chassis-1]",
+             "reason": "deployment.chassis[chassis-1]: could not reach a usable Open_vSwitch server"}]
+        assert str(error) == (
+            "the restore did not restore every part: not restored: nb - the transaction was refused (constraint"
+            " violation); chassis[chassis-1] - deployment.chassis[chassis-1]: could not reach a usable"
+            " Open_vSwitch server; restored: sb, local_config[tcp:127.0.0.11:6651], chassis[chassis-2],"
+            " nb.election_timer")
+
+    def test_check_mode_reports_a_part_it_cannot_check_and_goes_on(self, journal, monkeypatch):
+        session, wanted = self.session_and_snapshot()
+
+        def no_majority(part, session_, sockets, target_ms):
+            class Walk:
+                def run(self, check_mode=False):
+                    journal.append("nb.election_timer (check)")
+                    raise OvsdbError("ctl_socket: only 1 of the 3 given members answered cluster/status"
+                                     " OVN_Northbound and a majority is needed, so nothing was changed: ...")
+            return Walk()
+
+        monkeypatch.setattr(snapdb.DatabasePart, "_timer_walk", no_majority)
+        with pytest.raises(snap.RestoreIncomplete) as caught:
+            session.restore(wanted, self.PLAN, check_mode=True)
+        assert journal == ["nb.election_timer (check)"]  # no rows are written in check mode
+        assert caught.value.restored == []
+        assert [item["part"] for item in caught.value.not_restored] == ["nb.election_timer"]
+        assert str(caught.value).startswith("check mode: 1 part(s) of the restore could not be checked, nothing"
+                                            " was written: nb.election_timer - ctl_socket: only 1 of the 3")
+
+    def test_everything_restored_returns_the_facts(self, journal, monkeypatch):
+        session, wanted = self.session_and_snapshot()
+        plan = {"changed": True, "parts": dict((label, change) for label, change in self.PLAN["parts"].items()
+                                               if label not in ("chassis[chassis-1]",))}
+        plan["parts"]["nb"] = {"election_timer": plan["parts"]["nb"]["election_timer"]}
+        facts = session.restore(wanted, plan, check_mode=False)
+        assert journal == ["sb", "local_config[tcp:127.0.0.11:6651]", "chassis[chassis-2]", "nb.election_timer"]
+        assert facts["nb.election_timer"]["unconfirmed"] == []
+        assert session.not_restored == []
+
+    def test_a_refusal_comes_before_any_write(self, journal, monkeypatch):
+        session, wanted = self.session_and_snapshot()
+
+        def refuse(part, session_, want, parts):
+            if part.key == "chassis":
+                raise snap.SnapshotError("deployment.chassis: refused for the test")
+
+        monkeypatch.setattr(snap.ChassisPart, "restore_check", refuse)
+        with pytest.raises(snap.SnapshotError, match="^deployment.chassis: refused for the test; nothing was restored$"):
+            session.restore(wanted, self.PLAN, check_mode=False)
+        assert journal == []

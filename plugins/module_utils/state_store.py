@@ -29,7 +29,7 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents
 
 PREFIX = "kubedc-ovn-tuning:"
 COLUMN = "external_ids"
-KINDS = ("snapshot", "promotion", "override")
+KINDS = ("snapshot", "promotion", "override", "lease", "journal")
 # Names are file-name-like (a snapshot's name is the file name it would have, without .json).
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 # A snapshot taken right before a change: what a rollback restores by default.

@@ -152,3 +152,64 @@ def test_promotion_records_kept_in_the_deployment(store_lab):
     results = run_cases([("tampered", "ovn_tuning_record", dict(read, name="b" * 64), False)])
     assert results["tampered"]["failed"] and "%s: the seal does not match" % key in results["tampered"]["msg"]
     assert external_ids(lab)["other-tool"] == "keep-me"
+
+
+def test_one_lease_at_a_time_in_the_deployment(store_lab):
+    """The rollout's lease kept in NB_Global.external_ids: two controllers taking it at the same moment -
+    exactly one wins, the other is refused naming the holder and writes nothing; check mode takes no lease
+    but names the holder; the holder renews and releases; an expired lease is taken over."""
+    import threading
+    from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, state_store
+    from support.ansible_run import run_module
+
+    lab = store_lab
+    base = {"deployment": "store", "store": "deployment", "remote": lab.info()["nb"]["remotes"]}
+    key = PREFIX + "lease:rollout"
+    results = {}
+
+    def take(run_id):
+        results[run_id] = run_module("ovn_tuning_journal", dict(base, state="acquired", run_id=run_id))
+
+    threads = [threading.Thread(target=take, args=(run_id,)) for run_id in ("ctl-a:1:1", "ctl-b:2:2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    winners = [run_id for run_id, result in results.items() if not result.get("failed")]
+    assert len(winners) == 1, results
+    loser = next(run_id for run_id in results if run_id not in winners)
+    message = results[loser]["msg"]
+    assert "another rollout works on this deployment: run %s" % winners[0] in message, message
+    assert "Nothing was written" in message and "ovn_tuning_lease_break=true" in message, message
+    stored = state_store.unseal(external_ids(lab)[key], key)
+    assert stored["run_id"] == winners[0]
+    # The winner's ansible-playbook has ended, and on this controller a lease of a run that is gone is taken
+    # over: from here on the holder stands for a run on another controller, whose life cannot be seen.
+    stored = state_store.seal(dict(stored, controller="elsewhere"))
+    nbctl(lab, "set", "NB_Global", ".", 'external_ids:"%s"=%s' % (key, json.dumps(documents.canonical_json(stored))))
+
+    check = run_module("ovn_tuning_journal", dict(base, state="acquired", run_id=loser), check=True)
+    assert not check.get("failed") and check["acquired"] is False and check["held_by"]["run_id"] == winners[0]
+    assert state_store.unseal(external_ids(lab)[key], key) == stored
+
+    entry = run_module("ovn_tuning_journal", dict(base, state="present", run_id=winners[0], journal_replace=True,
+                                                  journal={"status": "changing", "snapshot": "s1"}))
+    assert entry["journal"]["status"] == "changing" and not entry["unfinished"]
+    journal = state_store.unseal(external_ids(lab)[PREFIX + "journal:rollout"], PREFIX + "journal:rollout")
+    assert journal["status"] == "changing" and journal["snapshot"] == "s1" and journal["run_id"] == winners[0]
+    seen = run_module("ovn_tuning_journal", dict(base, state="read", run_id=loser))
+    # (the lease was renewed by a run of this controller that has ended: not held any more)
+    assert seen["unfinished"] is True and seen["journal"]["run_id"] == winners[0] and seen["held_by"] is None
+
+    released = run_module("ovn_tuning_journal", dict(base, state="released", run_id=winners[0]))
+    assert released["lease"] is None and key not in external_ids(lab)
+    assert PREFIX + "journal:rollout" in external_ids(lab) and external_ids(lab)["other-tool"] == "keep-me"
+
+    # A lease whose time ran out (its holder died on another controller) is taken over, and says so.
+    expired = state_store.seal(dict(stored, run_id="ctl-dead:9:9", controller="elsewhere", expires_at_epoch=1.0))
+    nbctl(lab, "set", "NB_Global", ".", 'external_ids:"%s"=%s' % (key, json.dumps(documents.canonical_json(expired))))
+    taken = run_module("ovn_tuning_journal", dict(base, state="acquired", run_id=loser))
+    assert not taken.get("failed") and "the lease of run ctl-dead:9:9" in taken["taken_over"], taken
+    assert state_store.unseal(external_ids(lab)[key], key)["run_id"] == loser
+    run_module("ovn_tuning_journal", dict(base, state="released", run_id=loser))
+    assert key not in external_ids(lab)

@@ -142,8 +142,9 @@ def test_production_refuses_a_profile_without_a_fresh_promotion(labs, inventory,
                            timeout=PLAYBOOK_TIMEOUT)
         assert run.returncode != 0, label
         failed = run.failed_tasks()
+        # The refusal, then the role's rescue (the run's leases released) failing the run with it.
         assert [r["task"].split(" : ")[-1] for r in failed] == [
-            "Refuse a profile that staging has not promoted"], label
+            "Refuse a profile that staging has not promoted", "Fail the run"], label
         message = failed[0]["result"]["msg"]
         assert "Refusing to apply profile incident_2026 %s to production" % checksum in message, message
         assert reason in message, (label, message)
@@ -343,7 +344,7 @@ def test_sb_relays_are_read_and_judged_by_every_health_read(lab_factory, tmp_pat
     assert_profile_values(state_of(lab), TUNED)
     reads = task_results(run, "Read and judge NB and SB", "relay-stg")
     judged = [item for r in reads for item in r["result"]["results"] if item["item"]["key"] == "sb_relays"]
-    assert len(judged) == 2, "preflight and gate each judge the relays"
+    assert len(judged) == 3, "preflight, the change's start and the gate each read the relays"
     assert all(item["healthy"] and item["facts"]["end"]["summary"]["model"] == "relay" for item in judged), judged
     assert relays_line in str(messages(run, "Gate - NB and SB are healthy after the change", "relay-stg"))
     # Nothing went through the relays: every writing task names the cluster's remotes.

@@ -6,6 +6,7 @@ virtualenv; results come back through the test-only ``result_log`` callback as d
 
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -74,10 +75,15 @@ def ansible_env(extra_env=None):
     return env
 
 
+KILL = "kill"
+
+
 def _run_watched(command, env, timeout, log_path, on_record):
-    """Run ``command``, calling ``on_record(record)`` for each task record as it is written."""
+    """Run ``command``, calling ``on_record(record)`` for each task record as it is written; when it
+    returns KILL the run is SIGKILLed there (a controller that dies), and its records end there."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True, cwd=REPO_ROOT)
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True, cwd=REPO_ROOT,
+                                start_new_session=True)
         seen = 0
         deadline = time.monotonic() + timeout
         while True:
@@ -87,8 +93,11 @@ def _run_watched(command, env, timeout, log_path, on_record):
                     lines = handle.read().splitlines()
                 complete = lines if finished else lines[:-1]  # the last one may still be written
                 for line in complete[seen:]:
-                    if line.strip():
-                        on_record(json.loads(line))
+                    if line.strip() and on_record(json.loads(line)) == KILL and not finished:
+                        # Every process of the run (ansible-playbook and its workers), as a dead controller.
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                        finished = True
                 seen = max(seen, len(complete))
             if finished:
                 break

@@ -84,7 +84,7 @@ def dial_raft_port(lab, db="nb", count=20):
     does: each adds one to the member's Disconnections count."""
     info = lab.info()
     for member in info[db]["members"]:
-        for _ in range(count):
+        for _attempt in range(count):
             with socket.create_connection((member["address"], info[db]["raft_port"]), timeout=2):
                 pass
 

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import time
 
 import ansible_runner
 import yaml
@@ -54,7 +55,7 @@ def survey_answers(name, **answers):
 class Job(object):
     """One AWX job: a fresh private data directory, run by ansible-runner."""
 
-    def __init__(self, base, ident, playbook, inventory, extravars, limit=None, check=False):
+    def __init__(self, base, ident, playbook, inventory, extravars, limit=None, check=False, cancel_when=None):
         self.ident = ident
         self.dir = os.path.join(base, ident)
         os.makedirs(os.path.join(self.dir, "inventory"))
@@ -76,7 +77,9 @@ class Job(object):
         self.runner = ansible_runner.run(
             private_data_dir=self.dir, playbook=playbook, ident=ident, limit=limit, envvars=envvars,
             cmdline="--check --diff" if check else None, quiet=True,
-            fact_cache_type="jsonfile", timeout=900)
+            fact_cache_type="jsonfile", timeout=900,
+            # AWX's "cancel": the runner ends the job when this says so.
+            cancel_callback=cancel_when)
 
     @property
     def status(self):
@@ -241,3 +244,48 @@ def test_job_templates_under_ansible_runner_with_the_state_in_the_deployments(la
                   "staging-gate-fails", "rollback"):
         assert not os.path.exists(os.path.join(base, ident, "home", ".ansible", "kubedc.ovn_tuning")), ident
     shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_cancelled_staging_job_is_rolled_back_by_the_failure_node_from_the_journal(lab_factory, tmp_path):
+    """A staging job cancelled while its change soaks hands nothing on (set_stats never ran). The workflow's
+    failure node - the rollback job template with ovn_tuning_rollback_artifacts_only and no artifacts - finds
+    the change in the deployment's journal and restores the snapshot taken before it."""
+    lab = lab_factory(name="awx-cut", members=1, election_timer_ms=1000, inactivity_probe_ms=5000,
+                      northd_probe_ms=5000)
+    inventory = {"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "children": {"ovn_staging": {"hosts": {"stg": {"ovn_deployment": descriptor("stg", lab)}}},
+                     "ovn_production": {"hosts": {}}}}}
+    base = str(tmp_path)
+    journal_key = PREFIX + "journal:rollout"
+    polled = {"at": 0.0}
+
+    def changing():
+        # At most every half second: is the change under way (the journal says changing)?
+        if time.monotonic() - polled["at"] < 0.5:
+            return False
+        polled["at"] = time.monotonic()
+        value = external_ids(lab).get(journal_key)
+        return bool(value) and json.loads(value)["status"] == "changing" and northd_probe(lab) == "60000"
+
+    extravars = dict(TEMPLATE_VARS, **survey_answers("rollout-staging", ovn_tuning_baseline_seconds=0,
+                                                     ovn_tuning_soak_seconds=30))
+    cut = Job(base, "staging-cancelled", "playbooks/rollout.yml", inventory, extravars, limit="ovn_staging",
+              cancel_when=changing)
+    assert cut.status == "canceled", cut.explain()
+    assert northd_probe(lab) == "60000"
+    assert json.loads(external_ids(lab)[journal_key])["status"] == "changing"
+    assert not [e for e in cut.events() if e["event"] == "playbook_on_stats"
+                and (e["event_data"].get("artifact_data") or {}).get("ovn_tuning_snapshots")]
+
+    rollback = Job(base, "rollback-failure-node", "awx/rollback.yml", inventory,
+                   dict(TEMPLATE_VARS, ovn_tuning_rollback_artifacts_only=True, **survey_answers("rollback")),
+                   limit="ovn_staging")
+    assert (rollback.status, rollback.rc) == ("successful", 0), rollback.explain()
+    journal = json.loads(external_ids(lab)[journal_key])
+    assert journal["status"] == "rolled_back", journal
+    assert rollback.artifacts()["ovn_tuning_restored"]["stg"] == journal["snapshot"]
+    assert "-before-staging" in journal["snapshot"]
+    assert northd_probe(lab) == "5000"
+    assert set(listener_probes(lab, "nb").values()) == {5000}
+    assert PREFIX + "lease:rollout" not in external_ids(lab)

@@ -314,3 +314,54 @@ def test_a_chassis_batch_that_fails_its_gate_is_put_back_with_the_earlier_ones(l
     assert [r["status"] for r in records] == ["failed"], records
     assert (state_of(production), chassis_probes(production)) == production_before
     assert not task_results(run, "Show what changed", "hosts-prod")
+
+
+def test_a_run_killed_during_the_chassis_batches_is_gated_again_before_promoting(labs, inventory, tmp_path):
+    """After the failed batch: staging's central part is tuned, its chassis at 5000, 5000, 7000. The
+    controller dies (SIGKILL) right after the canary chassis was written: the journal says the change
+    passed the central gate but was never finished. The next run says so, gates staging's change again
+    before the promotion, finishes the chassis; the journal's snapshot puts staging back to the state
+    before the killed run, chassis included."""
+    from support.ansible_run import KILL
+    from support.rollout import ROLLBACK
+    from support.ansible_run import run_playbook
+
+    state_dir = str(tmp_path / "state")
+    staging = labs["hosts-stg"]
+    first = staging.info()["chassis"][0]["host"]
+    before = (state_of(staging), chassis_probes(staging))
+    seen = {}
+
+    def kill_after_the_canary(record):
+        if record["host"] == first and not seen and \
+                record["task"].split(" : ")[-1] == "Set ovn-controller's probe intervals on this chassis":
+            seen["killed"] = True
+            return KILL
+        return None
+
+    killed = run_rollout(inventory, state_dir, on_record=kill_after_the_canary, ovn_tuning_chassis_batch=[1, 1])
+    assert seen and killed.returncode != 0
+    journal = json.load(open("%s/journal/hosts-stg.json" % state_dir))
+    assert journal["status"] == "gated", journal
+    assert chassis_probes(staging)[first] == "300000"
+
+    run = run_rollout(inventory, state_dir, ovn_tuning_chassis_batch=[1, "100%"])
+
+    assert run.returncode == 0, failure_text(run) or run.stdout[-4000:]
+    report = messages(run, "Report an interrupted run", "hosts-stg")
+    assert "gated (run " in report and journal["snapshot"] in report, report
+    gate = [i for i, r in enumerate(run.records) if r["host"] == "hosts-stg"
+            and r["task"].endswith("Gate - NB and SB are healthy after the change")]
+    promoted = [i for i, r in enumerate(run.records) if r["host"] == "hosts-stg"
+                and r["task"].endswith("Keep the promotion record of the profile")]
+    assert gate and promoted and gate[-1] < promoted[0], (gate, promoted)
+    assert set(chassis_probes(staging).values()) == {"300000"}
+    after = json.load(open("%s/journal/hosts-stg.json" % state_dir))
+    assert after["status"] == "done" and after["snapshot"] == journal["snapshot"], after
+
+    back = run_playbook(ROLLBACK, inventory=inventory,
+                        extra_args=("--limit", "hosts-stg," + ",".join(sorted(chassis_probes(staging)))),
+                        extra_vars={"ovn_tuning_state_dir": state_dir,
+                                    "ovn_tuning_rollback_snapshot": journal["snapshot"]})
+    assert back.returncode == 0, failure_text(back)
+    assert (state_of(staging), chassis_probes(staging)) == before

@@ -38,6 +38,7 @@ pytest_plugins = ["ovnlab.fixtures"]
 # while the other worker idles.
 SLOW_FILES_FIRST = (
     "functional/test_rollout_hosts.py",
+    "functional/test_rollout_safety.py",
     "functional/test_rollout.py",
     "functional/test_rollout_production.py",
     "functional/test_rollout_kube_ovn.py",

@@ -269,10 +269,11 @@ def test_a_cancelled_staging_job_is_rolled_back_by_the_failure_node_from_the_jou
         return bool(value) and json.loads(value)["status"] == "changing" and northd_probe(lab) == "60000"
 
     extravars = dict(TEMPLATE_VARS, **survey_answers("rollout-staging", ovn_tuning_baseline_seconds=0,
-                                                     ovn_tuning_soak_seconds=30))
+                                                     ovn_tuning_soak_seconds=15))
     cut = Job(base, "staging-cancelled", "playbooks/rollout.yml", inventory, extravars, limit="ovn_staging",
               cancel_when=changing)
-    assert cut.status == "canceled", cut.explain()
+    # (ansible-runner reports the cancelled run as canceled or failed, by version; never successful)
+    assert cut.status in ("canceled", "failed") and cut.rc != 0, cut.explain()
     assert northd_probe(lab) == "60000"
     assert json.loads(external_ids(lab)[journal_key])["status"] == "changing"
     assert not [e for e in cut.events() if e["event"] == "playbook_on_stats"

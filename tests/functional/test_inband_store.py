@@ -213,3 +213,30 @@ def test_one_lease_at_a_time_in_the_deployment(store_lab):
     assert state_store.unseal(external_ids(lab)[key], key)["run_id"] == loser
     run_module("ovn_tuning_journal", dict(base, state="released", run_id=loser))
     assert key not in external_ids(lab)
+
+
+def test_bad_input_to_the_journal_is_refused_before_anything_is_written(store_lab, tmp_path):
+    from support.ansible_run import run_cases
+
+    lab = store_lab
+    inband = {"deployment": "store", "store": "deployment", "remote": lab.info()["nb"]["remotes"]}
+    state_dir = str(tmp_path / "state")
+    in_file = {"deployment": "store", "state_dir": state_dir}
+    before = external_ids(lab)
+    cases = [
+        ("ttl", dict(inband, state="acquired", ttl_seconds=5), "ttl_seconds: 5 is out of range; give 10 to 604800"),
+        ("status", dict(inband, state="present", journal={"status": "soaking"}),
+         "journal.status: 'soaking' is not a journal status; use one of changing, gated, done"),
+        ("no journal", dict(inband, state="present"), "journal: required with state: present"),
+        ("journal on read", dict(inband, journal={"status": "done"}), "journal: only with state: present"),
+        ("name", dict(inband, deployment="bad name", state="acquired"), "deployment: 'bad name' is not a deployment name"),
+        ("no state_dir", {"deployment": "store", "state": "acquired"}, "state_dir: required with store: file"),
+        ("relative", dict(in_file, state_dir="relative/dir", state="acquired"),
+         "state_dir: 'relative/dir' is not an absolute path"),
+    ]
+    results = run_cases([(label, "ovn_tuning_journal", args) for label, args, _message in cases])
+    for label, _args, message in cases:
+        assert results[label].get("failed"), (label, results[label])
+        assert message in results[label]["msg"], (label, results[label]["msg"])
+    assert external_ids(lab) == before
+    assert not os.path.exists(state_dir)

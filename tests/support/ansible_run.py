@@ -78,6 +78,40 @@ def ansible_env(extra_env=None):
 KILL = "kill"
 
 
+def _descendants(pid):
+    """Every process below ``pid`` (from /proc), children before grandchildren."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        ppid = int(text[text.rfind(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(0), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _kill_tree(proc):
+    """SIGKILL a run and every process under it - as a controller that dies. Ansible's workers start
+    sessions of their own (setsid), so the process group alone would leave them running."""
+    # Frozen first, so that no process forks a new one between the listing and the kill.
+    for sig in (signal.SIGSTOP, signal.SIGSTOP, signal.SIGKILL):
+        for pid in [proc.pid] + _descendants(proc.pid):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+    proc.wait()
+
+
 def _run_watched(command, env, timeout, log_path, on_record):
     """Run ``command``, calling ``on_record(record)`` for each task record as it is written; when it
     returns KILL the run is SIGKILLed there (a controller that dies), and its records end there."""
@@ -94,9 +128,7 @@ def _run_watched(command, env, timeout, log_path, on_record):
                 complete = lines if finished else lines[:-1]  # the last one may still be written
                 for line in complete[seen:]:
                     if line.strip() and on_record(json.loads(line)) == KILL and not finished:
-                        # Every process of the run (ansible-playbook and its workers), as a dead controller.
-                        os.killpg(proc.pid, signal.SIGKILL)
-                        proc.wait()
+                        _kill_tree(proc)
                         finished = True
                 seen = max(seen, len(complete))
             if finished:

@@ -49,6 +49,21 @@ def kube_ovn_workload_env(profile):
     return _as_filter_error(profile_utils.kube_ovn_workload_env, profile)
 
 
+def profile_targets(profile, deployment, listener_databases=None):
+    """Where each field of a normalized profile goes in ``deployment`` (an ovn_deployment) and what the
+    gate expects after it (module_utils/tuning_profile.py ``profile_targets``, which ovn_tuning_apply
+    uses too), with ``global_options``: the option maps to write, each with its database's remote."""
+    if not isinstance(deployment, dict):
+        raise AnsibleFilterError("profile_targets: expected an ovn_deployment (a dict), got %r" % (deployment,))
+    databases = (profile_utils.NB, profile_utils.SB) if listener_databases is None else tuple(listener_databases)
+    targets = _as_filter_error(profile_utils.profile_targets, profile, bool(deployment.get("nb")), databases)
+    parts = {profile_utils.NB: deployment.get("nb"), profile_utils.SB: deployment.get("sb")}
+    targets["global_options"] = [
+        {"database": database, "remote": parts[database]["remote"], "options": options}
+        for database, options in sorted(targets["options"].items()) if parts.get(database)]
+    return targets
+
+
 def _of_plain_json(function, data):
     try:
         return function(data)
@@ -114,5 +129,6 @@ class FilterModule(object):
             "profile_checksum": profile_checksum,
             "kube_ovn_workload_env": kube_ovn_workload_env,
             "promotion_age_hours": promotion_age_hours,
+            "profile_targets": profile_targets,
             "promotion_refusal": promotion_refusal,
         }

@@ -38,17 +38,6 @@ def known_keys():
     return keys
 
 
-def keys_set_in(table):
-    """``{key: Tunable}`` of the known keys an operator sets in ``table``'s options: its own,
-    plus those ovn-northd copies from it into another table (sbctl_probe_interval, read from
-    SB_Global, is set in NB_Global while ovn-northd runs; see :func:`check_not_a_copy`)."""
-    keys = dict(tunables.map_keys(table))
-    for copy, source in tunables.OPTIONS_COPIED_FROM.items():
-        if source == table:
-            keys.update(tunables.map_keys(copy))
-    return keys
-
-
 def _database_of(table):
     for database, name in GLOBAL_TABLES.items():
         if name == table:
@@ -109,7 +98,7 @@ def desired_options(database, options, state="present", param="options"):
     if not names:
         raise OvsdbConfigError("%s: name at least one key" % param)
     known = known_keys()
-    settable = keys_set_in(table)
+    settable = tunables.option_keys_set_in(table)
     desired = {}
     for key in names:
         if not isinstance(key, str) or not key.strip() or key != key.strip():

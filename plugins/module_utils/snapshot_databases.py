@@ -12,7 +12,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
-    connection_rows, documents, election_timer, global_options)
+    connection_rows, documents, election_timer, global_options, tunables)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
     Deadline, OvsdbError, parse_remotes, sleep_until)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import validate_connection_params
@@ -26,7 +26,7 @@ LOCAL_CONFIG = "Local_Config"
 def option_keys(database):
     """The probe keys set in ``database``'s global options map (from the tunables table): its own,
     plus those ovn-northd copies from it into the other database (NB_Global's sbctl_probe_interval)."""
-    return sorted(global_options.keys_set_in(global_options.global_table(database)))
+    return sorted(tunables.option_keys_set_in(global_options.global_table(database)))
 
 
 def is_northd_copy(database, options):

@@ -312,6 +312,17 @@ def map_keys(table):
     return dict((t.key, t) for t in TUNABLES if t.kind == KIND_MAP_KEY and t.table == table)
 
 
+def option_keys_set_in(table):
+    """``{key: Tunable}`` of the known keys an operator sets in ``table``'s options: its own, plus
+    those ovn-northd copies from it into another table (sbctl_probe_interval, read from SB_Global, is
+    set in NB_Global while ovn-northd runs; ovn-northd undoes a write to the copy)."""
+    keys = dict(map_keys(table))
+    for copy, source in OPTIONS_COPIED_FROM.items():
+        if source == table:
+            keys.update(map_keys(copy))
+    return keys
+
+
 class IntervalError(ValueError):
     """A value that is not an acceptable interval; the message names the parameter."""
 

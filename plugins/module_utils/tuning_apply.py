@@ -38,25 +38,6 @@ PER_CHASSIS_HINT = "kubedc.ovn_tuning.ovn_chassis_probe with per_chassis_keys=se
 READ_BACK_TIMEOUT = 10.0
 
 
-def option_fields(database, with_nb):
-    """``{profile field: options key}`` of the probe options written in ``database``'s global row.
-
-    ovn-northd copies NB_Global.options into SB_Global.options (and undoes a write there), so a key
-    ovn-sbctl reads from SB_Global (sbctl_probe_interval) is written in NB_Global when the
-    deployment has NB (``with_nb``), and in SB_Global only when it has not."""
-    table = global_options.global_table(database)
-    keys = global_options.keys_set_in(table) if database == "OVN_Northbound" or not with_nb else dict(
-        (key, tunable) for key, tunable in tunables.map_keys(table).items()
-        if key not in global_options.keys_set_in(global_options.global_table("OVN_Northbound")))
-    return dict((field, tunable) for field, tunable in tuning_profile.PROFILE_FIELDS if tunable in keys)
-
-
-def chassis_fields():
-    """``{profile field: external_ids key}`` of ovn-controller's probe keys."""
-    return dict((field, tunable) for field, tunable in tuning_profile.PROFILE_FIELDS
-                if tunable in chassis_probe.MANAGED_KEYS)
-
-
 class Target(object):
     """One database this run writes through one connection: ``label`` names it in results and
     errors (``nb``, ``local_config[REMOTE]``, ``chassis[NAME]``)."""
@@ -211,7 +192,7 @@ class DeploymentTuning(object):
         for key, database, probe_field, timer_field in DATABASES:
             part = descriptor.get(key)
             options = dict((option, str(self.profile[field]))
-                           for field, option in option_fields(database, bool(descriptor.get("nb"))).items()
+                           for field, option in tuning_profile.option_fields(database, bool(descriptor.get("nb"))).items()
                            if self.profile[field] is not None)
             timer = self.profile[timer_field]
             if part is None:
@@ -238,7 +219,7 @@ class DeploymentTuning(object):
                                                    self.profile[LOCAL_CONFIG_FIELD], {}, allow, LOCAL_CONFIG_FIELD))
         if "nb" in listeners:
             self.targets.append(listeners["nb"])
-        keys = dict((key, str(self.profile[field])) for field, key in chassis_fields().items()
+        keys = dict((key, str(self.profile[field])) for field, key in tuning_profile.chassis_fields().items()
                     if self.profile[field] is not None)
         if keys:
             for chassis in descriptor.get("chassis") or []:

@@ -49,6 +49,88 @@ LISTENER_PROBE_FIELDS = ("nb_inactivity_probe", "sb_inactivity_probe", "local_co
 ACCEPTED_FIELDS = tuple(field for field, _tunable in PROFILE_FIELDS) + (ENV_FIELD, ALLOW_DISABLED_FIELD)
 
 
+# --------------------------------------------------------------------------- where each field goes
+
+NB, SB, LOCAL_CONFIG = "OVN_Northbound", "OVN_Southbound", "Local_Config"
+# Per database: its listener probe field, its election timer field.
+DATABASE_FIELDS = ((NB, "nb_inactivity_probe", "nb_election_timer"),
+                   (SB, "sb_inactivity_probe", "sb_election_timer"))
+LOCAL_CONFIG_FIELD = "local_config_inactivity_probe"
+_GLOBAL_TABLE = dict((database, tunables.DATABASE_LOCATIONS[database]["table"]) for database in (NB, SB))
+_CHASSIS_TABLE = tunables.DATABASE_LOCATIONS["Open_vSwitch"]["table"]
+
+
+def option_fields(database, with_nb):
+    """``{profile field: options key}`` of the probe options written in ``database``'s global row.
+
+    ovn-northd copies NB_Global.options into SB_Global.options (and undoes a write there), so a key
+    ovn-sbctl reads from SB_Global (sbctl_probe_interval) is written in NB_Global when the
+    deployment has NB (``with_nb``), and in SB_Global only when it has not."""
+    table = _GLOBAL_TABLE[database]
+    if database == NB or not with_nb:
+        keys = tunables.option_keys_set_in(table)
+    else:
+        written_in_nb = tunables.option_keys_set_in(_GLOBAL_TABLE[NB])
+        keys = dict((key, tunable) for key, tunable in tunables.map_keys(table).items() if key not in written_in_nb)
+    return dict((field, tunable) for field, tunable in PROFILE_FIELDS if tunable in keys)
+
+
+def chassis_fields():
+    """``{profile field: external_ids key}`` of ovn-controller's probe keys."""
+    keys = tunables.map_keys(_CHASSIS_TABLE)
+    return dict((field, tunable) for field, tunable in PROFILE_FIELDS if tunable in keys)
+
+
+def chassis_option(key):
+    """ovn_chassis_probe's option of an external_ids key (ovn-remote-probe-interval -> remote_probe_interval)."""
+    return key[len("ovn-"):].replace("-", "_")
+
+
+def _set(values):
+    return dict((key, value) for key, value in values.items() if value is not None)
+
+
+def profile_targets(profile, with_nb=True, listener_databases=(NB, SB)):
+    """Where each field of a normalized ``profile`` is written, and what the gate expects after it -
+    the one mapping the roles (the profile_targets filter) and ovn_tuning_apply both use. Null fields
+    are left out (their knob is left alone).
+
+    ``with_nb``: the deployment has NB (where the options ovn-northd copies into SB are written).
+    ``listener_databases``: the databases whose listener rows are what the servers use (not in kube-ovn
+    clustered mode, where Local_Config carries the listeners): their probe is expected by the gate.
+    Returns ``{"listener_probes": {database: ms}, "options": {database: {key: "ms"}},
+    "chassis": {ovn_chassis_probe option: ms}, "chassis_keys": {external_ids key: "ms"},
+    "election_timers": {database: ms}, "expected_probes": {database: {name: ms}}}``.
+    """
+    if not isinstance(profile, dict) or any(field not in profile for field in FIELD_TUNABLE):
+        raise ProfileError("profile_targets: expected a normalized profile (every field of %s), got %r"
+                           % (", ".join(FIELD_TUNABLE), profile))
+    options = {}
+    expected = {}
+    for database, probe_field, timer_field in DATABASE_FIELDS:
+        written = _set(dict((key, None if profile[field] is None else str(profile[field]))
+                            for field, key in option_fields(database, with_nb).items()))
+        if written:
+            options[database] = written
+        # The gate reads each database's effective options: SB_Global carries ovn-northd's copy.
+        read_here = tunables.map_keys(_GLOBAL_TABLE[database])
+        expected[database] = _set(dict(
+            [("inactivity_probe", profile[probe_field] if database in listener_databases else None),
+             ("election_timer", profile[timer_field])]
+            + [(key, profile[field]) for field, key in PROFILE_FIELDS if key in read_here]))
+    chassis_keys = _set(dict((key, None if profile[field] is None else str(profile[field]))
+                             for field, key in chassis_fields().items()))
+    return {
+        "listener_probes": _set({NB: profile["nb_inactivity_probe"], SB: profile["sb_inactivity_probe"],
+                                 LOCAL_CONFIG: profile[LOCAL_CONFIG_FIELD]}),
+        "options": options,
+        "chassis": dict((chassis_option(key), int(value)) for key, value in chassis_keys.items()),
+        "chassis_keys": chassis_keys,
+        "election_timers": _set(dict((database, profile[timer_field]) for database, _p, timer_field in DATABASE_FIELDS)),
+        "expected_probes": expected,
+    }
+
+
 def _normalize_env(env, param):
     if env is None:
         return {}

@@ -34,6 +34,10 @@ class OvsdbConnectionError(OvsdbError):
     """No usable server could be reached before the deadline."""
 
 
+class OvsdbNotReady(OvsdbConnectionError):
+    """A cluster member answered but cannot serve now: not the leader, or not connected to its cluster."""
+
+
 class OvsdbTimeoutError(OvsdbConnectionError):
     """A step did not finish before its deadline."""
 
@@ -91,20 +95,28 @@ class Deadline(object):
 
 
 class Backoff(object):
-    """Jittered backoff that spreads clients which failed together.
+    """Jittered backoff that spreads clients which failed together, and brings them back soon.
 
-    - :meth:`pause` is decorrelated jitter: each pause is drawn uniformly from
-      ``[initial, multiplier * previous]`` (``previous`` = ``initial`` before the
-      first), at most ``maximum``.  Clients that failed at the same moment drift
-      further apart with every round instead of staying within one doubling window.
-    - :meth:`reconnect_pause` comes before the first attempt of a *re*-connection,
-      drawn from ``[0, spread]`` with ``spread = min(maximum, RECONNECT_SPREAD *
-      initial)`` (5 s with the 1 s default): every client of a server that went
-      away lost it in the same instant, and 100 of them spread over 5 s come back
-      about 10 at a time in any 100 ms (docs/performance.md, benchmark 5).
+    The schedule of one (re)connection:
+
+    - the first attempt: with other members listed, at once, to those others first (failover: the
+      server this client talked to is gone, another can serve); alone, after :meth:`reconnect_pause`,
+      drawn from ``[0, spread]`` with ``spread = min(maximum, RECONNECT_SPREAD * initial)`` (5 s with the
+      1 s default) - every client of a server that went away lost it in the same instant, and 100 of
+      them spread over 5 s come back about 10 at a time in any 100 ms (docs/performance.md, benchmark 5);
+    - between rounds in which some member answered "not the leader" or "not connected to its cluster"
+      (an election under way): :meth:`election_pause`, ``[0.2, 0.5] * initial`` - the new leader is
+      there within an election timer, and the members that answer are alive;
+    - between other rounds: :meth:`pause`, decorrelated jitter - drawn uniformly from
+      ``[initial, multiplier * previous]`` with the upper end at most ``cap`` = ``min(maximum,
+      RETRY_CAP * initial)`` (2.5 s by default). The pause stops growing there, so a client never
+      waits more than ``cap`` after the server is back, whatever the outage; a refused connect costs
+      the server nothing, and the jitter keeps the clients' attempts spread.
     """
 
     RECONNECT_SPREAD = 5.0
+    RETRY_CAP = 2.5
+    ELECTION_PAUSE = (0.2, 0.5)
 
     def __init__(self, initial=1.0, multiplier=3.0, maximum=30.0, rng=None):
         if initial <= 0 or maximum < initial or multiplier < 1:
@@ -120,13 +132,21 @@ class Backoff(object):
     def spread(self):
         return min(self.maximum, self.RECONNECT_SPREAD * self.initial)
 
+    @property
+    def cap(self):
+        return min(self.maximum, self.RETRY_CAP * self.initial)
+
     def pause(self, previous=None):
         """The next pause after ``previous`` (None: the first of a series)."""
-        upper = self.multiplier * min(self.maximum, previous or self.initial)
-        return min(self.maximum, self.rng.uniform(self.initial, upper))
+        upper = min(self.cap, self.multiplier * min(self.cap, previous or self.initial))
+        return self.rng.uniform(self.initial, max(self.initial, upper))
 
     def reconnect_pause(self):
         return self.rng.uniform(0.0, self.spread)
+
+    def election_pause(self):
+        low, high = self.ELECTION_PAUSE
+        return self.rng.uniform(low * self.initial, high * self.initial)
 
 
 def sleep_until(deadline, seconds):

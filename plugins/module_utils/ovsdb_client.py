@@ -33,8 +33,8 @@ except ImportError:  # pragma: no cover - ovsdb_rpc.HAS_OVS is False, and OvsdbC
     pass
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import (
-    Backoff, Deadline, OvsdbConnectionError, OvsdbError, OvsdbTimeoutError, OvsdbTransactionError,
-    parse_remotes, sleep_until)
+    Backoff, Deadline, OvsdbConnectionError, OvsdbError, OvsdbNotReady, OvsdbTimeoutError,
+    OvsdbTransactionError, parse_remotes, sleep_until)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_rpc import (
     HAS_OVS, OVS_IMPORT_ERROR, RpcChannel, TlsFiles)
 
@@ -107,15 +107,21 @@ class OvsdbClient(object):
         """Connect to a usable server (the leader, for a clustered database when
         ``leader_only``) and load the registered columns, within the deadline."""
         deadline = deadline or Deadline(self.timeout, "connecting to %s" % self.database)
+        lost = self.remote if self.connect_count else None
         self.close()
-        if self.connect_count:
-            # A reconnection: every client that lost the same server lost it at the same moment,
-            # so even the first new attempt is spread (Backoff.reconnect_pause).
-            sleep_until(deadline, self.backoff.reconnect_pause())
         order = list(self.remotes)
         random.shuffle(order)
+        if lost is not None and len(order) > 1:
+            # Failover: the server this client talked to is gone and others are listed - try them at
+            # once, the lost one last (Backoff says why the first try needs no spread here).
+            order = [remote for remote in order if remote != lost] + [remote for remote in order if remote == lost]
+        elif lost is not None:
+            # A reconnection to the only server: every client that lost it lost it at the same moment,
+            # so even the first new attempt is spread (Backoff.reconnect_pause).
+            sleep_until(deadline, self.backoff.reconnect_pause())
         pause = None
         while True:
+            electing = False
             for remote in order:
                 if deadline.expired():
                     break
@@ -127,6 +133,7 @@ class OvsdbClient(object):
                     self._connect_one(remote, attempt)
                     return self
                 except OvsdbError as exc:
+                    electing = electing or isinstance(exc, OvsdbNotReady)
                     reason = str(exc)
                     if reason.startswith(remote + ": "):
                         reason = reason[len(remote) + 2:]
@@ -134,8 +141,12 @@ class OvsdbClient(object):
                     self.close()
             if deadline.expired():
                 break
-            pause = self.backoff.pause(pause)
-            sleep_until(deadline, pause)
+            if electing:
+                # A live member said it is not the leader (yet): an election is under way.
+                sleep_until(deadline, self.backoff.election_pause())
+            else:
+                pause = self.backoff.pause(pause)
+                sleep_until(deadline, pause)
             if deadline.expired():
                 break
         raise OvsdbConnectionError(
@@ -151,9 +162,9 @@ class OvsdbClient(object):
             server_row = channel.server_database(self.database, deadline)
             if server_row and server_row.get("model") == "clustered":
                 if not server_row.get("connected"):
-                    raise OvsdbError("%s: not connected to its cluster" % remote)
+                    raise OvsdbNotReady("%s: not connected to its cluster" % remote)
                 if self.leader_only and not server_row.get("leader"):
-                    raise OvsdbError("%s: not the cluster leader" % remote)
+                    raise OvsdbNotReady("%s: not the cluster leader" % remote)
             schema_json = channel.request("get_schema", [self.database], deadline)
         except OvsdbError:
             channel.close()

@@ -48,6 +48,25 @@ class TestBackoff:
         assert max(buckets.values()) < 0.04 * len(pauses)
         assert statistics.pstdev(pauses) > 1.0
 
+    def test_the_pause_between_rounds_stops_growing_at_the_cap_and_keeps_its_jitter(self):
+        backoff = base.Backoff(initial=1.0, maximum=30.0, rng=random.Random(5))
+        assert backoff.cap == 2.5
+        assert base.Backoff(initial=1.0, maximum=2.0).cap == 2.0
+        assert base.Backoff(initial=2.0, maximum=30.0).cap == 5.0
+        previous = None
+        for _round in range(50):
+            previous = backoff.pause(previous)
+        # Long after the cap was reached the pauses still spread over [initial, cap], not on one value.
+        pauses = [backoff.pause(previous) for _draw in range(2000)]
+        assert 1.0 <= min(pauses) < 1.1 and 2.4 < max(pauses) <= 2.5
+        assert max(pauses.count(p) for p in pauses) == 1
+        assert 1.6 < statistics.mean(pauses) < 1.9
+
+    def test_an_election_is_waited_out_in_short_jittered_pauses(self):
+        backoff = base.Backoff(initial=1.0, maximum=30.0, rng=random.Random(9))
+        pauses = [backoff.election_pause() for _draw in range(1000)]
+        assert 0.2 <= min(pauses) < 0.22 and 0.48 < max(pauses) <= 0.5
+
     @pytest.mark.parametrize("initial,maximum", [(0, 30), (-1, 30), (5, 1)])
     def test_bad_settings_are_refused(self, initial, maximum):
         with pytest.raises(base.OvsdbConfigError, match="backoff"):
@@ -221,3 +240,46 @@ class TestConverge:
             self.plan, lambda txn, ovsdb, changes: written.append((txn, changes["value"])) or True, comment="c")
         assert planned["value"] == "have" and committed["value"] == "changed-meanwhile"
         assert written == [("txn", "changed-meanwhile")] and recorder.transactions == ["c"]
+
+
+class TestReconnectionSchedule:
+    """connect() after a lost connection, with the attempts and pauses recorded instead of made."""
+
+    REMOTES = "tcp:127.0.0.1:1,tcp:127.0.0.1:2,tcp:127.0.0.1:3"
+
+    def run(self, monkeypatch, remotes, lost, answers):
+        ours = client.OvsdbClient(remotes, "OVN_Northbound", {"NB_Global": ["options"]}, timeout=30)
+        ours.connect_count, ours.remote = 1, lost
+        tried, slept = [], []
+        monkeypatch.setattr(client, "sleep_until", lambda _deadline, seconds: slept.append(seconds) or True)
+
+        def connect_one(remote, _deadline):
+            tried.append(remote)
+            answer = answers(remote, len(tried))
+            if answer is not None:
+                raise answer
+
+        monkeypatch.setattr(ours, "_connect_one", connect_one)
+        ours.connect()
+        return tried, slept
+
+    def test_a_failover_tries_the_other_members_at_once_and_waits_out_the_election_briefly(self, monkeypatch):
+        lost = "tcp:127.0.0.1:2"
+
+        def answers(remote, count):
+            if remote == lost:
+                return base.OvsdbConnectionError(remote + ": connection refused")
+            return None if count > 6 else base.OvsdbNotReady(remote + ": not the cluster leader")
+
+        tried, slept = self.run(monkeypatch, self.REMOTES, lost, answers)
+        # No pause before the first try; the lost server last in every round.
+        assert lost not in tried[:2] and tried[2] == lost and tried[5] == lost
+        assert len(slept) == 2 and all(0.2 <= pause <= 0.5 for pause in slept), slept
+
+    def test_the_only_server_is_tried_again_after_a_spread_pause_then_capped_pauses(self, monkeypatch):
+        remote = "tcp:127.0.0.1:1"
+        tried, slept = self.run(monkeypatch, remote, remote,
+                                lambda r, count: None if count > 8 else base.OvsdbConnectionError(r + ": refused"))
+        assert tried == [remote] * 9
+        assert 0.0 <= slept[0] <= 5.0
+        assert all(1.0 <= pause <= 2.5 for pause in slept[1:]), slept

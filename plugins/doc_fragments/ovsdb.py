@@ -37,16 +37,19 @@ options:
     type: path
   backoff_initial:
     description:
-      - Shortest pause in seconds after every remote failed. Each pause is drawn at random between
-        this value and three times the previous pause (decorrelated jitter), at most O(backoff_max), so that
-        many clients that failed together drift apart instead of retrying in step.
-      - A B(re)connection (the connection dropped during the run) first waits a random pause of up to five
-        times this value (at most O(backoff_max)), so that the clients of a server that went away do not
-        all come back in the same moment. Pauses never run past O(timeout).
+      - The unit of the pauses between rounds of connection attempts. After a round in which every remote
+        failed, the pause is drawn at random between two and three times this value (at most O(backoff_max)) -
+        it does not grow with the outage, so the client tries again within three times this value of the
+        server's return, and the jitter keeps many clients that failed together from retrying in step. While
+        a cluster member answers that it is not the leader (an election), the pause is 0.2 to 0.5 times this value.
+      - A B(re)connection (the connection dropped during the run) to a database with other members listed
+        tries those at once, the lost server last; with one server listed it first waits a random pause of up
+        to three times this value (at most O(backoff_max)), so that the clients of a server that went away do
+        not all come back in the same moment. Pauses never run past O(timeout).
     type: float
     default: 1.0
   backoff_max:
-    description: Longest pause in seconds between rounds of connection attempts.
+    description: Longest pause in seconds between rounds of connection attempts (the pauses of O(backoff_initial) are cut to it).
     type: float
     default: 30.0
   client_probe_interval:

@@ -256,7 +256,6 @@ class K8sClient(object):
         ``after`` is None when nothing was written (no change or check mode).
         """
         conflicts = 0
-        pause = None
         for attempt in range(self.attempts):
             before = self.read(kind, namespace, name)
             patch, info = plan(before)
@@ -269,8 +268,7 @@ class K8sClient(object):
             except K8sConflictError:
                 conflicts += 1
                 if attempt + 1 < self.attempts:
-                    pause = self.backoff.pause(pause)
-                    sleep(pause)
+                    sleep(self.backoff.pause())
                 continue
             return before, after, info, conflicts
         raise K8sConflictError(

@@ -97,34 +97,32 @@ class Deadline(object):
 class Backoff(object):
     """Jittered backoff that spreads clients which failed together, and brings them back soon.
 
-    The schedule of one (re)connection:
+    The schedule of one (re)connection (docs/performance.md, benchmarks 3 and 5):
 
     - the first attempt: with other members listed, at once, to those others first (failover: the
       server this client talked to is gone, another can serve); alone, after :meth:`reconnect_pause`,
-      drawn from ``[0, spread]`` with ``spread = min(maximum, RECONNECT_SPREAD * initial)`` (5 s with the
-      1 s default) - every client of a server that went away lost it in the same instant, and 100 of
-      them spread over 5 s come back about 10 at a time in any 100 ms (docs/performance.md, benchmark 5);
-    - between rounds in which some member answered "not the leader" or "not connected to its cluster"
+      drawn from ``[0, spread]`` with ``spread = min(maximum, RECONNECT_SPREAD * initial)`` (3 s with
+      the 1 s default) - every client of a server that went away lost it in the same instant;
+    - between rounds in which a member answered "not the leader" or "not connected to its cluster"
       (an election under way): :meth:`election_pause`, ``[0.2, 0.5] * initial`` - the new leader is
       there within an election timer, and the members that answer are alive;
-    - between other rounds: :meth:`pause`, decorrelated jitter - drawn uniformly from
-      ``[initial, multiplier * previous]`` with the upper end at most ``cap`` = ``min(maximum,
-      RETRY_CAP * initial)`` (2.5 s by default). The pause stops growing there, so a client never
-      waits more than ``cap`` after the server is back, whatever the outage; a refused connect costs
-      the server nothing, and the jitter keeps the clients' attempts spread.
+    - between other rounds: :meth:`pause`, drawn from ``[cap * 2/3, cap]`` with ``cap = min(maximum,
+      RETRY_CAP * initial)`` (2-3 s by default). It does not grow with the outage: a client is never
+      more than ``cap`` away from its next try after the server is back, and a refused connect costs
+      the server nothing. The jitter keeps the clients' tries spread, and a pause of at least two
+      thirds of the cap keeps the tries of 100 clients at about 4 in any 100 ms once they all retry.
     """
 
-    RECONNECT_SPREAD = 5.0
-    RETRY_CAP = 2.5
+    RECONNECT_SPREAD = 3.0
+    RETRY_CAP = 3.0
+    RETRY_LOW = 2.0 / 3.0
     ELECTION_PAUSE = (0.2, 0.5)
 
-    def __init__(self, initial=1.0, multiplier=3.0, maximum=30.0, rng=None):
-        if initial <= 0 or maximum < initial or multiplier < 1:
+    def __init__(self, initial=1.0, maximum=30.0, rng=None):
+        if initial <= 0 or maximum < initial:
             raise OvsdbConfigError(
-                "backoff: need 0 < backoff_initial <= backoff_max and a multiplier >= 1 "
-                "(got initial=%r, max=%r, multiplier=%r)" % (initial, maximum, multiplier))
+                "backoff: need 0 < backoff_initial <= backoff_max (got initial=%r, max=%r)" % (initial, maximum))
         self.initial = float(initial)
-        self.multiplier = float(multiplier)
         self.maximum = float(maximum)
         self.rng = rng or random.Random()
 
@@ -136,10 +134,10 @@ class Backoff(object):
     def cap(self):
         return min(self.maximum, self.RETRY_CAP * self.initial)
 
-    def pause(self, previous=None):
-        """The next pause after ``previous`` (None: the first of a series)."""
-        upper = min(self.cap, self.multiplier * min(self.cap, previous or self.initial))
-        return self.rng.uniform(self.initial, max(self.initial, upper))
+    def pause(self):
+        """The pause before the next round of attempts."""
+        return self.rng.uniform(max(self.initial, self.RETRY_LOW * self.cap) if self.cap > self.initial
+                                else self.initial, self.cap)
 
     def reconnect_pause(self):
         return self.rng.uniform(0.0, self.spread)

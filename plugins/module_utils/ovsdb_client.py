@@ -6,8 +6,9 @@
 Why it exists: the ``ovs`` library waits forever on a stopped server, retries
 in lock-step with no jitter and happily monitors a whole database.  This client
 puts a deadline on every step (connect, initial monitor, transaction, read
-back), backs off with decorrelated jitter between rounds of connection attempts
-and spreads a reconnection (``ovsdb_base.Backoff``), keeps a client-side probe
+back), pauses with jitter between rounds of connection attempts, fails over to
+another member at once and spreads a reconnection to one server
+(``ovsdb_base.Backoff`` holds the schedule), keeps a client-side probe
 on, monitors only the columns a module registers, and retries a transaction
 whose verified reads went stale (:meth:`OvsdbClient.converge` is the modules'
 one write path).
@@ -119,7 +120,6 @@ class OvsdbClient(object):
             # A reconnection to the only server: every client that lost it lost it at the same moment,
             # so even the first new attempt is spread (Backoff.reconnect_pause).
             sleep_until(deadline, self.backoff.reconnect_pause())
-        pause = None
         while True:
             electing = False
             for remote in order:
@@ -145,8 +145,7 @@ class OvsdbClient(object):
                 # A live member said it is not the leader (yet): an election is under way.
                 sleep_until(deadline, self.backoff.election_pause())
             else:
-                pause = self.backoff.pause(pause)
-                sleep_until(deadline, pause)
+                sleep_until(deadline, self.backoff.pause())
             if deadline.expired():
                 break
         raise OvsdbConnectionError(
@@ -254,7 +253,6 @@ class OvsdbClient(object):
         """
         deadline = deadline or Deadline(self.timeout, "transaction on %s" % self.database)
         last_reason = None
-        pause = None
         for _attempt in range(max_attempts):
             if not self.is_connected():
                 self.connect(deadline)
@@ -281,8 +279,7 @@ class OvsdbClient(object):
                 if deadline.expired():
                     break
                 # A conflict is resolved by the next read, not by time: a quarter of a backoff pause.
-                pause = self.backoff.pause(pause)
-                sleep_until(deadline, pause / 4.0)
+                sleep_until(deadline, self.backoff.pause() / 4.0)
                 if self.is_connected():
                     self.idl.run()
                 continue

@@ -44,7 +44,7 @@ def test_non_leader_members_are_skipped_with_a_reason(ovn_lab):
     followers = [m["remote"] for i, m in enumerate(info["members"]) if i != ovn_lab.leader("nb")]
     with pytest.raises(base.OvsdbConnectionError) as caught:
         client.OvsdbClient(",".join(followers), "OVN_Northbound", TABLES, timeout=2,
-                           backoff=base.Backoff(0.2, 2, 0.5)).connect()
+                           backoff=base.Backoff(0.2, maximum=0.5)).connect()
     message = str(caught.value)
     for remote in followers:
         assert remote in message
@@ -66,7 +66,7 @@ def test_leader_killed_next_operation_succeeds_on_the_new_leader(lab_factory):
     old_leader = lab.leader("nb")
     old_remote = nb["members"][old_leader]["remote"]
     conn = client.OvsdbClient(nb["remotes"], "OVN_Northbound", TABLES, timeout=20,
-                              backoff=base.Backoff(0.2, 2.0, 2.0))
+                              backoff=base.Backoff(0.2, maximum=2.0))
     conn.connect()
     lab.kill("nb", old_leader)
     killed_at = time.monotonic()

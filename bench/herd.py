@@ -7,7 +7,7 @@ once per attempt) is timestamped with the system's monotonic clock.
 
 - ours: this collection's OvsdbClient with the modules' defaults (backoff_initial 1 s, backoff_max 30 s):
   reconnecting with connect() once its session drops, its first attempt after a pause drawn from
-  [0, 5 s], then decorrelated jitter (each pause from [1 s, 3 x the previous]);
+  [0, 3 s], then a pause drawn from [2 s, 3 s] between attempts (ovsdb_base.Backoff);
 - ovs.reconnect: an ovs.db.idl.Idl, whose session reconnects with the library's defaults (1 s,
   doubling up to 8 s, no jitter), as OVN's Python tools use it.
 
@@ -287,7 +287,7 @@ def run_herd(workdir, clients, log, outages=OUTAGES):
     ]
     per_outage = []
     for down, results in measured:
-        for title, result in (("ours (spread, decorrelated jitter)", results["ours"]),
+        for title, result in (("ours (spread, capped jittered pause)", results["ours"]),
                               ("ovs.reconnect default (no jitter)", results["ovs.reconnect"])):
             table.append("| %.2f | %s | %d | %d (%.0f %%) at %.1f s | %d (%.0f %%) at %.1f s | %.2f / %.2f |" % (
                 result["server_listening_after_s"], title, result["attempts"],

@@ -135,7 +135,7 @@ def test_unreachable_remotes_fail_within_the_timeout_and_are_named():
     started = time.monotonic()
     with pytest.raises(base.OvsdbConnectionError) as caught:
         client.OvsdbClient(remotes, "OVN_Northbound", TABLES, timeout=2.5,
-                           backoff=base.Backoff(0.2, 2.0, 1.0)).connect()
+                           backoff=base.Backoff(0.2, maximum=1.0)).connect()
     elapsed = time.monotonic() - started
     assert 2.0 <= elapsed <= 3.5, elapsed
     message = str(caught.value)

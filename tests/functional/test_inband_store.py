@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+import yaml
 
 from ovnlab import Lab
 from support import oracle
@@ -154,27 +155,31 @@ def test_promotion_records_kept_in_the_deployment(store_lab):
     assert external_ids(lab)["other-tool"] == "keep-me"
 
 
-def test_one_lease_at_a_time_in_the_deployment(store_lab):
+def test_one_lease_at_a_time_in_the_deployment(store_lab, tmp_path):
     """The rollout's lease kept in NB_Global.external_ids: two controllers taking it at the same moment -
     exactly one wins, the other is refused naming the holder and writes nothing; check mode takes no lease
     but names the holder; the holder renews and releases; an expired lease is taken over."""
-    import threading
     from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, state_store
-    from support.ansible_run import run_module
+    from support.ansible_run import run_module, run_playbook
 
     lab = store_lab
     base = {"deployment": "store", "store": "deployment", "remote": lab.info()["nb"]["remotes"]}
     key = PREFIX + "lease:rollout"
-    results = {}
-
-    def take(run_id):
-        results[run_id] = run_module("ovn_tuning_journal", dict(base, state="acquired", run_id=run_id))
-
-    threads = [threading.Thread(target=take, args=(run_id,)) for run_id in ("ctl-a:1:1", "ctl-b:2:2")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    # Two controllers at the same moment: two hosts of one play, each its own worker (forks), so both
+    # holders' ansible-playbook lives while the other decides.
+    playbook = tmp_path / "race.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "take the lease at once", "hosts": "ctl_a,ctl_b", "gather_facts": False, "tasks": [
+            {"name": "Take the lease", "kubedc.ovn_tuning.ovn_tuning_journal": dict(
+                base, state="acquired", run_id="{{ inventory_hostname }}"),
+             "register": "taken", "ignore_errors": True}]}]))
+    inventory = tmp_path / "race-inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "hosts": {"ctl_a": {}, "ctl_b": {}}}}))
+    race = run_playbook(str(playbook), inventory=str(inventory), extra_args=("--forks", "2"))
+    results = dict((r["host"], r["result"]) for r in race.records if r["task"] == "Take the lease")
+    assert sorted(results) == ["ctl_a", "ctl_b"], race.stdout[-3000:]
     winners = [run_id for run_id, result in results.items() if not result.get("failed")]
     assert len(winners) == 1, results
     loser = next(run_id for run_id in results if run_id not in winners)

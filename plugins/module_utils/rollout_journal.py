@@ -224,14 +224,25 @@ def _make_directory(directory):
             raise
 
 
+def _try_lock(handle):
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except (IOError, OSError) as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+
+
 # Both stores offer ``transition(decide, check_mode)``: ``decide(lease, journal)`` returns the records to
 # write (``{"lease": record or None to remove it, "journal": record}``; a key left out stays as it is).
 
 class FileStore(object):
     """The lease and journal as files under the state directory, decided under an flock."""
 
-    def __init__(self, state_dir, deployment):
+    def __init__(self, state_dir, deployment, timeout=30.0):
         self.deployment = check_name(deployment)
+        self.timeout = float(timeout)
         if not state_dir or not os.path.isabs(state_dir):
             raise JournalError("state_dir: %r is not an absolute path; give the state directory of the"
                                " rollout (ovn_tuning_state_dir)" % (state_dir,))
@@ -262,6 +273,18 @@ class FileStore(object):
         data = json.dumps(state_store.seal(record), indent=2, sort_keys=True) + "\n"
         documents.write_atomically(path, data.encode("utf-8"))
 
+    def _lock(self, handle):
+        """The exclusive lock, within ``timeout``: a holder that hangs (a stopped process, a stuck
+        file system) fails this run instead of stalling it."""
+        deadline = time.time() + self.timeout
+        pause = 0.01
+        while not _try_lock(handle):
+            if time.time() >= deadline:
+                raise JournalError("%s: another process held the lock for more than %.0f s (timeout); nothing was"
+                                   " written" % (self.lock_path, self.timeout))
+            time.sleep(min(pause, max(0.0, deadline - time.time())))
+            pause = min(pause * 2, 0.2)
+
     def transition(self, decide, check_mode):
         if check_mode and not os.path.exists(os.path.dirname(self.lock_path)):
             return decide(None, self._load(self.journal_path))
@@ -269,7 +292,7 @@ class FileStore(object):
             return decide(self._load(self.lease_path), self._load(self.journal_path))
         _make_directory(os.path.dirname(self.lock_path))
         with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            self._lock(lock)
             try:
                 writes = decide(self._load(self.lease_path), self._load(self.journal_path))
                 if "lease" in writes:

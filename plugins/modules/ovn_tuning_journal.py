@@ -28,7 +28,7 @@ description:
     so every task of one run holds the same lease and two runs never do. The module runs on the controller
     (C(ansible_connection=local)), like the other modules of the rollout.
   - File store - C(STATE_DIR/leases/DEPLOYMENT.json) and C(STATE_DIR/journal/DEPLOYMENT.json), decided under an
-    exclusive lock of C(STATE_DIR/leases/DEPLOYMENT.lock). Deployment store - the keys
+    exclusive lock of C(STATE_DIR/leases/DEPLOYMENT.lock), waited for at most O(timeout). Deployment store - the keys
     C(kubedc-ovn-tuning:lease:rollout) and C(kubedc-ovn-tuning:journal:rollout) of C(NB_Global.external_ids),
     written in a transaction that verifies the map it decided on, so that two controllers cannot both take the lease.
 author:
@@ -284,7 +284,7 @@ def work(module):
     client = None
     try:
         if params["store"] == "file":
-            store = rollout_journal.FileStore(params["state_dir"], params["deployment"])
+            store = rollout_journal.FileStore(params["state_dir"], params["deployment"], params["timeout"])
         else:
             table = connection_rows.global_table(params["database"])
             client = client_from_params(params, params["database"], {table: [state_store.COLUMN]})

@@ -97,3 +97,17 @@ def test_a_damaged_record_is_refused_naming_it(tmp_path):
         rj.FileStore(str(tmp_path), "stg").transition(lambda lease, journal: {}, True)
     with pytest.raises(rj.JournalError, match="state_dir: 'relative' is not an absolute path"):
         rj.FileStore("relative", "stg")
+
+
+def test_a_lock_held_too_long_fails_within_the_timeout(tmp_path):
+    import fcntl
+    import time
+
+    store = rj.FileStore(str(tmp_path), "stg", timeout=0.3)
+    os.makedirs(os.path.dirname(store.lock_path))
+    with open(store.lock_path, "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(rj.JournalError, match="held the lock for more than 0 s"):
+            store.transition(lambda lease, journal: {"lease": None}, False)
+        assert time.monotonic() - started < 1.0

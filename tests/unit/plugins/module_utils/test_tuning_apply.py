@@ -74,4 +74,3 @@ def test_chassis_hosts_are_named_in_a_warning():
                                   {"nb_inactivity_probe": 60000, "chassis_remote_probe_interval": 60000},
                                   PARAMS, warnings.append)
     assert any("deployment.chassis_hosts: the chassis hosts hv1, hv2 are not tuned" in w for w in warnings), warnings
-

@@ -47,7 +47,6 @@ UNFINISHED = ("changing", "gated")
 # Processes whose argv names one of these are the run (the topmost one is ansible-playbook itself,
 # the ones below it its forked workers, which carry the same argv).
 _RUNNER_NAMES = ("ansible-playbook", "ansible")
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 

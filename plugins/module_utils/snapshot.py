@@ -38,6 +38,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.deployment import HOST_KEYS
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_client import K8sClient
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_workload import K8sError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
@@ -58,35 +59,8 @@ DATABASE_OF = dict((part.key, part.database) for part in PARTS if isinstance(par
 # unless its strategy restarts them; changing ovn-central's restarts the database pods.
 ENV_RESTORE_ORDER = (PART_OF["ovs_ovn"], PART_OF["kube_ovn"])
 
-# Keys of the descriptor that name the deployment's hosts for the roles (which read the members'
-# control sockets there); accepted, checked and not read by this module. ``sb_relays``, also
-# accepted, is read by the roles for health only: SB relays hold no tunable that a snapshot could
-# put back (their listeners and source probe are on their command line).
-HOST_KEYS = ("central_hosts", "chassis_hosts")
-
 
 # --------------------------------------------------------------------------- the descriptor
-
-def descriptor_spec(kube_ovn):
-    """The argument spec of the deployment descriptor's keys (the ``options`` of a module's
-    ``deployment``); ``kube_ovn``: the suboptions of its kube-ovn part (None: a dict taken as it is)."""
-    def database():
-        return dict(type="dict", options=dict(remote=dict(type="str", required=True),
-                                              ctl_sockets=dict(type="list", elements="path")))
-
-    return dict(
-        name=dict(type="str", required=True),
-        nb=database(),
-        sb=database(),
-        local_config=dict(type="dict", options=dict(remotes=dict(type="list", elements="str", required=True))),
-        chassis=dict(type="list", elements="dict",
-                     options=dict(name=dict(type="str", required=True), remote=dict(type="str", required=True))),
-        kube_ovn=dict(type="dict", options=kube_ovn) if kube_ovn is not None else dict(type="dict"),
-        central_hosts=dict(type="list", elements="str"),
-        chassis_hosts=dict(type="list", elements="str"),
-        sb_relays=dict(type="dict", options=dict(remote=dict(type="str", required=True))),
-    )
-
 
 def validate_deployment(deployment, param="deployment"):
     """Check the deployment descriptor and return it normalised (no contact with anything).

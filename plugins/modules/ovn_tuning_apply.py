@@ -43,6 +43,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.deployment
 attributes:
   check_mode:
     description: Reads everything and reports every value that would change (election timer steps planned), without writing.
@@ -67,88 +68,14 @@ options:
       - C(kube_ovn_env) must be empty or left out (see the description).
     type: dict
     required: true
-  deployment:
-    description:
-      - The deployment, as M(kubedc.ovn_tuning.ovn_tuning_snapshot) and the roles take it (the inventory's
-        C(ovn_deployment) can be passed as it is).
-    type: dict
-    required: true
-    suboptions:
-      name:
-        description: Name of the deployment (it names the deployment in messages).
-        type: str
-        required: true
-      nb:
-        description: The Northbound database.
-        type: dict
-        suboptions:
-          remote:
-            description: Its remotes as OVN writes them (C(tcp:IP:PORT,tcp:IP:PORT,...), C(ssl:...), C(unix:PATH)).
-            type: str
-            required: true
-          ctl_sockets:
-            description: The unixctl sockets of its cluster members on this host; needed for C(nb_election_timer).
-            type: list
-            elements: path
-      sb:
-        description: The Southbound database, as O(deployment.nb).
-        type: dict
-        suboptions:
-          remote:
-            description: Its remotes as OVN writes them.
-            type: str
-            required: true
-          ctl_sockets:
-            description: The unixctl sockets of its cluster members on this host; needed for C(sb_election_timer).
-            type: list
-            elements: path
-      local_config:
-        description: kube-ovn clustered mode - each member's C(Local_Config) database, whose listener rows the members open.
-        type: dict
-        suboptions:
-          remotes:
-            description: One remote per member's C(Local_Config) database.
-            type: list
-            elements: str
-            required: true
-      chassis:
-        description: Hypervisors whose local C(Open_vSwitch) database holds ovn-controller's probe keys.
-        type: list
-        elements: dict
-        suboptions:
-          name:
-            description: The chassis' name (it labels its results).
-            type: str
-            required: true
-          remote:
-            description: Its local Open_vSwitch database (C(unix:/var/run/openvswitch/db.sock), C(tcp:IP:PORT)).
-            type: str
-            required: true
-      central_hosts:
-        description:
-          - The roles' central hosts. Accepted and not contacted. An election timer in the profile needs the
-            database's O(deployment.nb.ctl_sockets) / O(deployment.sb.ctl_sockets) on the host this module runs on;
-            with central hosts instead, the rollout walks it through the leader's host.
-        type: list
-        elements: str
-      chassis_hosts:
-        description:
-          - The roles' chassis hosts. Accepted and not contacted (a warning says so when the profile sets a chassis
-            probe); run M(kubedc.ovn_tuning.ovn_chassis_probe) on them, as C(kubedc.ovn_tuning.chassis) does.
-        type: list
-        elements: str
-      sb_relays:
-        description: The roles' SB relays. Accepted and not used (a relay's probes are on its command line).
-        type: dict
-        suboptions:
-          remote:
-            description: The relays' remotes, comma separated.
-            type: str
-            required: true
-      kube_ovn:
-        description: kube-ovn's workloads, as the roles take them. Accepted and not used (see the description).
-        type: dict
 notes:
+  - Of O(deployment) this module writes O(deployment.nb), O(deployment.sb), O(deployment.local_config) and
+    O(deployment.chassis). O(deployment.central_hosts), O(deployment.chassis_hosts), O(deployment.sb_relays) and
+    O(deployment.kube_ovn) are accepted, so that the roles' C(ovn_deployment) can be passed as it is, and not
+    contacted - an election timer in the profile needs the database's O(deployment.nb.ctl_sockets) /
+    O(deployment.sb.ctl_sockets) on the host this module runs on (with central hosts the rollout walks it through
+    the leader's host), and a chassis probe on chassis hosts is set with M(kubedc.ovn_tuning.ovn_chassis_probe)
+    there (a warning says so).
   - One module run instead of one per database, listener row, chassis and timer - a deployment of NB, SB and two
     chassis is one task where the single-purpose modules take seven (docs/performance.md, benchmark 1).
   - The single-purpose modules (M(kubedc.ovn_tuning.ovsdb_connection), M(kubedc.ovn_tuning.ovn_global_options),
@@ -233,7 +160,7 @@ election_timers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import snapshot
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import deployment, snapshot
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbConfigError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     connection_spec, diff_result, run_module)
@@ -244,12 +171,12 @@ TUNED_PARTS = ("nb", "sb", "local_config", "chassis")
 
 
 def apply_profile(module):
-    deployment = module.params["deployment"]
-    if not any(deployment.get(key) for key in TUNED_PARTS):
+    given = module.params["deployment"]
+    if not any(given.get(key) for key in TUNED_PARTS):
         raise OvsdbConfigError("deployment: name at least one part to tune: %s" % ", ".join(TUNED_PARTS))
     # The descriptor's checks without its kube-ovn part, which this module does not use.
     try:
-        descriptor = snapshot.validate_deployment(dict(deployment, kube_ovn=None))
+        descriptor = snapshot.validate_deployment(dict(given, kube_ovn=None))
     except SnapshotError as exc:
         raise OvsdbConfigError(str(exc))
     tuning = DeploymentTuning(descriptor, module.params["profile"], module.params, module.warn)
@@ -261,7 +188,7 @@ def apply_profile(module):
 def main():
     spec = dict(
         profile=dict(type="dict", required=True),
-        deployment=dict(type="dict", required=True, options=snapshot.descriptor_spec(kube_ovn=None)),
+        deployment=deployment.deployment_option(),
     )
     spec.update(connection_spec())
     del spec["remote"]  # each part of the deployment names its own remotes

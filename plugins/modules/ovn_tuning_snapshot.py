@@ -52,6 +52,7 @@ author:
   - kubedc.ovn_tuning contributors (@kubedc)
 extends_documentation_fragment:
   - kubedc.ovn_tuning.ovsdb
+  - kubedc.ovn_tuning.deployment
 attributes:
   check_mode:
     support: full
@@ -127,169 +128,11 @@ options:
     description: With O(state=captured), replace an existing file at O(path). Without it an existing file fails the task.
     type: bool
     default: false
-  deployment:
-    description:
-      - The deployment - which databases, members, chassis and Deployment its tunables live in. Restoring
-        needs the same descriptor (the same parts) as the capture.
-    type: dict
-    required: true
-    suboptions:
-      name:
-        description: Name of the deployment, recorded in the snapshot; a restore refuses a snapshot of another name.
-        type: str
-        required: true
-      nb:
-        description: The Northbound database.
-        type: dict
-        suboptions:
-          remote:
-            description: Its remotes as OVN writes them (C(tcp:IP:PORT,tcp:IP:PORT,...), C(ssl:...), C(unix:PATH)).
-            type: str
-            required: true
-          ctl_sockets:
-            description:
-              - The unixctl sockets of its cluster members (C(ovsdb-server --unixctl)). When given, the election
-                timer is captured and restored through them; the leader must be among them, and more than half of
-                them must answer (a member that does not is warned about, not waited for - see
-                M(kubedc.ovn_tuning.ovsdb_election_timer)).
-            type: list
-            elements: path
-      sb:
-        description: The Southbound database, as O(deployment.nb).
-        type: dict
-        suboptions:
-          remote:
-            description: Its remotes as OVN writes them.
-            type: str
-            required: true
-          ctl_sockets:
-            description: The unixctl sockets of its cluster members, as for O(deployment.nb.ctl_sockets).
-            type: list
-            elements: path
-      central_hosts:
-        description:
-          - The inventory names of the deployment's central hosts, where the kubedc.ovn_tuning roles read the
-            members' control sockets (kubedc.ovn_tuning.ovsdb_server_status). Accepted so that the roles' descriptor
-            can be passed as it is; this module reads nothing on those hosts - a snapshot of a descriptor with
-            central hosts and no O(deployment.nb.ctl_sockets) holds no election timer.
-        type: list
-        elements: str
-      chassis_hosts:
-        description:
-          - The inventory names of the deployment's chassis hosts, whose probe keys the kubedc.ovn_tuning roles read
-            and write on each host (its local C(unix:/run/openvswitch/db.sock)). Their keys come from
-            O(chassis_state); a name may not also be in O(deployment.chassis).
-        type: list
-        elements: str
-      sb_relays:
-        description:
-          - The deployment's SB relays, as the kubedc.ovn_tuning roles take them (their health is read with NB and
-            SB). Accepted and not recorded - a relay has no tunable a snapshot could put back (its listeners and
-            source probe are on its command line).
-        type: dict
-        suboptions:
-          remote:
-            description: The relays' remotes, comma separated.
-            type: str
-            required: true
-      local_config:
-        description:
-          - kube-ovn clustered mode - each member's standalone C(Local_Config) database, whose C(Connection)
-            rows are the listeners the members really open.
-        type: dict
-        suboptions:
-          remotes:
-            description: One remote per member's C(Local_Config) database.
-            type: list
-            elements: str
-            required: true
-      chassis:
-        description: Hypervisors whose local C(Open_vSwitch) database holds ovn-controller's probe keys.
-        type: list
-        elements: dict
-        suboptions:
-          name:
-            description: The chassis' name, under which it is recorded.
-            type: str
-            required: true
-          remote:
-            description: Its local Open_vSwitch database (C(unix:/var/run/openvswitch/db.sock), C(tcp:IP:PORT)).
-            type: str
-            required: true
-      kube_ovn:
-        description:
-          - kube-ovn's C(ovn-central) Deployment, whose probe variables (E(OVN_LEADER_PROBE_INTERVAL),
-            E(OVN_NORTHD_PROBE_INTERVAL), E(PROBE_INTERVAL), E(OVN_NORTHD_N_THREADS)) are captured and restored.
-          - Connection keys are those of M(kubedc.ovn_tuning.ovn_central_env) (C(K8S_AUTH_*) variables apply).
-        type: dict
-        suboptions:
-          kubeconfig:
-            description: Kubeconfig file (default E(K8S_AUTH_KUBECONFIG), E(KUBECONFIG), C(~/.kube/config)).
-            type: path
-          context:
-            description: Context of the kubeconfig.
-            type: str
-          host:
-            description: API server URL, with O(deployment.kube_ovn.api_key) instead of a kubeconfig.
-            type: str
-          api_key:
-            description: Bearer token for O(deployment.kube_ovn.host).
-            type: str
-          validate_certs:
-            description: Verify the API server's certificate.
-            type: bool
-          ca_cert:
-            description: CA certificate of the API server.
-            type: path
-          client_cert:
-            description: Client certificate.
-            type: path
-          client_key:
-            description: Key of the client certificate.
-            type: path
-          request_timeout:
-            description: Deadline of each API request, in seconds.
-            type: float
-            default: 30.0
-          namespace:
-            description: Namespace of the Deployment.
-            type: str
-            default: kube-system
-          name:
-            description: Name of the Deployment.
-            type: str
-            default: ovn-central
-          container:
-            description: Container whose environment holds the variables.
-            type: str
-            default: ovn-central
-          ovs_ovn:
-            description:
-              - kube-ovn's C(ovs-ovn) DaemonSet in the same namespace, whose E(OVN_REMOTE_PROBE_INTERVAL) (ms) and
-                E(OVN_REMOTE_OPENFLOW_INTERVAL) (s) every ovs-ovn pod writes into its node's OVS database at start.
-                Captured and restored with the rest unless O(deployment.kube_ovn.ovs_ovn.manage=false).
-              - A restore that changes it with C(updateStrategy) C(RollingUpdate) would restart OVS on every node;
-                it is refused before anything is written unless O(deployment.kube_ovn.ovs_ovn.allow_restart=true).
-                With C(OnDelete) the restored env waits for each pod's next restart.
-            type: dict
-            suboptions:
-              manage:
-                description: Capture and restore the DaemonSet's env.
-                type: bool
-                default: true
-              name:
-                description: Name of the DaemonSet.
-                type: str
-                default: ovs-ovn
-              container:
-                description: Container whose environment holds the variables.
-                type: str
-                default: openvswitch
-              allow_restart:
-                description: Accept a restore that restarts the DaemonSet's pods on every node (C(RollingUpdate)).
-                type: bool
-                default: false
 notes:
+  - O(state=restored) needs the same descriptor (the same parts) as the capture; a snapshot of another
+    O(deployment.name) is refused. A snapshot of a descriptor with O(deployment.central_hosts) and no
+    O(deployment.nb.ctl_sockets) holds no election timer unless O(election_timers) gives it; the keys of
+    O(deployment.chassis_hosts) come from O(chassis_state).
   - O(timeout) bounds each database connection and each election timer change separately; a restore of a whole
     deployment may take several times O(timeout) in the worst case.
   - Restoring the kube-ovn variables does not wait for the rollout; follow with
@@ -507,35 +350,12 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import (
-    chassis_probe, connection_rows, documents, k8s_client, snapshot, snapshot_document, state_store, tunables)
+    chassis_probe, connection_rows, deployment, documents, snapshot, snapshot_document, state_store)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_chassis import CHASSIS_HOST_SOURCE, chassis_keys
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.snapshot_part import SnapshotError
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
     client_from_params, connection_spec, diff_result, run_module)
-
-
-CENTRAL = tunables.K8S_WORKLOADS["ovn-central"]
-OVS = tunables.K8S_WORKLOADS["ovs-ovn"]
-
-
-def _kube_ovn_options():
-    options = k8s_client.k8s_auth_spec()
-    for option in options.values():
-        option.pop("aliases", None)  # one spelling per key inside the descriptor
-    options.update(
-        # The defaults are kube-ovn's names, from the one table of workloads.
-        namespace=dict(type="str", default=CENTRAL["namespace"]),
-        name=dict(type="str", default=CENTRAL["name"]),
-        container=dict(type="str", default=CENTRAL["container"]),
-        ovs_ovn=dict(type="dict", options=dict(
-            manage=dict(type="bool", default=True),
-            name=dict(type="str", default=OVS["name"]),
-            container=dict(type="str", default=OVS["container"]),
-            allow_restart=dict(type="bool", default=False),
-        )),
-    )
-    return options
 
 
 def argument_spec():
@@ -546,7 +366,7 @@ def argument_spec():
         name=dict(type="str"),
         keep=dict(type="int", default=5),
         force=dict(type="bool", default=False),
-        deployment=dict(type="dict", required=True, options=snapshot.descriptor_spec(kube_ovn=_kube_ovn_options())),
+        deployment=deployment.deployment_option(),
         election_timers=dict(type="dict"),
         chassis_state=dict(type="dict"),
     )

@@ -353,3 +353,62 @@ class DeploymentStore(object):
 
         self.client.transact(build, comment="kubedc.ovn_tuning lease/journal of %s" % self.deployment)
         return outcome
+
+
+class Decision(object):
+    """What one run of ovn_tuning_journal decides over the lease and journal it finds (``decide``, given to
+    a store's ``transition``): ``params`` the module's options, ``warn`` its warnings."""
+
+    def __init__(self, params, check_mode, warn):
+        self.params = params
+        self.check_mode = check_mode
+        self.warn = warn
+        self.run = current_run()
+        self.run_id = self.params["run_id"] or run_id_of(self.run)
+        self.now = time.time()
+        self.result = {"acquired": False, "held_by": None, "taken_over": None, "run_id": self.run_id}
+
+    def _lease(self, current):
+        """The lease this run holds after it takes or renews ``current``; raises LeaseHeld."""
+        alive = current is None or holder_alive(current, self.run["controller"])
+        action, why = lease_decision(current, self.run_id, self.now, alive, self.params["break_lease"])
+        if action == "refuse":
+            raise LeaseHeld(why)
+        if action == "take_over":
+            self.result["taken_over"] = why
+        since = current.get("since") if action == "renew" else None
+        return new_lease(self.params["deployment"], self.run, self.run_id, self.params["job_id"],
+                         self.params["ttl_seconds"], self.now, since=since)
+
+    def decide(self, lease, journal):
+        state = self.params["state"]
+        self.result.update(lease=lease, journal=journal)
+        if state == "read":
+            alive = lease is not None and holder_alive(lease, self.run["controller"])
+            if lease and lease.get("run_id") != self.run_id and alive \
+                    and float(lease.get("expires_at_epoch") or 0) > self.now:
+                self.result["held_by"] = lease
+            self.result["acquired"] = bool(lease) and lease.get("run_id") == self.run_id
+            return {}
+        if state == "released":
+            if lease and lease.get("run_id") == self.run_id:
+                self.result["lease"] = None
+                return {"lease": None}
+            return {}
+        try:
+            mine = self._lease(lease)
+        except LeaseHeld as exc:
+            if not self.check_mode:
+                raise
+            self.result["held_by"] = lease
+            self.warn("%s: another rollout holds the lease: %s; a real run would be refused"
+                      % (self.params["deployment"], exc))
+            return {}
+        self.result.update(lease=mine, acquired=True)
+        writes = {"lease": mine}
+        if state == "present":
+            entry = journal_entry(journal, self.params["deployment"], self.run_id,
+                                  self.params["journal"], self.params["journal_replace"], self.now)
+            self.result["journal"] = entry
+            writes["journal"] = entry
+        return writes

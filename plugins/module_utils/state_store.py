@@ -26,6 +26,8 @@ import json
 import re
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, global_options, string_map
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import client_from_params
 
 PREFIX = "kubedc-ovn-tuning:"
 COLUMN = "external_ids"
@@ -152,3 +154,32 @@ def write(client, database, make_plan, comment):
 
     client.transact(build, comment=comment)
     return planned["plan"]
+
+
+class InBandStore(object):
+    """One module run's connection to the records of one database's global row, as a context
+    manager: ``read()`` the external_ids, ``write(make_plan, what)`` in a verified transaction. A
+    connection that fails is a StoreError naming the row and its remotes."""
+
+    def __init__(self, params, database, remote, module_name):
+        self.database = database
+        self.table = global_options.global_table(database)
+        self.client = client_from_params(dict(params, remote=remote), database, {self.table: [COLUMN]})
+        self.where = "%s external_ids at %s" % (self.table, remote)
+        self.module_name = module_name
+
+    def __enter__(self):
+        try:
+            self.client.connect()
+        except OvsdbError as exc:
+            raise StoreError("%s: %s" % (self.where, exc))
+        return self
+
+    def __exit__(self, *exc_info):
+        self.client.close()
+
+    def read(self):
+        return read(self.client, self.database)[1]
+
+    def write(self, make_plan, what):
+        return write(self.client, self.database, make_plan, "%s %s" % (self.module_name, what))

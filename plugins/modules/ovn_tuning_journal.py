@@ -164,14 +164,11 @@ where:
   type: str
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, rollout_journal, state_store
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import rollout_journal, state_store
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
-    client_from_params, connection_spec, run_module)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import connection_spec, run_module
 
 
 def argument_spec():
@@ -210,64 +207,6 @@ def check_params(params):
     rollout_journal.check_name(params["deployment"])
 
 
-class Run(object):
-    """One module run's decision over the lease and journal it finds."""
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.run = rollout_journal.current_run()
-        self.run_id = self.params["run_id"] or rollout_journal.run_id_of(self.run)
-        self.now = time.time()
-        self.result = {"acquired": False, "held_by": None, "taken_over": None, "run_id": self.run_id}
-
-    def _lease(self, current):
-        """The lease this run holds after it takes or renews ``current``; raises LeaseHeld."""
-        alive = current is None or rollout_journal.holder_alive(current, self.run["controller"])
-        action, why = rollout_journal.lease_decision(current, self.run_id, self.now, alive,
-                                                     self.params["break_lease"])
-        if action == "refuse":
-            raise rollout_journal.LeaseHeld(why)
-        if action == "take_over":
-            self.result["taken_over"] = why
-        since = current.get("since") if action == "renew" else None
-        return rollout_journal.new_lease(self.params["deployment"], self.run, self.run_id, self.params["job_id"],
-                                         self.params["ttl_seconds"], self.now, since=since)
-
-    def decide(self, lease, journal):
-        state = self.params["state"]
-        self.result.update(lease=lease, journal=journal)
-        if state == "read":
-            alive = lease is not None and rollout_journal.holder_alive(lease, self.run["controller"])
-            if lease and lease.get("run_id") != self.run_id and alive \
-                    and float(lease.get("expires_at_epoch") or 0) > self.now:
-                self.result["held_by"] = lease
-            self.result["acquired"] = bool(lease) and lease.get("run_id") == self.run_id
-            return {}
-        if state == "released":
-            if lease and lease.get("run_id") == self.run_id:
-                self.result["lease"] = None
-                return {"lease": None}
-            return {}
-        try:
-            mine = self._lease(lease)
-        except rollout_journal.LeaseHeld as exc:
-            if not self.module.check_mode:
-                raise
-            self.result["held_by"] = lease
-            self.module.warn("%s: another rollout holds the lease: %s; a real run would be refused"
-                             % (self.params["deployment"], exc))
-            return {}
-        self.result.update(lease=mine, acquired=True)
-        writes = {"lease": mine}
-        if state == "present":
-            entry = rollout_journal.journal_entry(journal, self.params["deployment"], self.run_id,
-                                                  self.params["journal"], self.params["journal_replace"], self.now)
-            self.result["journal"] = entry
-            writes["journal"] = entry
-        return writes
-
-
 def refusal(params, why):
     return ("%s: another rollout works on this deployment: %s. Nothing was written. Wait for it to end; if that run"
             " is dead (a killed job on another controller), its lease expires %d s after its last renewal, or break it"
@@ -280,24 +219,20 @@ def work(module):
         check_params(params)
     except rollout_journal.JournalError as exc:
         raise OvsdbError(str(exc))
-    run = Run(module)
-    client = None
+    run = rollout_journal.Decision(params, module.check_mode, module.warn)
     try:
         if params["store"] == "file":
             store = rollout_journal.FileStore(params["state_dir"], params["deployment"], params["timeout"])
+            writes = store.transition(run.decide, module.check_mode)
         else:
-            table = connection_rows.global_table(params["database"])
-            client = client_from_params(params, params["database"], {table: [state_store.COLUMN]})
-            client.connect()
-            store = rollout_journal.DeploymentStore(client, params["database"], params["deployment"])
-        writes = store.transition(run.decide, module.check_mode)
+            with state_store.InBandStore(params, params["database"], params["remote"],
+                                         "kubedc.ovn_tuning.ovn_tuning_journal") as records:
+                store = rollout_journal.DeploymentStore(records.client, params["database"], params["deployment"])
+                writes = store.transition(run.decide, module.check_mode)
     except rollout_journal.LeaseHeld as exc:
         raise OvsdbError(refusal(params, exc))
     except (rollout_journal.JournalError, state_store.StoreError, OSError) as exc:
         raise OvsdbError("%s: %s" % (params["deployment"], exc))
-    finally:
-        if client is not None:
-            client.close()
     result = run.result
     journal = result.get("journal")
     result.update(

@@ -114,10 +114,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import connection_rows, documents, state_store
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, state_store
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import OvsdbError
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import (
-    client_from_params, connection_spec, run_module)
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_module import connection_spec, run_module
 
 
 def argument_spec():
@@ -147,28 +146,24 @@ def work(module):
     except (state_store.StoreError, TypeError, ValueError) as exc:
         raise OvsdbError(str(exc))
     key = state_store.key_of(params["kind"], name)
-    table = connection_rows.global_table(params["database"])
-    client = client_from_params(params, params["database"], {table: [state_store.COLUMN]})
-    database = params["database"]
     try:
-        client.connect()
-        _row, current = state_store.read(client, database)
-        result = {"key": key, "remote": client.remote, "changed": False}
-        if params["state"] == "read":
-            result["record"] = state_store.unseal(current[key], key) if key in current else None
-            return result
+        with state_store.InBandStore(params, params["database"], params["remote"],
+                                     "kubedc.ovn_tuning.ovn_tuning_record") as store:
+            current = store.read()
+            result = {"key": key, "remote": store.client.remote, "changed": False}
+            if params["state"] == "read":
+                result["record"] = state_store.unseal(current[key], key) if key in current else None
+                return result
 
-        def plan(external_ids):
-            return state_store.plan_put(external_ids, params["kind"], name, value, params["keep"])
-        planned = plan(current)
-        if not module.check_mode:
-            planned = state_store.write(client, database, plan, "kubedc.ovn_tuning.ovn_tuning_record %s" % key)
-        result.update(record=record, pruned=planned["remove"], changed=True)
-        return result
+            def plan(external_ids):
+                return state_store.plan_put(external_ids, params["kind"], name, value, params["keep"])
+            planned = plan(current)
+            if not module.check_mode:
+                planned = store.write(plan, key)
     except state_store.StoreError as exc:
         raise OvsdbError(str(exc))
-    finally:
-        client.close()
+    result.update(record=record, pruned=planned["remove"], changed=True)
+    return result
 
 
 def main():

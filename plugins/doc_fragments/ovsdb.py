@@ -62,6 +62,12 @@ options:
 
 requirements:
   - ovs (Python package, 4.0 or later) on the host that runs the module
+attributes:
+  action_group:
+    description: Use C(group/kubedc.ovn_tuning.ovsdb) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - kubedc.ovn_tuning.ovsdb
 """
 
     # The option ``remote`` (kubedc.ovn_tuning.ovsdb.remote).

@@ -18,6 +18,8 @@ __metaclass__ = type
 
 import math
 
+from jinja2.runtime import Undefined
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
@@ -362,13 +364,113 @@ def gate_allowance(baseline, window_seconds, factor=1.0, max_disconnections=0, m
             "elections": max_elections + int(math.ceil(elections / base_window * window * factor))}
 
 
+def timer_walk_round(reads, target, members, round_number):
+    """One round of the election timer walk with central hosts, from the members' reads of the round
+    (``member_status`` entries): ``{"leader": the leader's entry or None, "done": bool, "seen": text}``.
+
+    Done when a majority of ``members`` was read and every member read shows ``target`` with no change
+    pending; ``seen`` says what each host showed (role and timer), for the failure message."""
+    if not isinstance(reads, list):
+        raise AnsibleFilterError("timer_walk_round: expected the member_status entries of the round, got %r"
+                                 % (reads,))
+    try:
+        target, members = int(target), int(members)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("timer_walk_round: target and members must be integers, got %r, %r"
+                                 % (target, members))
+    read = [entry for entry in reads if entry.get("cluster_status")]
+    leader = next((entry for entry in read if entry["cluster_status"].get("role") == "leader"), None)
+    done = (len(read) * 2 > members
+            and all(entry["cluster_status"].get("election_timer") == target
+                    and not entry["cluster_status"].get("election_timer_pending") for entry in read))
+    seen = ", ".join("%s %s %s" % (entry.get("host"), (entry.get("cluster_status") or {}).get("role", "unread"),
+                                   (entry.get("cluster_status") or {}).get("election_timer", "?"))
+                     for entry in reads)
+    return {"leader": leader, "done": done, "seen": "round %s: %s" % (round_number, seen)}
+
+
+def timer_walk_step(walk_round, step, check_mode=False):
+    """The round after its step on the leader's host (``step``: the registered ovsdb_election_timer result):
+    ``{"done", "seen", "keep"}`` - ``keep``: the step changed the timer (kept in the walk's steps); in check
+    mode the planned step is the whole walk; a step that failed (the leader moved) is added to ``seen`` and
+    the next round follows the new leader."""
+    if not isinstance(walk_round, dict) or not isinstance(step, dict):
+        raise AnsibleFilterError("timer_walk_step: expected a timer_walk_round result and a registered step")
+    ok = not step.get("failed") and not step.get("unreachable") and not step.get("skipped")
+    seen = walk_round.get("seen") or ""
+    if step.get("failed") or step.get("unreachable"):
+        seen += "; leader %s: %s" % ((walk_round.get("leader") or {}).get("host"), to_text(step.get("msg") or "stepped"))
+    return {"done": bool(walk_round.get("done")) or (bool(check_mode) and ok),
+            "seen": seen, "keep": ok and bool(step.get("steps"))}
+
+
+_MISSING = object()
+
+
+def _host_facts(hosts, hostvars, name):
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("%s: expected a list of inventory host names, got %r" % (name, hosts))
+    facts = []
+    for host in hosts:
+        try:
+            facts.append((to_text(host), hostvars[host]))
+        except (KeyError, TypeError):
+            raise AnsibleFilterError("%s: %r is not a host of the inventory" % (name, host))
+    return facts
+
+
+def _fact(facts, key):
+    try:
+        value = facts.get(key, _MISSING) if hasattr(facts, "get") else facts[key]
+    except KeyError:
+        return _MISSING
+    return _MISSING if isinstance(value, Undefined) else value
+
+
+def chassis_pending(hosts, hostvars):
+    """The chassis hosts whose read (``chassis_read``, ovn_chassis_probe in check mode) says the profile
+    changes them: the chassis plays of the rollout follow for these."""
+    pending = []
+    for host, facts in _host_facts(hosts, hostvars, "chassis_pending"):
+        read = _fact(facts, "chassis_read")
+        if isinstance(read, dict) and "external_ids_before" in read \
+                and read.get("external_ids_before") != read.get("external_ids_after"):
+            pending.append(host)
+    return pending
+
+
+def chassis_outcome(hosts, hostvars, check_mode=False):
+    """What the chassis plays did to a deployment's chassis hosts, from the facts the chassis role leaves:
+    ``{"changed", "restored", "untouched", "restore_errors"}`` - hosts changed (in check mode: that would
+    change), put back after a failed batch, never reached (later batches), and ``HOST: why`` of each host
+    whose put-back failed."""
+    out = {"changed": [], "restored": [], "untouched": [], "restore_errors": []}
+    for host, facts in _host_facts(hosts, hostvars, "chassis_outcome"):
+        apply = _fact(facts, "chassis_apply")
+        changed = _fact(facts, "chassis_changed") is not _MISSING
+        error = _fact(facts, "chassis_restore_error")
+        if (isinstance(apply, dict) and apply.get("changed")) if check_mode else changed:
+            out["changed"].append(host)
+        if changed and error is _MISSING:
+            out["restored"].append(host)
+        if apply is _MISSING:
+            out["untouched"].append(host)
+        if error is not _MISSING:
+            out["restore_errors"].append("%s: %s" % (host, to_text(error)))
+    return out
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "chassis_gate_problem": chassis_gate_problem,
+            "chassis_outcome": chassis_outcome,
+            "chassis_pending": chassis_pending,
             "gate_allowance": gate_allowance,
             "health_summary": health_summary,
             "listener_probe_mismatches": listener_probe_mismatches,
             "member_status": member_status,
+            "timer_walk_round": timer_walk_round,
+            "timer_walk_step": timer_walk_step,
             "tuning_changes": tuning_changes,
         }

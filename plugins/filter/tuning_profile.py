@@ -10,7 +10,9 @@ tunables table (the same parser every module uses; module_utils/tuning_profile.p
 converts each value to its knob's unit, so that ``60s`` and ``60000`` are the same profile; ``profile_checksum``
 identifies a profile by the sha256 of its canonical JSON; ``kube_ovn_workload_env``
 says which kube-ovn workload gets which variable of the profile; ``promotion_refusal`` says why
-a promotion record does not let a profile into production (empty when it does).
+a promotion record does not let a profile into production (empty when it does); ``record_stores``
+says where the staging deployments keep their records, ``staged_in_this_run`` whether the staging play
+of this run promoted the profile.
 
 Documentation: the .yml files of the same names next to this file.
 """
@@ -122,6 +124,41 @@ def promotion_age_hours(record, now_epoch):
                                  % (record.get("promoted_at_epoch"), now_epoch))
 
 
+def _deployments(hosts, hostvars, name):
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("%s: expected a list of inventory host names, got %r" % (name, hosts))
+    for host in hosts:
+        try:
+            yield to_text(host), hostvars[host]
+        except (KeyError, TypeError):
+            raise AnsibleFilterError("%s: %r is not a host of the inventory" % (name, host))
+
+
+def record_stores(hosts, hostvars):
+    """Where each deployment of ``hosts`` keeps its in-band records (the deployment store): ``[{"name",
+    "remote", "database"}]`` - its NB (SB for a deployment without NB); a host with neither is left out."""
+    stores = []
+    for host, facts in _deployments(hosts, hostvars, "record_stores"):
+        deployment = facts.get("ovn_deployment") if hasattr(facts, "get") else None
+        if not isinstance(deployment, dict):
+            continue
+        key = "nb" if deployment.get("nb") else "sb" if deployment.get("sb") else None
+        if key is None:
+            continue
+        stores.append({"name": deployment.get("name") or host, "remote": deployment[key]["remote"],
+                       "database": "OVN_Northbound" if key == "nb" else "OVN_Southbound"})
+    return stores
+
+
+def staged_in_this_run(hosts, hostvars, checksum):
+    """True when every staging host of ``hosts`` (at least one) promoted the profile ``checksum`` in this
+    run (its fact ``staging_outcome``): in check mode it stands in for the record staging would write."""
+    outcomes = [facts.get("staging_outcome") if hasattr(facts, "get") else None
+                for _host, facts in _deployments(hosts, hostvars, "staged_in_this_run")]
+    return bool(outcomes) and all(isinstance(outcome, dict) and outcome.get("checksum") == checksum
+                                  for outcome in outcomes)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -131,4 +168,6 @@ class FilterModule(object):
             "promotion_age_hours": promotion_age_hours,
             "profile_targets": profile_targets,
             "promotion_refusal": promotion_refusal,
+            "record_stores": record_stores,
+            "staged_in_this_run": staged_in_this_run,
         }

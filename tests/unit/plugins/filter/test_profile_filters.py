@@ -186,3 +186,34 @@ def test_promotion_refusal_refuses_bad_input():
         refusal(PROMOTED, max_age="a week")
     with pytest.raises(AnsibleFilterError, match="promotion_age_hours"):
         tuning_profile.promotion_age_hours(dict(PROMOTED, promoted_at_epoch="yesterday"), NOW)
+
+
+# --------------------------------------------------------------------------- record_stores, staged_in_this_run
+
+def test_record_stores_name_each_deployments_nb_else_its_sb():
+    hostvars = {
+        "stg1": {"ovn_deployment": {"name": "stg-1", "nb": {"remote": "tcp:10.0.0.1:6641"},
+                                    "sb": {"remote": "tcp:10.0.0.1:6642"}}},
+        "stg2": {"ovn_deployment": {"name": "stg-2", "nb": None, "sb": {"remote": "tcp:10.0.0.2:6642"}}},
+        "stg3": {"ovn_deployment": {"name": "stg-3", "chassis": [{"name": "hv1", "remote": "unix:/x"}]}},
+        "stg4": {},
+    }
+    assert tuning_profile.record_stores(["stg1", "stg2", "stg3", "stg4"], hostvars) == [
+        {"name": "stg-1", "remote": "tcp:10.0.0.1:6641", "database": "OVN_Northbound"},
+        {"name": "stg-2", "remote": "tcp:10.0.0.2:6642", "database": "OVN_Southbound"}]
+    assert tuning_profile.record_stores([], hostvars) == []
+    with pytest.raises(AnsibleFilterError, match="record_stores: 'nope' is not a host of the inventory"):
+        tuning_profile.record_stores(["nope"], hostvars)
+    with pytest.raises(AnsibleFilterError, match="record_stores: expected a list of inventory host names"):
+        tuning_profile.record_stores("stg1", hostvars)
+
+
+def test_staged_in_this_run_needs_every_staging_host_to_have_promoted_the_profile():
+    promoted = {"staging_outcome": {"checksum": "abc"}}
+    assert tuning_profile.staged_in_this_run(["s1", "s2"], {"s1": promoted, "s2": promoted}, "abc") is True
+    assert tuning_profile.staged_in_this_run(["s1", "s2"], {"s1": promoted, "s2": {}}, "abc") is False
+    assert tuning_profile.staged_in_this_run(["s1"], {"s1": {"staging_outcome": {"checksum": "other"}}}, "abc") is False
+    assert tuning_profile.staged_in_this_run([], {}, "abc") is False
+    filters = tuning_profile.FilterModule().filters()
+    assert filters["record_stores"] is tuning_profile.record_stores
+    assert filters["staged_in_this_run"] is tuning_profile.staged_in_this_run

@@ -173,8 +173,8 @@ def test_tuning_changes_refuses_what_is_not_a_result():
 
 def test_filters_are_registered():
     assert set(rollout_report.FilterModule().filters()) == {
-        "chassis_gate_problem", "gate_allowance", "health_summary", "listener_probe_mismatches", "member_status",
-        "tuning_changes"}
+        "chassis_gate_problem", "chassis_outcome", "chassis_pending", "gate_allowance", "health_summary", "listener_probe_mismatches", "member_status",
+        "timer_walk_round", "timer_walk_step", "tuning_changes"}
 
 
 # --------------------------------------------------------------------------- chassis_gate_problem
@@ -239,3 +239,92 @@ def test_gate_allowance_without_a_baseline_is_the_maxima():
 def test_gate_allowance_refuses_bad_input(args):
     with pytest.raises(AnsibleFilterError, match="gate_allowance"):
         rollout_report.gate_allowance(*args)
+
+
+def walk_read(host, role, timer, pending=None):
+    return {"host": host, "ctl_socket": "/run/ovn/ovnnb_db.ctl",
+            "cluster_status": {"role": role, "election_timer": timer, "election_timer_pending": pending}}
+
+
+def unread(host):
+    return {"host": host, "cluster_status": None, "cluster_status_error": "%s is unreachable" % host}
+
+
+@pytest.mark.parametrize("reads, done", [
+    ([walk_read("c1", "leader", 4000), walk_read("c2", "follower", 4000), walk_read("c3", "follower", 4000)], True),
+    # A majority read, all at the target: done without the silent member.
+    ([walk_read("c1", "leader", 4000), walk_read("c2", "follower", 4000), unread("c3")], True),
+    # One member still at the old value, or with a change pending.
+    ([walk_read("c1", "leader", 4000), walk_read("c2", "follower", 2000), walk_read("c3", "follower", 4000)], False),
+    ([walk_read("c1", "leader", 4000, pending=4000), walk_read("c2", "follower", 4000)], False),
+    # No majority read.
+    ([walk_read("c1", "leader", 4000), unread("c2"), unread("c3")], False),
+])
+def test_timer_walk_round_is_done_when_a_majority_shows_the_target(reads, done):
+    walk = rollout_report.timer_walk_round(reads, "4000", 3, 2)
+    assert walk["done"] is done
+    assert walk["leader"]["host"] == "c1"
+    assert walk["seen"].startswith("round 2: c1 leader 4000, ")
+
+
+def test_timer_walk_round_names_what_each_member_showed_and_finds_no_leader():
+    walk = rollout_report.timer_walk_round([walk_read("c1", "candidate", 2000), unread("c2")], 4000, 3, 1)
+    assert walk == {"leader": None, "done": False, "seen": "round 1: c1 candidate 2000, c2 unread ?"}
+    with pytest.raises(AnsibleFilterError, match="timer_walk_round: expected the member_status entries"):
+        rollout_report.timer_walk_round({"results": []}, 4000, 3, 1)
+    with pytest.raises(AnsibleFilterError, match="target and members must be integers"):
+        rollout_report.timer_walk_round([], "four", 3, 1)
+
+
+def test_timer_walk_step_keeps_a_changing_step_and_tells_a_failed_one():
+    walk = {"leader": walk_read("c1", "leader", 2000), "done": False, "seen": "round 1: c1 leader 2000"}
+    stepped = rollout_report.timer_walk_step(walk, {"changed": True, "steps": [4000]})
+    assert stepped == {"done": False, "seen": "round 1: c1 leader 2000", "keep": True}
+    nothing = rollout_report.timer_walk_step(walk, {"changed": False, "steps": []})
+    assert nothing["keep"] is False
+    moved = rollout_report.timer_walk_step(walk, {"failed": True, "msg": "not the leader"})
+    assert moved == {"done": False, "seen": "round 1: c1 leader 2000; leader c1: not the leader", "keep": False}
+    gone = rollout_report.timer_walk_step(walk, {"unreachable": True, "failed": True})
+    assert gone["seen"].endswith("; leader c1: stepped") and not gone["keep"]
+    # In check mode the planned step is the whole walk; a failed plan is not.
+    assert rollout_report.timer_walk_step(walk, {"steps": [4000]}, True)["done"] is True
+    assert rollout_report.timer_walk_step(walk, {"failed": True, "msg": "x"}, True)["done"] is False
+    with pytest.raises(AnsibleFilterError, match="timer_walk_step: expected"):
+        rollout_report.timer_walk_step(walk, None)
+
+
+# --------------------------------------------------------------------------- chassis_pending, chassis_outcome
+
+def test_chassis_pending_lists_the_hosts_a_read_says_change():
+    hostvars = {
+        "hv1": {"chassis_read": {"external_ids_before": {"k": "5000"}, "external_ids_after": {"k": "300000"}}},
+        "hv2": {"chassis_read": {"external_ids_before": {"k": "300000"}, "external_ids_after": {"k": "300000"}}},
+        "hv3": {"chassis_read": {"skipped": True}},
+        "hv4": {},
+    }
+    assert rollout_report.chassis_pending(["hv4", "hv3", "hv2", "hv1"], hostvars) == ["hv1"]
+    assert rollout_report.chassis_pending([], hostvars) == []
+    with pytest.raises(AnsibleFilterError, match="chassis_pending: 'hv9' is not a host of the inventory"):
+        rollout_report.chassis_pending(["hv9"], hostvars)
+    with pytest.raises(AnsibleFilterError, match="chassis_pending: expected a list of inventory host names"):
+        rollout_report.chassis_pending("hv1", hostvars)
+
+
+def test_chassis_outcome_sorts_the_hosts_by_what_their_batch_did():
+    hostvars = {
+        # The first batch: changed, put back after the second failed.
+        "hv1": {"chassis_apply": {"changed": True}, "chassis_changed": True},
+        # The failed batch: changed, its put-back failed.
+        "hv2": {"chassis_apply": {"changed": True}, "chassis_changed": True, "chassis_restore_error": "unreachable"},
+        # Already at the profile.
+        "hv3": {"chassis_apply": {"changed": False}},
+        # A later batch never ran.
+        "hv4": {},
+    }
+    hosts = ["hv1", "hv2", "hv3", "hv4"]
+    assert rollout_report.chassis_outcome(hosts, hostvars) == {
+        "changed": ["hv1", "hv2"], "restored": ["hv1"], "untouched": ["hv4"], "restore_errors": ["hv2: unreachable"]}
+    # In check mode nothing is changed: the hosts whose apply would change them.
+    planned = {"hv1": {"chassis_apply": {"changed": True}}, "hv3": {"chassis_apply": {"changed": False}}, "hv4": {}}
+    assert rollout_report.chassis_outcome(["hv1", "hv3", "hv4"], planned, True) == {
+        "changed": ["hv1"], "restored": [], "untouched": ["hv4"], "restore_errors": []}

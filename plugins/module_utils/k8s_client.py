@@ -32,17 +32,37 @@ from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.k8s_workload imp
     K8sRolloutError, conditions_text, rollout_status)
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils.ovsdb_base import Backoff
 
-try:
-    import kubernetes.client
-    import kubernetes.config
-    import urllib3
-    from kubernetes.client.rest import ApiException
-    from kubernetes.config.config_exception import ConfigException
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - reported by modules
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = import_error
+
+class Kubernetes(object):
+    """The kubernetes package (and urllib3 under it), imported on first use: the OVSDB modules and the
+    profile filters import this file for its option spec and would otherwise pay for importing the whole
+    API client in every task. ``load()`` says whether it is there; ``error`` why not."""
+
+    error = None
+    client = config = urllib3 = ApiException = ConfigException = None
+
+    @classmethod
+    def load(cls):
+        if cls.client is None and cls.error is None:
+            try:
+                # pylint: disable=import-outside-toplevel
+                import kubernetes.client
+                import kubernetes.config
+                import urllib3
+                from kubernetes.client.rest import ApiException
+                from kubernetes.config.config_exception import ConfigException
+            except ImportError as exc:  # pragma: no cover - reported by the modules
+                cls.error = exc
+            else:
+                cls.client, cls.config, cls.urllib3 = kubernetes.client, kubernetes.config, urllib3
+                cls.ApiException, cls.ConfigException = ApiException, ConfigException
+        return cls.error is None
+
+
+def _missing_kubernetes():
+    return ("the 'kubernetes' Python package is required on the host that runs this module"
+            " (pip install kubernetes): %s" % Kubernetes.error)
+
 
 # The workload kinds this client reads and writes: resource name (RBAC) and AppsV1Api method suffix.
 KINDS = {
@@ -111,11 +131,10 @@ def build_configuration(params):
     ``ca_cert``, ``client_cert``, ``client_key`` and ``validate_certs`` then
     override what was loaded.
     """
-    if not HAS_KUBERNETES:
-        raise K8sConfigError("the 'kubernetes' Python package is required on the host that runs this"
-                             " module (pip install kubernetes): %s" % KUBERNETES_IMPORT_ERROR)
+    if not Kubernetes.load():
+        raise K8sConfigError(_missing_kubernetes())
     validate_auth_params(params)
-    configuration = kubernetes.client.Configuration()
+    configuration = Kubernetes.client.Configuration()
     kubeconfig = params.get("kubeconfig")
     context = params.get("context")
     source = None
@@ -125,8 +144,8 @@ def build_configuration(params):
     elif not _present(params.get("host")):
         if _in_cluster_available():
             try:
-                kubernetes.config.load_incluster_config(client_configuration=configuration)
-            except ConfigException as exc:
+                Kubernetes.config.load_incluster_config(client_configuration=configuration)
+            except Kubernetes.ConfigException as exc:
                 raise K8sConfigError("in-cluster configuration: %s" % exc)
             source = "the pod's service account"
         else:
@@ -154,8 +173,8 @@ def build_configuration(params):
     # Connection errors are retried twice by urllib3; a request that reached the server is
     # never replayed by the library (a write is retried only by K8sClient.modify, guarded
     # by its resourceVersion).
-    configuration.retries = urllib3.util.Retry(total=2, connect=2, read=0, status=0, redirect=0,
-                                               backoff_factor=0.2)
+    configuration.retries = Kubernetes.urllib3.util.Retry(total=2, connect=2, read=0, status=0, redirect=0,
+                                                          backoff_factor=0.2)
     return configuration, source
 
 
@@ -165,9 +184,9 @@ def _default_kubeconfig():
 
 def _load_kubeconfig(configuration, path, context, option):
     try:
-        kubernetes.config.load_kube_config(config_file=path, context=context,
+        Kubernetes.config.load_kube_config(config_file=path, context=context,
                                            client_configuration=configuration, persist_config=False)
-    except ConfigException as exc:
+    except Kubernetes.ConfigException as exc:
         raise K8sConfigError("%s: cannot use %s%s: %s" % (
             option, path, " (context %s)" % context if context else "", exc))
     except (IOError, OSError, ValueError) as exc:
@@ -184,8 +203,9 @@ class K8sClient(object):
         self.configuration = configuration
         self.source = source
         self.request_timeout = float(request_timeout)
-        self.api_client = kubernetes.client.ApiClient(configuration)
-        self.apps = kubernetes.client.AppsV1Api(self.api_client)
+        Kubernetes.load()
+        self.api_client = Kubernetes.client.ApiClient(configuration)
+        self.apps = Kubernetes.client.AppsV1Api(self.api_client)
         self.backoff = backoff or Backoff(0.2, maximum=2.0)
         self.attempts = attempts
 
@@ -218,9 +238,9 @@ class K8sClient(object):
         try:
             response = call()
             return json.loads(response.data or b"{}")
-        except ApiException as exc:
+        except Kubernetes.ApiException as exc:
             raise api_error(exc, verb, namespace, name, self.host, self.source, kind=kind)
-        except urllib3.exceptions.HTTPError as exc:
+        except Kubernetes.urllib3.exceptions.HTTPError as exc:
             raise K8sConnectionError("cannot %s %s %s/%s: the Kubernetes API at %s did not answer"
                                      " within %s s or could not be reached: %s"
                                      % (verb, kind, namespace, name, self.host, _seconds(self.request_timeout),
@@ -367,9 +387,8 @@ def api_error(exc, verb, namespace, name, host, source, kind=DEPLOYMENT):
 # --------------------------------------------------------------------------- modules
 
 def require_kubernetes(module):
-    if not HAS_KUBERNETES:
-        module.fail_json(msg="the 'kubernetes' Python package is required on the host that runs this"
-                             " module (pip install kubernetes): %s" % KUBERNETES_IMPORT_ERROR)
+    if not Kubernetes.load():
+        module.fail_json(msg=_missing_kubernetes())
 
 
 def run_module(module, work, errors=()):

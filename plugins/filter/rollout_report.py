@@ -364,6 +364,14 @@ def gate_allowance(baseline, window_seconds, factor=1.0, max_disconnections=0, m
             "elections": max_elections + int(math.ceil(elections / base_window * window * factor))}
 
 
+def cluster_leader(reads):
+    """The entry of ``reads`` (member_status entries) whose member says it is the cluster's leader, or None."""
+    if not isinstance(reads, list):
+        raise AnsibleFilterError("cluster_leader: expected member_status entries, got %r" % (reads,))
+    return next((entry for entry in reads
+                 if (entry.get("cluster_status") or {}).get("role") == "leader"), None)
+
+
 def timer_walk_round(reads, target, members, round_number):
     """One round of the election timer walk with central hosts, from the members' reads of the round
     (``member_status`` entries): ``{"leader": the leader's entry or None, "done": bool, "seen": text}``.
@@ -379,7 +387,7 @@ def timer_walk_round(reads, target, members, round_number):
         raise AnsibleFilterError("timer_walk_round: target and members must be integers, got %r, %r"
                                  % (target, members))
     read = [entry for entry in reads if entry.get("cluster_status")]
-    leader = next((entry for entry in read if entry["cluster_status"].get("role") == "leader"), None)
+    leader = cluster_leader(read)
     done = (len(read) * 2 > members
             and all(entry["cluster_status"].get("election_timer") == target
                     and not entry["cluster_status"].get("election_timer_pending") for entry in read))
@@ -460,16 +468,34 @@ def chassis_outcome(hosts, hostvars, check_mode=False):
     return out
 
 
+def read_ends(registered):
+    """``{database label: the facts at the read's end}`` of a registered loop of ovn_health over the
+    deployment's databases (loop items with ``label``): where a window that a later read judges opens.
+    Skipped items and reads without facts are left out."""
+    if not isinstance(registered, dict):
+        raise AnsibleFilterError("read_ends: expected a registered loop of kubedc.ovn_tuning.ovn_health, got %r"
+                                 % (registered,))
+    ends = {}
+    for result in registered.get("results") or []:
+        item = result.get("item")
+        if result.get("skipped") or not isinstance(item, dict) or not isinstance(result.get("facts"), dict):
+            continue
+        ends[item.get("label")] = result["facts"].get("end")
+    return ends
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "chassis_gate_problem": chassis_gate_problem,
             "chassis_outcome": chassis_outcome,
+            "cluster_leader": cluster_leader,
             "chassis_pending": chassis_pending,
             "gate_allowance": gate_allowance,
             "health_summary": health_summary,
             "listener_probe_mismatches": listener_probe_mismatches,
             "member_status": member_status,
+            "read_ends": read_ends,
             "timer_walk_round": timer_walk_round,
             "timer_walk_step": timer_walk_step,
             "tuning_changes": tuning_changes,

@@ -26,7 +26,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents
+from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, k8s_client
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tuning_profile as profile_utils
 
 # The profile's fields and checks are module_utils' (the ovn_tuning_apply module takes the same profile).
@@ -159,6 +159,18 @@ def staged_in_this_run(hosts, hostvars, checksum):
                                   for outcome in outcomes)
 
 
+def k8s_auth_options(kube_ovn):
+    """The Kubernetes connection options given in a descriptor's ``kube_ovn`` (those of the
+    kubedc.ovn_tuning.k8s_auth doc fragment, unset and empty ones left out): the module_defaults of the
+    group kubedc.ovn_tuning.k8s."""
+    if kube_ovn is None:
+        return {}
+    if not isinstance(kube_ovn, dict):
+        raise AnsibleFilterError("k8s_auth_options: expected ovn_deployment.kube_ovn (a dict), got %r" % (kube_ovn,))
+    return dict((key, value) for key, value in kube_ovn.items()
+                if key in k8s_client.K8S_AUTH_SPEC and value is not None and value != "")
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -169,5 +181,6 @@ class FilterModule(object):
             "profile_targets": profile_targets,
             "promotion_refusal": promotion_refusal,
             "record_stores": record_stores,
+            "k8s_auth_options": k8s_auth_options,
             "staged_in_this_run": staged_in_this_run,
         }

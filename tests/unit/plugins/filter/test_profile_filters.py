@@ -217,3 +217,14 @@ def test_staged_in_this_run_needs_every_staging_host_to_have_promoted_the_profil
     filters = tuning_profile.FilterModule().filters()
     assert filters["record_stores"] is tuning_profile.record_stores
     assert filters["staged_in_this_run"] is tuning_profile.staged_in_this_run
+
+
+def test_k8s_auth_options_are_the_connection_keys_given():
+    kube_ovn = {"kubeconfig": "/root/.kube/config", "context": "", "host": None, "validate_certs": False,
+                "request_timeout": 30.0, "namespace": "kube-system", "ovs_ovn": {"manage": True}}
+    assert tuning_profile.k8s_auth_options(kube_ovn) == {
+        "kubeconfig": "/root/.kube/config", "validate_certs": False, "request_timeout": 30.0}
+    assert tuning_profile.k8s_auth_options(None) == {}
+    with pytest.raises(AnsibleFilterError, match="k8s_auth_options: expected ovn_deployment.kube_ovn"):
+        tuning_profile.k8s_auth_options("kube-system")
+    assert tuning_profile.FilterModule().filters()["k8s_auth_options"] is tuning_profile.k8s_auth_options

@@ -173,8 +173,9 @@ def test_tuning_changes_refuses_what_is_not_a_result():
 
 def test_filters_are_registered():
     assert set(rollout_report.FilterModule().filters()) == {
-        "chassis_gate_problem", "chassis_outcome", "chassis_pending", "gate_allowance", "health_summary", "listener_probe_mismatches", "member_status",
-        "timer_walk_round", "timer_walk_step", "tuning_changes"}
+        "chassis_gate_problem", "chassis_outcome", "chassis_pending", "cluster_leader", "gate_allowance", "health_summary",
+        "listener_probe_mismatches", "member_status", "read_ends", "timer_walk_round", "timer_walk_step",
+        "tuning_changes"}
 
 
 # --------------------------------------------------------------------------- chassis_gate_problem
@@ -328,3 +329,27 @@ def test_chassis_outcome_sorts_the_hosts_by_what_their_batch_did():
     planned = {"hv1": {"chassis_apply": {"changed": True}}, "hv3": {"chassis_apply": {"changed": False}}, "hv4": {}}
     assert rollout_report.chassis_outcome(["hv1", "hv3", "hv4"], planned, True) == {
         "changed": ["hv1"], "restored": [], "untouched": ["hv4"], "restore_errors": []}
+
+
+def test_read_ends_keeps_each_databases_end_facts_by_label():
+    registered = {"results": [
+        {"item": {"key": "nb", "label": "OVN_Northbound"}, "facts": {"end": {"term": 3}}},
+        {"item": {"key": "sb", "label": "OVN_Southbound"}, "facts": {"end": {"term": 5}}},
+        {"item": {"key": "sb_relays", "label": "OVN_Southbound relays"}, "skipped": True},
+        {"item": {"key": "x", "label": "failed"}, "failed": True},
+    ]}
+    assert rollout_report.read_ends(registered) == {"OVN_Northbound": {"term": 3}, "OVN_Southbound": {"term": 5}}
+    # A loop skipped as a whole, or not run: no ends.
+    assert rollout_report.read_ends({"skipped": True, "results": []}) == {}
+    assert rollout_report.read_ends({"changed": False}) == {}
+    with pytest.raises(AnsibleFilterError, match="read_ends: expected a registered loop"):
+        rollout_report.read_ends([])
+
+
+def test_cluster_leader_is_the_member_that_says_so():
+    reads = [unread("c1"), walk_read("c2", "follower", 1000), walk_read("c3", "leader", 1000)]
+    assert rollout_report.cluster_leader(reads)["host"] == "c3"
+    assert rollout_report.cluster_leader(reads[:2]) is None
+    assert rollout_report.cluster_leader([]) is None
+    with pytest.raises(AnsibleFilterError, match="cluster_leader: expected member_status entries"):
+        rollout_report.cluster_leader(None)

@@ -50,9 +50,10 @@ link:
 	@[ -e $(LINK) ] || ln -sfn ../../../.. $(LINK)
 
 # The README's test command.
-# Two workers, one test file each at a time: a file's tests share their labs and fixtures. The files
+# Three workers on two cores (much of a rollout test is waiting: soaks, windows, SSH), one test file each
+# at a time: a file's tests share their labs and fixtures. The files
 # go out in collection order (tests/conftest.py puts the longest first), not by their number of tests.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 test: deps check-docs
 	$(VPY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS) tests
 

@@ -18,12 +18,11 @@ __metaclass__ = type
 
 import math
 
-from jinja2.runtime import Undefined
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tunables
+from ansible_collections.kubedc.ovn_tuning.plugins.plugin_utils.host_facts import MISSING, fact, host_facts
 
 GLOBAL_TABLES = tunables.global_tables(tunables.CONNECTION_DATABASES)
 CONNECTION_COLUMNS = tunables.CONNECTION_SETTINGS
@@ -412,35 +411,12 @@ def timer_walk_step(walk_round, step, check_mode=False):
             "seen": seen, "keep": ok and bool(step.get("steps"))}
 
 
-_MISSING = object()
-
-
-def _host_facts(hosts, hostvars, name):
-    if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("%s: expected a list of inventory host names, got %r" % (name, hosts))
-    facts = []
-    for host in hosts:
-        try:
-            facts.append((to_text(host), hostvars[host]))
-        except (KeyError, TypeError):
-            raise AnsibleFilterError("%s: %r is not a host of the inventory" % (name, host))
-    return facts
-
-
-def _fact(facts, key):
-    try:
-        value = facts.get(key, _MISSING) if hasattr(facts, "get") else facts[key]
-    except KeyError:
-        return _MISSING
-    return _MISSING if isinstance(value, Undefined) else value
-
-
 def chassis_pending(hosts, hostvars):
     """The chassis hosts whose read (``chassis_read``, ovn_chassis_probe in check mode) says the profile
     changes them: the chassis plays of the rollout follow for these."""
     pending = []
-    for host, facts in _host_facts(hosts, hostvars, "chassis_pending"):
-        read = _fact(facts, "chassis_read")
+    for host, facts in host_facts(hosts, hostvars, "chassis_pending"):
+        read = fact(facts, "chassis_read")
         if isinstance(read, dict) and "external_ids_before" in read \
                 and read.get("external_ids_before") != read.get("external_ids_after"):
             pending.append(host)
@@ -453,17 +429,17 @@ def chassis_outcome(hosts, hostvars, check_mode=False):
     change), put back after a failed batch, never reached (later batches), and ``HOST: why`` of each host
     whose put-back failed."""
     out = {"changed": [], "restored": [], "untouched": [], "restore_errors": []}
-    for host, facts in _host_facts(hosts, hostvars, "chassis_outcome"):
-        apply = _fact(facts, "chassis_apply")
-        changed = _fact(facts, "chassis_changed") is not _MISSING
-        error = _fact(facts, "chassis_restore_error")
+    for host, facts in host_facts(hosts, hostvars, "chassis_outcome"):
+        apply = fact(facts, "chassis_apply")
+        changed = fact(facts, "chassis_changed") is not MISSING
+        error = fact(facts, "chassis_restore_error")
         if (isinstance(apply, dict) and apply.get("changed")) if check_mode else changed:
             out["changed"].append(host)
-        if changed and error is _MISSING:
+        if changed and error is MISSING:
             out["restored"].append(host)
-        if apply is _MISSING:
+        if apply is MISSING:
             out["untouched"].append(host)
-        if error is not _MISSING:
+        if error is not MISSING:
             out["restore_errors"].append("%s: %s" % (host, to_text(error)))
     return out
 

@@ -28,6 +28,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import documents, k8s_client
 from ansible_collections.kubedc.ovn_tuning.plugins.module_utils import tuning_profile as profile_utils
+from ansible_collections.kubedc.ovn_tuning.plugins.plugin_utils.host_facts import fact, host_facts
 
 # The profile's fields and checks are module_utils' (the ovn_tuning_apply module takes the same profile).
 ACCEPTED_FIELDS = profile_utils.ACCEPTED_FIELDS
@@ -124,22 +125,12 @@ def promotion_age_hours(record, now_epoch):
                                  % (record.get("promoted_at_epoch"), now_epoch))
 
 
-def _deployments(hosts, hostvars, name):
-    if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("%s: expected a list of inventory host names, got %r" % (name, hosts))
-    for host in hosts:
-        try:
-            yield to_text(host), hostvars[host]
-        except (KeyError, TypeError):
-            raise AnsibleFilterError("%s: %r is not a host of the inventory" % (name, host))
-
-
 def record_stores(hosts, hostvars):
     """Where each deployment of ``hosts`` keeps its in-band records (the deployment store): ``[{"name",
     "remote", "database"}]`` - its NB (SB for a deployment without NB); a host with neither is left out."""
     stores = []
-    for host, facts in _deployments(hosts, hostvars, "record_stores"):
-        deployment = facts.get("ovn_deployment") if hasattr(facts, "get") else None
+    for host, facts in host_facts(hosts, hostvars, "record_stores"):
+        deployment = fact(facts, "ovn_deployment")
         if not isinstance(deployment, dict):
             continue
         key = "nb" if deployment.get("nb") else "sb" if deployment.get("sb") else None
@@ -153,8 +144,7 @@ def record_stores(hosts, hostvars):
 def staged_in_this_run(hosts, hostvars, checksum):
     """True when every staging host of ``hosts`` (at least one) promoted the profile ``checksum`` in this
     run (its fact ``staging_outcome``): in check mode it stands in for the record staging would write."""
-    outcomes = [facts.get("staging_outcome") if hasattr(facts, "get") else None
-                for _host, facts in _deployments(hosts, hostvars, "staged_in_this_run")]
+    outcomes = [fact(facts, "staging_outcome") for _host, facts in host_facts(hosts, hostvars, "staged_in_this_run")]
     return bool(outcomes) and all(isinstance(outcome, dict) and outcome.get("checksum") == checksum
                                   for outcome in outcomes)
 
